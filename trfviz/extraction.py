@@ -16,7 +16,7 @@ import numpy as np
 from trfviz.alignment import Alignment
 from trfviz.pooling import QueryPooling, SpecialTokens, StatePooling
 
-__all__ = ["ExtractionOptions", "SentenceExtraction", "Extraction"]
+__all__ = ["Extraction", "ExtractionOptions", "SentenceExtraction"]
 
 
 @dataclass(frozen=True)

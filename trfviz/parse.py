@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span
 
-__all__ = ["Arc", "EntitySpan", "SentenceParse", "parse_sentence", "parse_doc"]
+__all__ = ["Arc", "EntitySpan", "SentenceParse", "parse_doc", "parse_sentence"]
 
 
 @dataclass(frozen=True)

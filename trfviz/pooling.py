@@ -36,14 +36,14 @@ import numpy as np
 from trfviz.alignment import Alignment
 
 __all__ = [
-    "StatePooling",
     "QueryPooling",
     "SpecialTokens",
-    "state_weights",
+    "StatePooling",
     "attention_weights",
-    "pool_states",
     "pool_attention",
+    "pool_states",
     "renormalize_rows",
+    "state_weights",
 ]
 
 StatePooling = Literal["weighted", "mean", "sum", "first", "last"]
@@ -170,6 +170,4 @@ def renormalize_rows(attention: np.ndarray) -> np.ndarray:
 
 def _check_pieces(n_pieces: int, alignment: Alignment) -> None:
     if n_pieces != alignment.n_pieces:
-        raise ValueError(
-            f"array has {n_pieces} pieces but the alignment has {alignment.n_pieces}"
-        )
+        raise ValueError(f"array has {n_pieces} pieces but the alignment has {alignment.n_pieces}")

@@ -1,0 +1,41 @@
+"""trfviz: what transformers attend to, in linguistic terms.
+
+Runs Hugging Face transformers over spaCy Docs, aligns every wordpiece to the
+spaCy tokens it covers, and gives attention and hidden states per spaCy token
+for every layer and head.
+"""
+
+from trfviz.alignment import Alignment, align_spans, align_texts
+from trfviz.data import shared_data_dir
+from trfviz.extract import extract, extract_docs, sentences_of
+from trfviz.extraction import Extraction, ExtractionOptions, SentenceExtraction
+from trfviz.models import LoadedModel, ModelNotAvailableError, load_model
+from trfviz.parse import Arc, EntitySpan, SentenceParse, parse_doc, parse_sentence
+from trfviz.pipelines import load_pipeline
+from trfviz.pooling import pool_attention, pool_states
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Alignment",
+    "Arc",
+    "EntitySpan",
+    "Extraction",
+    "ExtractionOptions",
+    "LoadedModel",
+    "ModelNotAvailableError",
+    "SentenceExtraction",
+    "SentenceParse",
+    "align_spans",
+    "align_texts",
+    "extract",
+    "extract_docs",
+    "load_model",
+    "load_pipeline",
+    "parse_doc",
+    "parse_sentence",
+    "pool_attention",
+    "pool_states",
+    "sentences_of",
+    "shared_data_dir",
+]

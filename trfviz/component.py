@@ -1,0 +1,202 @@
+"""A spaCy pipeline component that stores per-token transformer outputs on the Doc.
+
+>>> nlp = trfviz.load_pipeline("en_core_web_sm")  # doctest: +SKIP
+>>> nlp.add_pipe("trfviz", config={"model": "sentence-transformers/all-MiniLM-L6-v2"})  # doctest: +SKIP
+>>> doc = nlp("The old man the boat.")  # doctest: +SKIP
+>>> doc._.trfviz["sentence-transformers/all-MiniLM-L6-v2"].attention[0].shape  # doctest: +SKIP
+(6, 12, 8, 8)
+
+Results are kept in ``doc._.trfviz``, a dict from the component's ``key``
+(the model name unless given) to an :class:`~trfviz.extraction.Extraction`, so
+several models can annotate one Doc. A component with ``set_vectors=True``
+(the default) also sets ``doc.tensor`` to its last layer per token and installs
+vector and similarity hooks, so ``token.vector``, ``span.similarity`` and
+``doc.similarity`` use the transformer, as spacy-transformers does; the last
+such component in the pipeline wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
+from spacy.language import Language
+from spacy.tokens import Doc, Span, Token
+
+from trfviz.extract import extract_docs
+from trfviz.extraction import Extraction
+from trfviz.models import LoadedModel, load_model
+
+__all__ = ["TrfvizComponent", "make_trfviz_component"]
+
+EXTENSION = "trfviz"
+
+
+@Language.factory(
+    "trfviz",
+    default_config={
+        "model": "sentence-transformers/all-MiniLM-L6-v2",
+        "key": None,
+        "attention": True,
+        "states": True,
+        "pooling": "weighted",
+        "query_pooling": "mean",
+        "special_tokens": "keep",
+        "set_vectors": True,
+        "batch_size": 32,
+        "device": None,
+    },
+)
+def make_trfviz_component(
+    nlp: Language,
+    name: str,
+    model: str,
+    key: str | None,
+    attention: bool,
+    states: bool,
+    pooling: str,
+    query_pooling: str,
+    special_tokens: str,
+    set_vectors: bool,
+    batch_size: int,
+    device: str | None,
+) -> TrfvizComponent:
+    """The ``trfviz`` component (see the module docs for the config)."""
+    return TrfvizComponent(
+        name=name,
+        model=model,
+        key=key,
+        attention=attention,
+        states=states,
+        pooling=pooling,
+        query_pooling=query_pooling,
+        special_tokens=special_tokens,
+        set_vectors=set_vectors,
+        batch_size=batch_size,
+        device=device,
+    )
+
+
+class TrfvizComponent:
+    """Runs one transformer over each Doc and stores its per-token outputs on it."""
+
+    def __init__(
+        self,
+        *,
+        name: str = "trfviz",
+        model: str = "sentence-transformers/all-MiniLM-L6-v2",
+        key: str | None = None,
+        attention: bool = True,
+        states: bool = True,
+        pooling: str = "weighted",
+        query_pooling: str = "mean",
+        special_tokens: str = "keep",
+        set_vectors: bool = True,
+        batch_size: int = 32,
+        device: str | None = None,
+    ) -> None:
+        if set_vectors and not states:
+            raise ValueError("set_vectors=True needs states=True")
+        self.name = name
+        self.model_name = model
+        self.key = key or model
+        self.options: dict[str, Any] = {
+            "attention": attention,
+            "states": states,
+            "pooling": pooling,
+            "query_pooling": query_pooling,
+            "special_tokens": special_tokens,
+            "batch_size": batch_size,
+        }
+        self.set_vectors = set_vectors
+        self.device = device
+        self._loaded: LoadedModel | None = None
+        _register_extensions()
+
+    @property
+    def loaded(self) -> LoadedModel:
+        """The model, loaded on first use."""
+        if self._loaded is None:
+            self._loaded = load_model(
+                self.model_name, attention=self.options["attention"], device=self.device
+            )
+        return self._loaded
+
+    def __call__(self, doc: Doc) -> Doc:
+        """The Doc, annotated."""
+        (annotated,) = self.pipe([doc])
+        return annotated
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 128) -> Iterator[Doc]:
+        """The Docs, annotated, streaming in groups of ``batch_size`` Docs."""
+        buffer: list[Doc] = []
+        for doc in docs:
+            buffer.append(doc)
+            if len(buffer) >= batch_size:
+                yield from self._annotate(buffer)
+                buffer = []
+        if buffer:
+            yield from self._annotate(buffer)
+
+    def _annotate(self, docs: list[Doc]) -> Iterator[Doc]:
+        for doc, extraction in zip(docs, extract_docs(docs, self.loaded, **self.options)):
+            store = doc._.get(EXTENSION)
+            if store is None:
+                store = {}
+                doc._.set(EXTENSION, store)
+            store[self.key] = extraction
+            if self.set_vectors:
+                _set_vectors(doc, extraction)
+            yield doc
+
+
+def _register_extensions() -> None:
+    if not Doc.has_extension(EXTENSION):
+        Doc.set_extension(EXTENSION, default=None)
+
+
+def _set_vectors(doc: Doc, extraction: Extraction) -> None:
+    if len(doc) == 0:
+        return
+    doc.tensor = extraction.token_states(-1)
+    present = ~extraction.missing
+    doc.user_data["trfviz_present"] = present
+    doc.user_hooks["vector"] = _doc_vector
+    doc.user_hooks["has_vector"] = lambda d: True
+    doc.user_hooks["vector_norm"] = lambda d: float(np.linalg.norm(_doc_vector(d)))
+    doc.user_hooks["similarity"] = _similarity
+    doc.user_span_hooks["vector"] = _span_vector
+    doc.user_span_hooks["has_vector"] = lambda s: True
+    doc.user_span_hooks["vector_norm"] = lambda s: float(np.linalg.norm(_span_vector(s)))
+    doc.user_span_hooks["similarity"] = _similarity
+    doc.user_token_hooks["vector"] = _token_vector
+    doc.user_token_hooks["has_vector"] = lambda t: bool(t.doc.user_data["trfviz_present"][t.i])
+    doc.user_token_hooks["vector_norm"] = lambda t: float(np.linalg.norm(_token_vector(t)))
+    doc.user_token_hooks["similarity"] = _similarity
+
+
+def _mean_rows(doc: Doc, start: int, end: int) -> np.ndarray:
+    rows = doc.tensor[start:end][doc.user_data["trfviz_present"][start:end]]
+    if len(rows) == 0:
+        return np.zeros(doc.tensor.shape[1], dtype=np.float32)
+    return np.asarray(rows.mean(axis=0), dtype=np.float32)
+
+
+def _doc_vector(doc: Doc) -> np.ndarray:
+    return _mean_rows(doc, 0, len(doc))
+
+
+def _span_vector(span: Span) -> np.ndarray:
+    return _mean_rows(span.doc, span.start, span.end)
+
+
+def _token_vector(token: Token) -> np.ndarray:
+    return np.asarray(token.doc.tensor[token.i], dtype=np.float32)
+
+
+def _similarity(a: Doc | Span | Token, b: Doc | Span | Token) -> float:
+    """Cosine similarity of the transformer vectors (0.0 where either is all zeros)."""
+    va, vb = a.vector, b.vector
+    norm = float(np.linalg.norm(va) * np.linalg.norm(vb))
+    return float(va @ vb / norm) if norm > 0 else 0.0

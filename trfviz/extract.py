@@ -1,0 +1,413 @@
+"""Running a transformer over spaCy Docs and pooling its outputs onto spaCy tokens.
+
+The model runs once per sentence (sentence boundaries from the pipeline).
+Sentences of many Docs are sorted by wordpiece length and cut into batches
+under a wordpiece budget, so little compute goes to padding; pooling is done
+batched with the weight matrices of :mod:`trfviz.pooling`, and each sentence's
+result is copied out unpadded.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from trfviz.alignment import Alignment, align_spans, align_texts
+from trfviz.extraction import Extraction, ExtractionOptions, SentenceExtraction
+from trfviz.models import LoadedModel, load_model
+from trfviz.pooling import (
+    QUERY_POOLINGS,
+    SPECIAL_TOKEN_MODES,
+    STATE_POOLINGS,
+    QueryPooling,
+    SpecialTokens,
+    StatePooling,
+    _check,
+    attention_weights,
+    pool_attention,
+    state_weights,
+)
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc, Span
+
+__all__ = ["extract", "extract_docs", "sentences_of"]
+
+#: Above this many sentences a progress bar is shown unless ``progress=False``.
+PROGRESS_THRESHOLD = 200
+
+
+def extract(
+    doc: Doc,
+    model: str | LoadedModel,
+    *,
+    attention: bool = True,
+    states: bool = True,
+    pooling: StatePooling = "weighted",
+    query_pooling: QueryPooling = "mean",
+    special_tokens: SpecialTokens = "keep",
+    batch_size: int = 32,
+    max_batch_pieces: int = 16384,
+    progress: bool | None = None,
+) -> Extraction:
+    """Attention and hidden states of ``model`` per spaCy token of ``doc``.
+
+    Args:
+        doc: a spaCy Doc with sentence boundaries (from a parser, ``senter`` or
+            ``sentencizer``); a Doc of a single token needs none.
+        model: a hub id, local path, or a :class:`~trfviz.models.LoadedModel`.
+        attention: keep attention, ``[layer, head, query, key]`` per sentence.
+        states: keep hidden states, ``[layer + 1, token, dim]`` per sentence.
+        pooling: hidden-state pooling; see :mod:`trfviz.pooling`.
+        query_pooling: how a split word's attention rows are combined.
+        special_tokens: keep special pieces as pseudo-tokens, or drop them.
+        batch_size: most sentences in one forward pass.
+        max_batch_pieces: most wordpieces (padding included) in one forward pass.
+        progress: show a progress bar; by default only for long inputs.
+
+    Returns:
+        An :class:`~trfviz.extraction.Extraction` with one entry per sentence.
+
+    Example:
+        >>> import trfviz
+        >>> nlp = trfviz.load_pipeline("en_core_web_sm")  # doctest: +SKIP
+        >>> ext = trfviz.extract(nlp("The old man the boat."),
+        ...                      "sentence-transformers/all-MiniLM-L6-v2")  # doctest: +SKIP
+        >>> ext.attention[0].shape  # 6 layers, 12 heads, 6 tokens + [CLS] + [SEP]  # doctest: +SKIP
+        (6, 12, 8, 8)
+    """
+    (result,) = extract_docs(
+        [doc],
+        model,
+        attention=attention,
+        states=states,
+        pooling=pooling,
+        query_pooling=query_pooling,
+        special_tokens=special_tokens,
+        batch_size=batch_size,
+        max_batch_pieces=max_batch_pieces,
+        progress=progress,
+    )
+    return result
+
+
+def extract_docs(
+    docs: Iterable[Doc],
+    model: str | LoadedModel,
+    *,
+    attention: bool = True,
+    states: bool = True,
+    pooling: StatePooling = "weighted",
+    query_pooling: QueryPooling = "mean",
+    special_tokens: SpecialTokens = "keep",
+    batch_size: int = 32,
+    max_batch_pieces: int = 16384,
+    buffer_sentences: int = 4096,
+    progress: bool | None = None,
+) -> Iterator[Extraction]:
+    """Stream one :class:`~trfviz.extraction.Extraction` per Doc, in order.
+
+    Docs are read in chunks of about ``buffer_sentences`` sentences; within a
+    chunk, sentences are sorted by length and batched together, so many short
+    Docs run as fast as one long one. Options are those of :func:`extract`.
+    """
+    _check("pooling", pooling, STATE_POOLINGS)
+    _check("query_pooling", query_pooling, QUERY_POOLINGS)
+    _check("special_tokens", special_tokens, SPECIAL_TOKEN_MODES)
+    if batch_size < 1 or max_batch_pieces < 1:
+        raise ValueError("batch_size and max_batch_pieces must be positive")
+    loaded = model if isinstance(model, LoadedModel) else load_model(model, attention=attention)
+    options = ExtractionOptions(
+        attention=attention,
+        states=states,
+        pooling=pooling,
+        query_pooling=query_pooling,
+        special_tokens=special_tokens,
+    )
+    runner = _Runner(loaded, options, batch_size=batch_size, max_batch_pieces=max_batch_pieces)
+    doc_iter = iter(docs)
+    bar = None
+    try:
+        while True:
+            chunk: list[Doc] = []
+            n_sentences = 0
+            for doc in doc_iter:
+                chunk.append(doc)
+                n_sentences += len(sentences_of(doc))
+                if n_sentences >= buffer_sentences:
+                    break
+            if not chunk:
+                break
+            if bar is None and (
+                progress or (progress is None and n_sentences > PROGRESS_THRESHOLD)
+            ):
+                from tqdm.auto import tqdm
+
+                bar = tqdm(desc=f"extract {loaded.name}", unit="sent")
+            yield from runner.run(chunk, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def sentences_of(doc: Doc) -> list[Span]:
+    """The sentences the model runs on: the Doc's sentences, or the Doc if it has one token.
+
+    Raises:
+        ValueError: the Doc has several tokens but no sentence boundaries.
+    """
+    if len(doc) == 0:
+        return []
+    if len(doc) == 1:
+        return [doc[:]]
+    if not doc.has_annotation("SENT_START"):
+        raise ValueError(
+            "the Doc has no sentence boundaries: parse it with a pipeline that has a "
+            "'parser' or 'senter' (trfviz.load_pipeline('en_core_web_sm')), or add one with "
+            "nlp.add_pipe('sentencizer')"
+        )
+    return list(doc.sents)
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    """One sentence, tokenized and aligned, waiting for its forward pass."""
+
+    doc_index: int
+    start: int
+    tokens: tuple[str, ...]
+    input_ids: list[int]
+    pieces: tuple[str, ...]
+    alignment: Alignment
+    truncated: bool
+
+
+class _Runner:
+    """Tokenizes, batches, runs and pools sentences for one model and one set of options."""
+
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        options: ExtractionOptions,
+        *,
+        batch_size: int,
+        max_batch_pieces: int,
+    ) -> None:
+        self.loaded = loaded
+        self.options = options
+        self.batch_size = batch_size
+        self.max_batch_pieces = max_batch_pieces
+        tokenizer = loaded.tokenizer
+        pad = tokenizer.pad_token_id
+        if pad is None:
+            pad = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
+        self.pad_id = int(pad)
+
+    def run(self, docs: Sequence[Doc], bar: Any) -> Iterator[Extraction]:
+        encoded = self._encode(docs)
+        results: list[SentenceExtraction | None] = [None] * len(encoded)
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].input_ids))
+        for batch in self._batches(order, encoded):
+            for index, sentence in zip(batch, self._forward([encoded[i] for i in batch])):
+                results[index] = sentence
+            if bar is not None:
+                bar.update(len(batch))
+        truncated = [e for e in encoded if e.truncated]
+        if truncated:
+            lost = sum(int(e.alignment.missing.sum()) for e in truncated)
+            warnings.warn(
+                f"{len(truncated)} sentence(s) longer than {self.loaded.name}'s maximum of "
+                f"{self.loaded.max_length} wordpieces were truncated; {lost} token(s) past the "
+                "limit have zero rows and are flagged in `missing`",
+                UserWarning,
+                stacklevel=4,
+            )
+        by_doc = itertools.groupby(zip(encoded, results), key=lambda pair: pair[0].doc_index)
+        grouped = {doc_index: [r for _, r in group] for doc_index, group in by_doc}
+        for doc_index, doc in enumerate(docs):
+            sentences = tuple(s for s in grouped.get(doc_index, []) if s is not None)
+            yield Extraction(
+                model=self.loaded.name,
+                revision=self.loaded.revision,
+                text=doc.text,
+                sentences=sentences,
+                options=self.options,
+                n_layers=self.loaded.n_layers,
+                n_heads=self.loaded.n_heads,
+            )
+
+    def _encode(self, docs: Sequence[Doc]) -> list[_Encoded]:
+        spans = [(d, s) for d, doc in enumerate(docs) for s in sentences_of(doc)]
+        if not spans:
+            return []
+        texts = [span.text for _, span in spans]
+        tokenizer = self.loaded.tokenizer
+        limit = self.loaded.max_length
+        if getattr(tokenizer, "is_fast", False):
+            batch = tokenizer(
+                texts,
+                truncation=True,
+                max_length=limit,
+                return_offsets_mapping=True,
+                return_special_tokens_mask=True,
+            )
+            offsets = batch["offset_mapping"]
+        else:
+            batch = tokenizer(
+                texts, truncation=True, max_length=limit, return_special_tokens_mask=True
+            )
+            offsets = None
+        encoded = []
+        for i, (doc_index, span) in enumerate(spans):
+            ids = list(batch["input_ids"][i])
+            special = np.asarray(batch["special_tokens_mask"][i], dtype=bool)
+            pieces = tuple(tokenizer.convert_ids_to_tokens(ids))
+            tokens = tuple(token.text for token in span)
+            if offsets is not None:
+                token_spans = np.array(
+                    [(t.idx - span.start_char, t.idx - span.start_char + len(t)) for t in span]
+                )
+                alignment = align_spans(token_spans, np.asarray(offsets[i]), special)
+                covered = np.asarray(offsets[i])[~special]
+                end = int(covered[:, 1].max()) if len(covered) else 0
+                truncated = len(ids) >= limit and bool(
+                    (alignment.missing & (token_spans[:, 0] >= end)).any()
+                )
+            else:
+                alignment = align_texts(tokens, pieces, special)
+                truncated = len(ids) >= limit and bool(alignment.missing[-1])
+            encoded.append(
+                _Encoded(doc_index, span.start, tokens, ids, pieces, alignment, truncated)
+            )
+        return encoded
+
+    def _batches(self, order: list[int], encoded: list[_Encoded]) -> Iterator[list[int]]:
+        batch: list[int] = []
+        for index in order:
+            length = len(encoded[index].input_ids)
+            # Sorted ascending, so this sentence is the longest of the batch so far.
+            if batch and (
+                len(batch) >= self.batch_size or (len(batch) + 1) * length > self.max_batch_pieces
+            ):
+                yield batch
+                batch = []
+            batch.append(index)
+        if batch:
+            yield batch
+
+    def _forward(self, batch: list[_Encoded]) -> list[SentenceExtraction]:
+        import torch
+
+        options = self.options
+        device = self.loaded.device
+        width = max(len(e.input_ids) for e in batch)
+        ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, e in enumerate(batch):
+            ids[row, : len(e.input_ids)] = torch.tensor(e.input_ids)
+            mask[row, : len(e.input_ids)] = 1
+        with torch.inference_mode():
+            output = self.loaded.model(
+                input_ids=ids.to(device),
+                attention_mask=mask.to(device),
+                output_attentions=options.attention,
+                output_hidden_states=options.states,
+            )
+            attention = self._pool_attention(batch, output, width) if options.attention else None
+            states = self._pool_states(batch, output, width) if options.states else None
+        results = []
+        for row, e in enumerate(batch):
+            n_special = int(e.alignment.special.sum()) if options.special_tokens == "keep" else 0
+            n_rows = len(e.tokens) + n_special
+            sentence_attention = None
+            if attention is not None:
+                if isinstance(attention, list):
+                    sentence_attention = attention[row]
+                else:
+                    sentence_attention = _copy_out(attention[:, row, :, :n_rows, :n_rows])
+            sentence_states = None
+            if states is not None:
+                sentence_states = _copy_out(states[:, row, : len(e.tokens)])
+            special_labels = (
+                tuple(e.pieces[p] for p in np.flatnonzero(e.alignment.special)) if n_special else ()
+            )
+            results.append(
+                SentenceExtraction(
+                    start=e.start,
+                    tokens=e.tokens,
+                    pieces=e.pieces,
+                    alignment=e.alignment,
+                    attention=sentence_attention,
+                    states=sentence_states,
+                    special_labels=special_labels,
+                    truncated=e.truncated,
+                )
+            )
+        return results
+
+    def _pool_attention(self, batch: list[_Encoded], output: Any, width: int) -> Any:
+        import torch
+
+        layers = output.attentions
+        if layers is None or any(layer is None for layer in layers):
+            raise RuntimeError(
+                f"{self.loaded.name} returned no attention weights; load it with "
+                "trfviz.load_model(..., attention=True) (eager attention)"
+            )
+        options = self.options
+        if options.query_pooling == "max":
+            # Not a linear map: pool each sentence on its own, in numpy.
+            stacked = torch.stack([layer.float() for layer in layers]).cpu().numpy()
+            return [
+                pool_attention(
+                    stacked[:, row, :, : len(e.input_ids), : len(e.input_ids)],
+                    e.alignment,
+                    query_pooling="max",
+                    special_tokens=options.special_tokens,
+                )
+                for row, e in enumerate(batch)
+            ]
+        matrices = [
+            attention_weights(
+                e.alignment,
+                query_pooling=options.query_pooling,
+                special_tokens=options.special_tokens,
+            )
+            for e in batch
+        ]
+        rows = max(q.shape[0] for q, _ in matrices)
+        device = layers[0].device
+        queries = torch.zeros((len(batch), 1, rows, width), device=device)
+        keys = torch.zeros((len(batch), 1, rows, width), device=device)
+        for row, (q, k) in enumerate(matrices):
+            queries[row, 0, : q.shape[0], : q.shape[1]] = torch.from_numpy(q)
+            keys[row, 0, : k.shape[0], : k.shape[1]] = torch.from_numpy(k)
+        keys_t = keys.transpose(-1, -2)
+        pooled = torch.stack([queries @ layer.float() @ keys_t for layer in layers])
+        if options.special_tokens == "drop":
+            sums = pooled.sum(dim=-1, keepdim=True)
+            pooled = torch.where(sums > 0, pooled / sums.clamp_min(1e-30), pooled)
+        return pooled
+
+    def _pool_states(self, batch: list[_Encoded], output: Any, width: int) -> Any:
+        import torch
+
+        hidden = output.hidden_states
+        device = hidden[0].device
+        rows = max(len(e.tokens) for e in batch)
+        weights = torch.zeros((len(batch), rows, width), device=device)
+        for row, e in enumerate(batch):
+            w = state_weights(e.alignment, pooling=self.options.pooling)
+            weights[row, : w.shape[0], : w.shape[1]] = torch.from_numpy(w)
+        return torch.stack([weights @ layer.float() for layer in hidden])
+
+
+def _copy_out(tensor: Any) -> np.ndarray:
+    """A compact float32 numpy copy of a slice of a batch tensor (never a view into it)."""
+    array: np.ndarray = tensor.detach().to("cpu").numpy()
+    return np.array(array, dtype=np.float32, copy=True, order="C")
