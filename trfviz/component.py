@@ -1,7 +1,8 @@
 """A spaCy pipeline component that stores per-token transformer outputs on the Doc.
 
 >>> nlp = trfviz.load_pipeline("en_core_web_sm")  # doctest: +SKIP
->>> nlp.add_pipe("trfviz", config={"model": "sentence-transformers/all-MiniLM-L6-v2"})  # doctest: +SKIP
+>>> config = {"model": "sentence-transformers/all-MiniLM-L6-v2"}
+>>> nlp.add_pipe("trfviz", config=config)  # doctest: +SKIP
 >>> doc = nlp("The old man the boat.")  # doctest: +SKIP
 >>> doc._.trfviz["sentence-transformers/all-MiniLM-L6-v2"].attention[0].shape  # doctest: +SKIP
 (6, 12, 8, 8)
@@ -140,7 +141,9 @@ class TrfvizComponent:
             yield from self._annotate(buffer)
 
     def _annotate(self, docs: list[Doc]) -> Iterator[Doc]:
-        for doc, extraction in zip(docs, extract_docs(docs, self.loaded, **self.options)):
+        for doc, extraction in zip(
+            docs, extract_docs(docs, self.loaded, **self.options), strict=True
+        ):
             store = doc._.get(EXTENSION)
             if store is None:
                 store = {}
@@ -197,6 +200,6 @@ def _token_vector(token: Token) -> np.ndarray:
 
 def _similarity(a: Doc | Span | Token, b: Doc | Span | Token) -> float:
     """Cosine similarity of the transformer vectors (0.0 where either is all zeros)."""
-    va, vb = a.vector, b.vector
+    va, vb = np.asarray(a.vector), np.asarray(b.vector)
     norm = float(np.linalg.norm(va) * np.linalg.norm(vb))
     return float(va @ vb / norm) if norm > 0 else 0.0

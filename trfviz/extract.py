@@ -213,7 +213,9 @@ class _Runner:
         results: list[SentenceExtraction | None] = [None] * len(encoded)
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].input_ids))
         for batch in self._batches(order, encoded):
-            for index, sentence in zip(batch, self._forward([encoded[i] for i in batch])):
+            for index, sentence in zip(
+                batch, self._forward([encoded[i] for i in batch]), strict=True
+            ):
                 results[index] = sentence
             if bar is not None:
                 bar.update(len(batch))
@@ -227,7 +229,9 @@ class _Runner:
                 UserWarning,
                 stacklevel=4,
             )
-        by_doc = itertools.groupby(zip(encoded, results), key=lambda pair: pair[0].doc_index)
+        by_doc = itertools.groupby(
+            zip(encoded, results, strict=True), key=lambda pair: pair[0].doc_index
+        )
         grouped = {doc_index: [r for _, r in group] for doc_index, group in by_doc}
         for doc_index, doc in enumerate(docs):
             sentences = tuple(s for s in grouped.get(doc_index, []) if s is not None)

@@ -151,7 +151,7 @@ def pool_attention(
     )
     to_tokens = attention @ keys.T
     if query_pooling == "max":
-        pooled = np.zeros(to_tokens.shape[:-2] + (queries.shape[0], keys.shape[0]), np.float32)
+        pooled = np.zeros((*to_tokens.shape[:-2], queries.shape[0], keys.shape[0]), np.float32)
         for row in np.flatnonzero(queries.any(axis=1)):
             pooled[..., row, :] = to_tokens[..., queries[row] > 0, :].max(axis=-2)
         pooled = renormalize_rows(pooled)
