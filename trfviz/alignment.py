@@ -15,8 +15,10 @@ Rules, in order:
    spans overlap no token's characters and so change nothing.
 3. A piece that overlaps no token's characters (a lone SentencePiece ``▁``, a
    piece for a space that spaCy left out of every token) is attached to the
-   next token, or to the last token at the end of the sentence, and flagged in
-   :attr:`Alignment.orphan`: every non-special piece belongs somewhere.
+   next token that some piece overlaps, or to the last such token at the end of
+   the sentence, and flagged in :attr:`Alignment.orphan`: every non-special
+   piece belongs somewhere, and never to a token whose characters were dropped.
+   (If no token keeps any character, orphans stay unaligned.)
 4. A spaCy token that no piece covers (a lone zero-width space the tokenizer
    dropped, a token past the model's maximum length) is flagged in
    :attr:`Alignment.missing` rather than guessed.
@@ -154,9 +156,19 @@ def align_spans(
     last = np.searchsorted(tokens[:, 0], ends, side="left") - 1
     counts = np.where(ends > starts, last - first + 1, 0).clip(min=0)
     orphan = (counts == 0) & ~is_special
-    first = np.where(orphan, np.minimum(first, n_tokens - 1), first)
-    counts = np.where(orphan, 1, counts)
-    counts[is_special] = 0
+    overlap = np.where(orphan | is_special, 0, counts)
+    # Tokens some piece really overlaps; orphans go to the next of them (or the last),
+    # never to a token whose characters the tokenizer dropped.
+    edges = np.zeros(n_tokens + 1, dtype=np.int64)
+    np.add.at(edges, first[overlap > 0], 1)
+    np.add.at(edges, (first + overlap)[overlap > 0], -1)
+    covered = np.flatnonzero(np.cumsum(edges[:-1]) > 0)
+    if covered.size:
+        after = np.searchsorted(covered, first).clip(max=covered.size - 1)
+        first = np.where(orphan, covered[after], first)
+        counts = np.where(orphan, 1, overlap)
+    else:
+        counts = overlap
 
     piece_index = np.repeat(np.arange(n_pieces), counts)
     within = np.arange(len(piece_index)) - np.repeat(np.cumsum(counts) - counts, counts)

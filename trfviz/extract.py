@@ -41,6 +41,11 @@ __all__ = ["extract", "extract_docs", "sentences_of"]
 #: Above this many sentences a progress bar is shown unless ``progress=False``.
 PROGRESS_THRESHOLD = 200
 
+#: Bytes one sentence's piece-level attention (all layers and heads) may take
+#: before it is truncated: eager attention over all layers grows with the
+#: square of the length (SmolLM2's 8,192 pieces would need 72 GB).
+ATTENTION_MEMORY_BUDGET = 2 * 1024**3
+
 
 def extract(
     doc: Doc,
@@ -53,6 +58,7 @@ def extract(
     special_tokens: SpecialTokens = "keep",
     batch_size: int = 32,
     max_batch_pieces: int = 16384,
+    max_length: int | None = None,
     progress: bool | None = None,
 ) -> Extraction:
     """Attention and hidden states of ``model`` per spaCy token of ``doc``.
@@ -68,6 +74,11 @@ def extract(
         special_tokens: keep special pieces as pseudo-tokens, or drop them.
         batch_size: most sentences in one forward pass.
         max_batch_pieces: most wordpieces (padding included) in one forward pass.
+        max_length: most wordpieces per sentence; longer sentences are truncated
+            (with a warning, the lost tokens flagged in ``missing``). By default
+            the model's maximum, lowered with ``attention=True`` so one
+            sentence's attention over all layers stays within
+            :data:`ATTENTION_MEMORY_BUDGET` bytes.
         progress: show a progress bar; by default only for long inputs.
 
     Returns:
@@ -91,6 +102,7 @@ def extract(
         special_tokens=special_tokens,
         batch_size=batch_size,
         max_batch_pieces=max_batch_pieces,
+        max_length=max_length,
         progress=progress,
     )
     return result
@@ -108,6 +120,7 @@ def extract_docs(
     batch_size: int = 32,
     max_batch_pieces: int = 16384,
     buffer_sentences: int = 4096,
+    max_length: int | None = None,
     progress: bool | None = None,
 ) -> Iterator[Extraction]:
     """Stream one :class:`~trfviz.extraction.Extraction` per Doc, in order.
@@ -129,7 +142,15 @@ def extract_docs(
         query_pooling=query_pooling,
         special_tokens=special_tokens,
     )
-    runner = _Runner(loaded, options, batch_size=batch_size, max_batch_pieces=max_batch_pieces)
+    if max_length is not None and max_length < 1:
+        raise ValueError("max_length must be positive")
+    runner = _Runner(
+        loaded,
+        options,
+        batch_size=batch_size,
+        max_batch_pieces=max_batch_pieces,
+        max_length=max_length or _default_length_limit(loaded, attention=attention),
+    )
     doc_iter = iter(docs)
     bar = None
     try:
@@ -153,6 +174,13 @@ def extract_docs(
     finally:
         if bar is not None:
             bar.close()
+
+
+def _default_length_limit(loaded: LoadedModel, *, attention: bool) -> int:
+    if not attention:
+        return loaded.max_length
+    per_square_piece = 4 * loaded.n_layers * loaded.n_heads
+    return min(loaded.max_length, int((ATTENTION_MEMORY_BUDGET / per_square_piece) ** 0.5))
 
 
 def sentences_of(doc: Doc) -> list[Span]:
@@ -197,8 +225,10 @@ class _Runner:
         *,
         batch_size: int,
         max_batch_pieces: int,
+        max_length: int,
     ) -> None:
         self.loaded = loaded
+        self.max_length = max_length
         self.options = options
         self.batch_size = batch_size
         self.max_batch_pieces = max_batch_pieces
@@ -223,9 +253,9 @@ class _Runner:
         if truncated:
             lost = sum(int(e.alignment.missing.sum()) for e in truncated)
             warnings.warn(
-                f"{len(truncated)} sentence(s) longer than {self.loaded.name}'s maximum of "
-                f"{self.loaded.max_length} wordpieces were truncated; {lost} token(s) past the "
-                "limit have zero rows and are flagged in `missing`",
+                f"{len(truncated)} sentence(s) longer than {self.max_length} wordpieces (the "
+                f"limit for {self.loaded.name}; see `max_length`) were truncated; {lost} token(s) "
+                "past the limit have zero rows and are flagged in `missing`",
                 UserWarning,
                 stacklevel=4,
             )
@@ -251,19 +281,25 @@ class _Runner:
             return []
         texts = [span.text for _, span in spans]
         tokenizer = self.loaded.tokenizer
-        limit = self.loaded.max_length
+        limit = self.max_length
         if getattr(tokenizer, "is_fast", False):
+            # split_special_tokens: a literal "[CLS]" in the text is text, not a marker.
             batch = tokenizer(
                 texts,
                 truncation=True,
                 max_length=limit,
                 return_offsets_mapping=True,
                 return_special_tokens_mask=True,
+                split_special_tokens=True,
             )
             offsets = batch["offset_mapping"]
         else:
             batch = tokenizer(
-                texts, truncation=True, max_length=limit, return_special_tokens_mask=True
+                texts,
+                truncation=True,
+                max_length=limit,
+                return_special_tokens_mask=True,
+                split_special_tokens=True,
             )
             offsets = None
         encoded = []
@@ -279,9 +315,8 @@ class _Runner:
                 alignment = align_spans(token_spans, np.asarray(offsets[i]), special)
                 covered = np.asarray(offsets[i])[~special]
                 end = int(covered[:, 1].max()) if len(covered) else 0
-                truncated = len(ids) >= limit and bool(
-                    (alignment.missing & (token_spans[:, 0] >= end)).any()
-                )
+                # Cut at the limit if characters of the last tokens were never reached.
+                truncated = len(ids) >= limit and end < int(token_spans[:, 1].max())
             else:
                 alignment = align_texts(tokens, pieces, special)
                 truncated = len(ids) >= limit and bool(alignment.missing[-1])

@@ -82,6 +82,8 @@ def state_weights(alignment: Alignment, *, pooling: StatePooling = "weighted") -
 
 def _keep_one_per_row(weights: np.ndarray, *, last: bool) -> None:
     rows = np.flatnonzero(weights.any(axis=1))
+    if rows.size == 0:
+        return
     if last:
         cols = weights.shape[1] - 1 - np.argmax(weights[rows, ::-1] > 0, axis=1)
     else:
