@@ -1,0 +1,38 @@
+"""Session fixtures shared by the tests: the offline tokenizers and a blank spaCy pipeline."""
+
+from __future__ import annotations
+
+import pytest
+from tokenizer_fixtures import load_byte_level_bpe, load_wordpiece, train_unigram
+
+
+@pytest.fixture(scope="session")
+def wordpiece():
+    """MiniLM's BERT WordPiece tokenizer (``[CLS]`` first)."""
+    return load_wordpiece()
+
+
+@pytest.fixture(scope="session")
+def byte_level_bpe(tmp_path_factory):
+    """GPT-2's byte-level BPE tokenizer (leading spaces in the pieces, no specials)."""
+    return load_byte_level_bpe(tmp_path_factory.mktemp("gpt2-tokenizer"))
+
+
+@pytest.fixture(scope="session")
+def unigram():
+    """A Unigram tokenizer trained for the session, XLNet layout (``<sep> <cls>`` last)."""
+    return train_unigram()
+
+
+@pytest.fixture(scope="session")
+def tokenizers_by_family(wordpiece, byte_level_bpe, unigram):
+    """The three tokenizer families by name (see :data:`FAMILIES`)."""
+    return {"wordpiece": wordpiece, "byte_level_bpe": byte_level_bpe, "unigram": unigram}
+
+
+@pytest.fixture(scope="session")
+def blank_nlp():
+    """``spacy.blank("en")``: spaCy's English tokenizer, nothing else."""
+    import spacy
+
+    return spacy.blank("en")
