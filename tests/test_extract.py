@@ -10,8 +10,8 @@ import torch
 from spacy.tokens import Doc
 
 import trfviz
-from trfviz.pooling import pool_attention, state_weights
 from tests._shared import MINILM, minilm, nlp, smollm
+from trfviz.pooling import pool_attention, state_weights
 
 pytestmark = pytest.mark.model
 
