@@ -419,15 +419,9 @@ class _Runner:
             )
             for e in batch
         ]
-        rows = max(q.shape[0] for q, _ in matrices)
         device = layers[0].device
-        queries = torch.zeros((len(batch), 1, rows, width), device=device)
-        keys = torch.zeros((len(batch), 1, rows, width), device=device)
-        for row, (q, k) in enumerate(matrices):
-            queries[row, 0, : q.shape[0], : q.shape[1]] = torch.from_numpy(q)
-            keys[row, 0, : k.shape[0], : k.shape[1]] = torch.from_numpy(k)
-        keys_t = keys.transpose(-1, -2)
-        pooled = torch.stack([queries @ layer.float() @ keys_t for layer in layers])
+        rows = max(q.shape[0] for q, _ in matrices)
+        pooled = _pool_by_matrices(layers, matrices, rows, width, device)
         if options.special_tokens == "drop":
             sums = pooled.sum(dim=-1, keepdim=True)
             pooled = torch.where(sums > 0, pooled / sums.clamp_min(1e-30), pooled)
@@ -439,11 +433,51 @@ class _Runner:
         hidden = output.hidden_states
         device = hidden[0].device
         rows = max(len(e.tokens) for e in batch)
-        weights = torch.zeros((len(batch), rows, width), device=device)
-        for row, e in enumerate(batch):
-            w = state_weights(e.alignment, pooling=self.options.pooling)
-            weights[row, : w.shape[0], : w.shape[1]] = torch.from_numpy(w)
-        return torch.stack([weights @ layer.float() for layer in hidden])
+        weights = _padded(
+            [state_weights(e.alignment, pooling=self.options.pooling) for e in batch],
+            rows,
+            width,
+            device,
+        )
+        n_batch, _, dim = hidden[0].shape
+        pooled = torch.empty((len(hidden), n_batch, rows, dim), device=device)
+        for index, layer in enumerate(hidden):
+            torch.bmm(weights, layer.float(), out=pooled[index])
+        return pooled
+
+
+def _pool_by_matrices(
+    layers: Sequence[Any],
+    matrices: list[tuple[np.ndarray, np.ndarray]],
+    rows: int,
+    width: int,
+    device: Any,
+) -> Any:
+    """Pooled attention ``[layer, batch, head, row, row]`` by dense query/key matrices."""
+    import torch
+
+    queries = _padded([q for q, _ in matrices], rows, width, device)  # [batch, row, piece]
+    keys_t = _padded([k for _, k in matrices], rows, width, device).transpose(1, 2)
+    n_batch, n_heads = layers[0].shape[:2]
+    pooled = torch.empty((len(layers), n_batch, n_heads, rows, rows), device=device)
+    # One batched GEMM per side and layer, heads folded into the matrix dimension:
+    # many tiny per-head GEMMs cost far more in call overhead than in arithmetic.
+    for index, layer in enumerate(layers):
+        to_tokens = torch.bmm(layer.float().reshape(n_batch, n_heads * width, width), keys_t)
+        by_piece = to_tokens.reshape(n_batch, n_heads, width, rows).transpose(1, 2)
+        from_tokens = torch.bmm(queries, by_piece.reshape(n_batch, width, n_heads * rows))
+        pooled[index] = from_tokens.reshape(n_batch, rows, n_heads, rows).transpose(1, 2)
+    return pooled
+
+
+def _padded(matrices: list[np.ndarray], rows: int, cols: int, device: Any) -> Any:
+    """The matrices as one zero-padded float32 tensor ``[batch, rows, cols]``."""
+    import torch
+
+    padded = np.zeros((len(matrices), rows, cols), dtype=np.float32)
+    for b, matrix in enumerate(matrices):
+        padded[b, : matrix.shape[0], : matrix.shape[1]] = matrix
+    return torch.from_numpy(padded).to(device)
 
 
 def _copy_out(tensor: Any) -> np.ndarray:

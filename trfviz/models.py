@@ -18,6 +18,8 @@ import os
 import shutil
 import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -201,8 +203,9 @@ def _load_model_cached(
     if gguf_file is not None:
         location, gguf_file = _dequantised_copy(source), None
     try:
-        tokenizer = transformers.AutoTokenizer.from_pretrained(location, gguf_file=gguf_file)
-        model = transformers.AutoModel.from_pretrained(location, gguf_file=gguf_file, **kwargs)
+        with _quiet_progress(transformers):
+            tokenizer = transformers.AutoTokenizer.from_pretrained(location, gguf_file=gguf_file)
+            model = transformers.AutoModel.from_pretrained(location, gguf_file=gguf_file, **kwargs)
     except (OSError, ValueError) as error:
         raise ModelNotAvailableError(_not_available_message(name, error)) from error
     model.eval().to(device)
@@ -221,6 +224,19 @@ def _load_model_cached(
         device=str(device),
         note=source.note,
     )
+
+
+@contextmanager
+def _quiet_progress(transformers: Any) -> Iterator[None]:
+    """transformers' "Loading weights" bars off while loading, restored afterwards."""
+    logging_utils = transformers.utils.logging
+    was_enabled = logging_utils.is_progress_bar_enabled()
+    logging_utils.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            logging_utils.enable_progress_bar()
 
 
 def _torch_dtype(dtype: str | None) -> Any:
@@ -285,7 +301,10 @@ def _dequantised_copy(source: ModelSource) -> str:
         tokenizer = transformers.AutoTokenizer.from_pretrained(
             source.location, gguf_file=source.gguf_file
         )
-        model = transformers.AutoModel.from_pretrained(source.location, gguf_file=source.gguf_file)
+        with _quiet_progress(transformers):
+            model = transformers.AutoModel.from_pretrained(
+                source.location, gguf_file=source.gguf_file
+            )
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
         tokenizer.save_pretrained(staging)
