@@ -1,0 +1,48 @@
+"""Shared set-up for the benchmarks: the EWT dev sentences and timing helpers."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def ewt_dev_docs() -> list[Any]:
+    """The 2,001 gold-parsed sentences of UD English EWT dev, one Doc each."""
+    from trfviz.analysis.conllu import read_conllu
+    from trfviz.data import shared_data_dir
+
+    return read_conllu(shared_data_dir() / "ud" / "en_ewt-ud-dev.conllu")
+
+
+def best_of(runs: int, fn: Callable[[], Any]) -> float:
+    """The fastest of ``runs`` wall-clock timings of ``fn()``, in seconds."""
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def write_result(name: str, result: dict[str, Any]) -> Path:
+    """Write ``result`` as JSON under benchmarks/results/ with the machine noted; print it."""
+    import torch
+
+    RESULTS.mkdir(exist_ok=True)
+    result = {
+        **result,
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return path
