@@ -1,0 +1,234 @@
+"""Driving the widget in a real browser: JupyterLab on loopback and headless Debian Chromium.
+
+JupyterLab runs from this venv (so notebook kernels use its python), in a
+temporary directory with its own config, data, runtime and settings dirs, a
+random token, and everything that would reach the network turned off. Chromium
+is Debian's ``/usr/bin/chromium`` driven by Playwright. The pytest fixtures in
+``conftest.py`` and ``benchmarks/bench_widget.py`` both use these helpers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = os.environ.get("TRFVIZ_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-default-apps",
+    "--disable-extensions",
+]
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "tests" / "artifacts"
+STARTUP_TIMEOUT_S = 120
+
+
+@dataclass(frozen=True)
+class Lab:
+    """A running JupyterLab: where it serves, its token and the directory it serves."""
+
+    url: str
+    token: str
+    root: Path
+    log: Path
+
+    def notebook_url(self, name: str) -> str:
+        return f"{self.url}/lab/tree/{name}?token={self.token}&reset"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"JupyterLab exited with {process.returncode}:\n{log.read_text()}")
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(url, timeout=2) as response,  # loopback only
+        ):
+            if response.status == 200:
+                return
+        time.sleep(0.3)
+    raise RuntimeError(
+        f"JupyterLab did not answer within {STARTUP_TIMEOUT_S} s:\n{log.read_text()}"
+    )
+
+
+@contextlib.contextmanager
+def start_lab(home: Path) -> Iterator[Lab]:
+    """A JupyterLab on 127.0.0.1 serving ``home/notebooks``, killed with its kernels on exit."""
+    root = home / "notebooks"
+    root.mkdir(parents=True, exist_ok=True)
+    config = home / "config"
+    (config / "labconfig").mkdir(parents=True, exist_ok=True)
+    # No announcements/news toast, no extension manager: nothing reaches out.
+    (config / "labconfig" / "page_config.json").write_text(
+        json.dumps(
+            {
+                "disabledExtensions": {
+                    "@jupyterlab/apputils-extension:announcements": True,
+                    "@jupyterlab/extensionmanager-extension": True,
+                }
+            }
+        )
+    )
+    token = secrets.token_hex(16)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(config),
+        "JUPYTER_DATA_DIR": str(home / "data"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "IPYTHONDIR": str(home / "ipython"),
+        "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")]),
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        "--ServerApp.disable_check_xsrf=True",
+        f"--ServerApp.root_dir={root}",
+        "--ServerApp.terminals_enabled=False",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.expose_app_in_browser=True",
+        f"--LabApp.user_settings_dir={home / 'settings'}",
+        f"--LabApp.workspaces_dir={home / 'workspaces'}",
+        "--LabApp.extension_manager=readonly",
+    ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI containers run as root
+        command.append("--allow-root")
+    log = home / "jupyterlab.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_http(f"{url}/api/status?token={token}", process, log)
+        yield Lab(url=url, token=token, root=root, log=log)
+    finally:
+        # SIGTERM lets the server shut its kernels down; any kernel still running after
+        # (a killed server leaves them: they run in sessions of their own) is found by its
+        # connection file in this lab's runtime directory and killed by process id.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+        _kill_kernels(home / "runtime")
+
+
+def _kill_kernels(runtime: Path) -> None:
+    """Kills the kernel processes whose command line names a connection file in ``runtime``."""
+    proc = Path("/proc")
+    if not proc.is_dir() or not runtime.is_dir():
+        return
+    marker = str(runtime).encode()
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"ipykernel" in command and marker in command:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(entry.name), signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def launch_chromium(executable: str = CHROMIUM) -> Iterator[Any]:
+    """A headless Chromium (a Playwright ``Browser``), closed on exit."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def write_notebook(lab: Lab, name: str, cells: list[str]) -> str:
+    """Writes a notebook of code cells into the lab's root; returns its name."""
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
+    nbformat.write(notebook, lab.root / name)
+    return name
+
+
+def run_notebook(page: Any, lab: Lab, name: str, *, timeout_s: float = 240) -> Any:
+    """Opens a notebook in the page, runs all its cells; returns the explorer's root locator."""
+    page.goto(lab.notebook_url(name), wait_until="domcontentloaded")
+    page.wait_for_function(
+        "() => window.jupyterapp && window.jupyterapp.shell && "
+        "document.querySelector('.jp-NotebookPanel') !== null",
+        timeout=timeout_s * 1000,
+    )
+    # Wait for the kernel before running, so "run all" does not race its start.
+    page.wait_for_function(
+        """() => {
+            const w = window.jupyterapp.shell.currentWidget;
+            const k = w && w.sessionContext && w.sessionContext.session &&
+                w.sessionContext.session.kernel;
+            return k && k.connectionStatus === 'connected' && k.status === 'idle';
+        }""",
+        timeout=timeout_s * 1000,
+    )
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    root = page.locator(".trfviz-explorer[data-ready='true']").first
+    root.wait_for(state="visible", timeout=timeout_s * 1000)
+    return root
+
+
+def screenshot(page: Any, locator: Any, name: str) -> Path:
+    """Saves a screenshot of ``locator`` under tests/artifacts/; returns its path."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    locator.screenshot(path=str(path))
+    return path

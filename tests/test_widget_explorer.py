@@ -1,0 +1,294 @@
+"""The attention explorer's traits, what it sends, and its export, without a browser."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import traitlets
+from browser.widget_data import NASTY, TELESCOPE, make_document, make_extraction, make_parse
+
+from trfviz.extraction import Extraction
+from trfviz.widget import AttentionExplorer, explore
+from trfviz.widget.payload import count_message_bytes, select_attention
+
+
+@pytest.fixture()
+def data():  # type: ignore[no-untyped-def]
+    return make_document()
+
+
+@pytest.fixture()
+def explorer(data) -> AttentionExplorer:  # type: ignore[no-untyped-def]
+    parses, extractions = data
+    return AttentionExplorer(parses, extractions)
+
+
+def _matrix(packed: dict) -> np.ndarray:
+    codes = np.frombuffer(packed["data"], dtype=np.uint8).reshape(packed["shape"])
+    return packed["lo"] + codes.astype(np.float32) * packed["scale"]
+
+
+def test_initial_state(explorer: AttentionExplorer) -> None:
+    assert explorer.models == ["tiny-bert", "tiny-gpt"]
+    assert (explorer.model, explorer.compare, explorer.layer, explorer.head) == (
+        "tiny-bert",
+        "",
+        0,
+        0,
+    )
+    assert explorer.n_sentences == 2
+    assert explorer._sentence_data["tokens"] == list(TELESCOPE[0])
+    assert set(explorer._sentence_data["models"]) == {"tiny-bert"}
+    assert explorer._view["key"] == "tiny-bert/0/0;side"
+    assert explorer._grid == {}
+
+
+def test_only_the_current_matrix_crosses(explorer: AttentionExplorer, data) -> None:  # type: ignore[no-untyped-def]
+    n = len(TELESCOPE[0]) + 2
+    state = explorer.get_state()
+    sent = count_message_bytes({k: v for k, v in state.items() if k not in ("_esm", "_css")})
+    assert sent["buffers"] == n * n  # one uint8 [query, key] matrix, nothing else binary
+    assert sent["json"] < 4000
+    # No float lists anywhere in the JSON part.
+    assert "0." not in str({k: v for k, v in state["_view"].items() if k != "panels"})
+    explorer.show_grid = True
+    grid = count_message_bytes(explorer.get_state("_grid"))
+    assert grid["buffers"] == 2 * 3 * n * n  # the grid only once shown: [layer, head, q, k] bytes
+
+
+def test_layer_and_head_changes_update_the_view(explorer: AttentionExplorer, data) -> None:  # type: ignore[no-untyped-def]
+    _, extractions = data
+    attention = extractions["tiny-bert"][0].attention
+    for layer, head in [(1, 2), (0, "mean"), ("mean", 1), ("mean", "mean")]:
+        explorer.layer, explorer.head = layer, head
+        assert explorer._view["key"] == f"tiny-bert/{layer}/{head};side"
+        (panel,) = explorer._view["panels"]
+        expected = select_attention(attention, layer, head)
+        np.testing.assert_allclose(_matrix(panel["matrix"]), expected, atol=1 / 255)
+        np.testing.assert_allclose(explorer.get_view().panels[0].attention, expected)
+    explorer.head = "all"
+    (panel,) = explorer._view["panels"]
+    assert panel["kind"] == "heads"
+    assert panel["heads"]["shape"][0] == 3
+    assert explorer.get_view().panels[0].heads.shape[0] == 3  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("layer", 2),
+        ("layer", -1),
+        ("layer", "last"),
+        ("head", 3),
+        ("head", "max"),
+        ("model", "gpt2"),
+        ("compare", "nope"),
+        ("sentence", 2),
+        ("mode", "overlay"),
+    ],
+)
+def test_invalid_choices_are_refused(explorer: AttentionExplorer, name: str, value: object) -> None:
+    before = explorer._view
+    with pytest.raises(traitlets.TraitError):
+        setattr(explorer, name, value)
+    assert explorer._view == before
+
+
+def test_switching_model_keeps_relative_depth(explorer: AttentionExplorer) -> None:
+    explorer.layer, explorer.head = 1, 2
+    explorer.model = "tiny-gpt"  # 4 layers x 2 heads
+    assert (explorer.layer, explorer.head) == (3, "mean")
+    assert explorer._view["key"] == "tiny-gpt/3/mean;side"
+    assert set(explorer._sentence_data["models"]) == {"tiny-gpt"}
+
+
+def test_compare_linked_and_unlinked(explorer: AttentionExplorer, data) -> None:  # type: ignore[no-untyped-def]
+    explorer.layer, explorer.head = 1, 1
+    explorer.compare = "tiny-gpt"
+    assert (explorer.compare_layer, explorer.compare_head) == (3, 1)
+    assert [p["model"] for p in explorer._view["panels"]] == ["tiny-bert", "tiny-gpt"]
+    assert set(explorer._sentence_data["models"]) == {"tiny-bert", "tiny-gpt"}
+    explorer.head = 2  # tiny-gpt has no head 2: the linked comparison shows its head mean
+    assert explorer.compare_head == "mean"
+    explorer.link = False
+    explorer.compare_layer, explorer.compare_head = 0, 0
+    explorer.layer = 0
+    assert explorer._view["key"] == "tiny-bert/0/2;tiny-gpt/0/0;side"
+    with pytest.raises(traitlets.TraitError):
+        explorer.compare_layer = 4
+    # Comparing a model with itself is not a comparison.
+    explorer.model = "tiny-gpt"
+    assert explorer.compare == ""
+    assert len(explorer._view["panels"]) == 1
+
+
+def test_difference_mode(explorer: AttentionExplorer, data) -> None:  # type: ignore[no-untyped-def]
+    _, extractions = data
+    n = len(TELESCOPE[0])
+    explorer.mode = "difference"  # one model: nothing to subtract, stays a single panel
+    assert explorer._view["mode"] == "side"
+    explorer.compare = "tiny-gpt"
+    (panel,) = explorer._view["panels"]
+    assert panel["kind"] == "difference"
+    a = extractions["tiny-bert"][0].attention[0, 0, :n, :n]
+    b = extractions["tiny-gpt"][0].attention[0, 0, :n, :n]
+    np.testing.assert_allclose(_matrix(panel["matrix"]), a - b, atol=2 / 255)
+    view = explorer.get_view()
+    assert view.mode == "difference" and view.panels[0].labels == tuple(TELESCOPE[0])
+    np.testing.assert_allclose(view.panels[0].attention, a - b, atol=1e-6)
+    explorer.compare = ""
+    assert explorer.mode == "side"
+
+
+def test_sentence_change_resets_token_selection(explorer: AttentionExplorer) -> None:
+    explorer.selected, explorer.hovered = 3, 2
+    explorer.sentence = 1
+    assert (explorer.selected, explorer.hovered) == (-1, -1)
+    assert explorer._sentence_data["tokens"] == list(NASTY[0])
+    assert explorer._sentence_data["index"] == 1
+    explorer.selected = -5
+    assert explorer.selected == -1
+
+
+def test_head_grid_with_scores(data) -> None:  # type: ignore[no-untyped-def]
+    parses, extractions = data
+    scores = {"tiny-bert": np.arange(6.0).reshape(2, 3)}
+    explorer = AttentionExplorer(parses, extractions, head_scores=scores, show_grid=True)
+    grid = explorer._grid["tiny-bert"]
+    assert grid["shape"] == [2, 3]
+    assert grid["score_range"] == [0.0, 5.0]
+    explorer.compare = "tiny-gpt"
+    assert set(explorer._grid) == {"tiny-bert", "tiny-gpt"}
+    assert explorer._grid["tiny-gpt"]["scores"] is None
+    explorer.show_grid = False
+    assert explorer._grid == {}
+    with pytest.raises(ValueError, match="head_scores"):
+        AttentionExplorer(parses, extractions, head_scores={"tiny-bert": np.zeros((3, 3))})
+    with pytest.raises(ValueError, match="unknown model"):
+        AttentionExplorer(parses, extractions, head_scores={"bert": np.zeros((2, 3))})
+
+
+def test_inputs_are_checked(data) -> None:  # type: ignore[no-untyped-def]
+    parses, extractions = data
+    with pytest.raises(ValueError, match="sentence extractions"):
+        AttentionExplorer(parses[:1], extractions)
+    other = make_parse(["A", "b"], [1, 1], ["x", "ROOT"])
+    with pytest.raises(ValueError, match="differ from the parse"):
+        AttentionExplorer((other, parses[1]), extractions)
+    no_attention = {
+        "m": [
+            make_extraction(TELESCOPE[0]).__class__(
+                **{**make_extraction(TELESCOPE[0]).__dict__, "attention": None}
+            )
+        ]
+    }
+    with pytest.raises(ValueError, match="no attention"):
+        AttentionExplorer(parses[:1], no_attention)
+    with pytest.raises(ValueError, match="at least one model"):
+        AttentionExplorer(parses, {})
+    with pytest.raises(TypeError, match="unexpected option"):
+        AttentionExplorer(parses, extractions, colour="red")
+
+
+def test_explore_from_a_hand_built_doc() -> None:
+    from spacy.tokens import Doc
+    from spacy.vocab import Vocab
+
+    words, heads, deps, _ = TELESCOPE
+    doc = Doc(
+        Vocab(),
+        words=list(words),
+        heads=heads,
+        deps=deps,
+        ents=["B-PERSON"] + ["O"] * (len(words) - 1),
+    )
+    sentence = make_extraction(words, n_layers=2, n_heads=2)
+    extraction = Extraction("org/tiny", "r0", doc.text, (sentence,), n_layers=2, n_heads=2)
+    explorer = explore(doc, [extraction], layer=1, head="mean", threshold=0.2)
+    assert explorer.models == ["tiny"]
+    assert (explorer.layer, explorer.head, explorer.threshold) == (1, "mean", 0.2)
+    parse = explorer.get_view().parse
+    assert [(a.head, a.dependent, a.label) for a in parse.arcs][:2] == [
+        (1, 0, "nsubj"),
+        (3, 2, "det"),
+    ]
+    assert [(e.start, e.end, e.label) for e in parse.entities] == [(0, 1, "PERSON")]
+    named = explore(doc, {"Tiny model": extraction})
+    assert named.models == ["Tiny model"]
+
+
+def test_export_saves_the_current_view(explorer: AttentionExplorer, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    explorer.selected = 3
+    paths = []
+    for settings in [
+        {},
+        {"show_heatmap": False},
+        {"head": "all"},
+        {"head": 0, "compare": "tiny-gpt"},
+        {"mode": "difference"},
+    ]:
+        for name, value in settings.items():
+            setattr(explorer, name, value)
+        path = explorer.save_figure(tmp_path / f"view{len(paths)}.pdf", preset="one-column")
+        assert path.read_bytes().startswith(b"%PDF")
+        paths.append(path)
+    figure = explorer.draw_figure()
+    assert [ax.get_title() for ax in figure.axes if ax.get_title()] == ["tiny-bert − tiny-gpt"]
+
+
+def test_export_button_message(explorer: AttentionExplorer, tmp_path: Path) -> None:
+    explorer.export_path = str(tmp_path / "button.svg")
+    explorer._on_message(explorer, {"type": "export"}, [])
+    assert explorer.status == f"Saved {tmp_path / 'button.svg'}"
+    assert (tmp_path / "button.svg").read_text().startswith("<?xml")
+    explorer.export_path = str(tmp_path / "figure.txt")  # not a figure format
+    explorer._on_message(explorer, {"type": "export"}, [])
+    assert explorer.status.startswith("Export failed: ValueError")
+    explorer._on_message(explorer, {"type": "other"}, [])  # other messages are ignored
+    assert explorer.status.startswith("Export failed")
+
+
+def test_default_export_name_says_what_is_shown(
+    explorer: AttentionExplorer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    explorer.layer, explorer.head = 1, "mean"
+    path = explorer.save_figure()
+    assert path == Path("trfviz-output/attention-s0-tiny-bert-L1-Hmean.pdf")
+    assert (tmp_path / path).exists()
+
+
+def test_front_end_files_are_plain_esm_with_no_network() -> None:
+    folder = Path(__file__).resolve().parents[1] / "trfviz" / "widget"
+    js = (folder / "explorer.js").read_text()
+    code = "\n".join(line for line in js.splitlines() if not line.lstrip().startswith("//"))
+    assert "export default { render }" in js
+    for forbidden in (
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "eval(",
+        "require(",
+        "http://",
+        "https://",
+        "import(",
+    ):
+        assert forbidden not in code.replace('"http://www.w3.org/2000/svg"', ""), forbidden
+    css = (folder / "explorer.css").read_text()
+    assert "@import" not in css and "url(http" not in css
+
+
+def test_importing_trfviz_does_not_import_the_widget() -> None:
+    code = (
+        "import sys, trfviz, trfviz.extract, trfviz.parse; "
+        "names = ('anywidget', 'trfviz.widget', 'ipywidgets'); "
+        "print(any(m.startswith(names) for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

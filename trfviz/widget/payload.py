@@ -1,0 +1,331 @@
+"""The plain data the attention explorer sends to the browser, packed small.
+
+Everything here is pure numpy/Python and testable without a browser. Only the
+current view crosses to the browser: one ``[query, key]`` matrix per panel,
+quantised to ``uint8`` with an offset and a scale (``value ≈ lo + code * scale``)
+and sent as raw bytes, which ipywidgets/anywidget ship as binary buffers next to
+the JSON message instead of inside it. Whole ``[layer, head, query, key]``
+tensors never cross; the head grid sends small downsampled thumbnails only
+while it is shown.
+
+Example
+-------
+>>> import numpy as np
+>>> packed = pack_matrix(np.array([[0.25, 0.75], [1.0, 0.0]], dtype=np.float32))
+>>> packed.shape, len(packed.data)
+((2, 2), 4)
+>>> bool(np.allclose(packed.unpack(), [[0.25, 0.75], [1.0, 0.0]], atol=packed.scale / 2))
+True
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from trfviz.extraction import SentenceExtraction
+from trfviz.parse import SentenceParse
+
+__all__ = [
+    "HeadChoice",
+    "LayerChoice",
+    "PackedMatrix",
+    "count_message_bytes",
+    "downsample_matrix",
+    "map_layer",
+    "pack_grid",
+    "pack_matrix",
+    "pack_sentence",
+    "pack_view",
+    "select_attention",
+    "short_name",
+]
+
+LayerChoice = int | Literal["mean"]
+HeadChoice = int | Literal["mean", "all"]
+
+#: Largest side of a head-grid thumbnail; bigger matrices are block-averaged down.
+THUMBNAIL_SIDE = 16
+
+
+@dataclass(frozen=True)
+class PackedMatrix:
+    """A float array quantised to one byte per value: ``value ≈ lo + code * scale``.
+
+    Attributes:
+        data: the uint8 codes in C order, ``prod(shape)`` bytes.
+        shape: the array's shape (``[query, key]`` or ``[head, query, key]``...).
+        lo: the value of code 0.
+        scale: the value step of one code (the rounding error is at most half of it).
+    """
+
+    data: bytes
+    shape: tuple[int, ...]
+    lo: float
+    scale: float
+
+    def unpack(self) -> np.ndarray:
+        """float32 array of ``shape``: the dequantised values."""
+        codes = np.frombuffer(self.data, dtype=np.uint8).reshape(self.shape)
+        return (self.lo + codes.astype(np.float32) * np.float32(self.scale)).astype(np.float32)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict whose ``data`` stays bytes (sent as a binary buffer)."""
+        return {"data": self.data, "shape": list(self.shape), "lo": self.lo, "scale": self.scale}
+
+
+def pack_matrix(values: np.ndarray) -> PackedMatrix:
+    """The array quantised to uint8 between ``min(0, values.min())`` and ``values.max()``.
+
+    Attention (non-negative) gets ``lo = 0`` so a zero weight is exactly code 0;
+    signed differences keep their minimum. NaNs are packed as ``lo``.
+    """
+    array = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0)
+    if array.size == 0:
+        return PackedMatrix(b"", tuple(array.shape), 0.0, 1.0)
+    lo = min(0.0, float(array.min()))
+    hi = float(array.max())
+    scale = (hi - lo) / 255.0 if hi > lo else 1.0
+    codes = np.clip(np.rint((array - lo) / scale), 0, 255).astype(np.uint8)
+    return PackedMatrix(codes.tobytes(), tuple(int(n) for n in array.shape), lo, scale)
+
+
+def select_attention(attention: np.ndarray, layer: LayerChoice, head: HeadChoice) -> np.ndarray:
+    """float32 ``[query, key]`` for one layer and head, or ``[head, query, key]`` for ``"all"``.
+
+    Args:
+        attention: float ``[layer, head, query, key]``.
+        layer: a layer index, or ``"mean"`` for the mean over layers.
+        head: a head index, ``"mean"`` for the mean over the layer's heads, or
+            ``"all"`` for every head of the layer.
+    """
+    if attention.ndim != 4:
+        raise ValueError(f"attention must be [layer, head, query, key], got {attention.shape}")
+    n_layers, n_heads = attention.shape[:2]
+    if layer == "mean":
+        per_head = attention.mean(axis=0)
+    elif isinstance(layer, int) and 0 <= layer < n_layers:
+        per_head = attention[layer]
+    else:
+        raise ValueError(f"layer must be 0..{n_layers - 1} or 'mean', got {layer!r}")
+    if head == "all":
+        return np.asarray(per_head, dtype=np.float32)
+    if head == "mean":
+        return np.asarray(per_head.mean(axis=0), dtype=np.float32)
+    if isinstance(head, int) and 0 <= head < n_heads:
+        return np.asarray(per_head[head], dtype=np.float32)
+    raise ValueError(f"head must be 0..{n_heads - 1}, 'mean' or 'all', got {head!r}")
+
+
+def map_layer(layer: LayerChoice, n_from: int, n_to: int) -> LayerChoice:
+    """The layer at the same relative depth in a model with ``n_to`` layers.
+
+    >>> map_layer(5, 6, 30), map_layer(0, 6, 30), map_layer(2, 6, 6), map_layer("mean", 6, 30)
+    (29, 0, 2, 'mean')
+    """
+    if layer == "mean" or n_from == n_to:
+        return layer
+    if n_from <= 1:
+        return n_to - 1
+    return round(int(layer) * (n_to - 1) / (n_from - 1))
+
+
+def downsample_matrix(matrix: np.ndarray, side: int = THUMBNAIL_SIDE) -> np.ndarray:
+    """The last two axes block-averaged down to at most ``side`` each (unchanged if smaller)."""
+    out: np.ndarray = np.asarray(matrix, dtype=np.float32)
+    for axis in (-2, -1):
+        n = out.shape[axis]
+        if n <= side:
+            continue
+        # Bin i of the output covers rows edges[i]:edges[i + 1] (never empty since n > side).
+        edges = np.linspace(0, n, side + 1).round().astype(int)
+        out = np.add.reduceat(out, edges[:-1], axis=axis) / np.diff(edges).reshape(
+            [-1] + [1] * (-axis - 1)
+        )
+    return out.astype(np.float32)
+
+
+def short_name(model: str) -> str:
+    """The last path component of a model name (``"org/name"`` → ``"name"``)."""
+    return model.rstrip("/").rsplit("/", 1)[-1] or model
+
+
+def pack_sentence(
+    index: int,
+    parse: SentenceParse,
+    extractions: Mapping[str, SentenceExtraction],
+    shapes: Mapping[str, tuple[int, int]],
+) -> dict[str, Any]:
+    """What the browser needs of one sentence: tokens, parse, per model its labels and pieces.
+
+    Sent once per sentence (and when the models shown change), not per head.
+
+    Args:
+        index: the sentence's index in the document.
+        parse: its words, tags, arcs and entities.
+        extractions: the sentence's extraction for each model shown, by model key.
+        shapes: ``(n_layers, n_heads)`` for each model key.
+    """
+    models = {}
+    for key, sentence in extractions.items():
+        alignment = sentence.alignment
+        pieces = [
+            [sentence.pieces[p] for p in alignment.pieces_of(t).tolist()]
+            for t in range(sentence.n_tokens)
+        ]
+        n_layers, n_heads = shapes[key]
+        models[key] = {
+            "name": short_name(key),
+            "labels": list(sentence.labels),
+            "n_special": len(sentence.special_labels),
+            "pieces": pieces,
+            "truncated": bool(sentence.truncated),
+            "missing": [int(i) for i in np.flatnonzero(sentence.missing)],
+            "n_layers": int(n_layers),
+            "n_heads": int(n_heads),
+        }
+    return {"index": int(index), "tokens": list(parse.words), **parse.to_dict(), "models": models}
+
+
+def pack_view(
+    attention: Mapping[str, np.ndarray],
+    choices: Mapping[str, tuple[LayerChoice, HeadChoice]],
+    *,
+    n_tokens: int,
+    mode: Literal["side", "difference"] = "side",
+) -> dict[str, Any]:
+    """The matrices of the current view, one panel per model (or one difference panel).
+
+    Args:
+        attention: ``[layer, head, query, key]`` per model key, in panel order
+            (the first is the main model, a second one the comparison).
+        choices: ``(layer, head)`` shown for each model key.
+        n_tokens: spaCy tokens in the sentence (the comparable block of the axes;
+            each model's special pseudo-tokens follow them).
+        mode: ``"side"`` gives one panel per model; ``"difference"`` (two models)
+            gives one panel of first minus second over the spaCy tokens only,
+            carrying both operands for the hover read-out.
+
+    Returns:
+        ``{"key", "mode", "panels": [...]}``; a panel holds ``model``, ``layer``,
+        ``head``, ``kind`` (``"attention"``, ``"heads"`` for all heads of a layer,
+        or ``"difference"``) and ``matrix`` (a :meth:`PackedMatrix.to_dict`).
+        ``"heads"`` panels also hold ``heads``, ``[head, query, key]``, and show
+        their head mean as ``matrix``.
+    """
+    keys = list(attention)
+    if mode == "difference" and len(keys) == 2:
+        a_key, b_key = keys
+        a = _as_matrix(select_attention(attention[a_key], *choices[a_key]))[:n_tokens, :n_tokens]
+        b = _as_matrix(select_attention(attention[b_key], *choices[b_key]))[:n_tokens, :n_tokens]
+        panels = [
+            {
+                "model": a_key,
+                "compare": b_key,
+                "layer": choices[a_key][0],
+                "head": choices[a_key][1],
+                "compare_layer": choices[b_key][0],
+                "compare_head": choices[b_key][1],
+                "kind": "difference",
+                "matrix": pack_matrix(a - b).to_dict(),
+                "a": pack_matrix(a).to_dict(),
+                "b": pack_matrix(b).to_dict(),
+            }
+        ]
+    else:
+        panels = []
+        for key in keys:
+            layer, head = choices[key]
+            selected = select_attention(attention[key], layer, head)
+            panel: dict[str, Any] = {"model": key, "layer": layer, "head": head}
+            if head == "all":
+                panel["kind"] = "heads"
+                panel["matrix"] = pack_matrix(selected.mean(axis=0)).to_dict()
+                panel["heads"] = pack_matrix(selected).to_dict()
+            else:
+                panel["kind"] = "attention"
+                panel["matrix"] = pack_matrix(selected).to_dict()
+            panels.append(panel)
+        mode = "side"
+    key = ";".join(f"{k}/{choices[k][0]}/{choices[k][1]}" for k in keys) + f";{mode}"
+    return {"key": key, "mode": mode, "panels": panels}
+
+
+def pack_grid(
+    attention: np.ndarray,
+    *,
+    scores: np.ndarray | None = None,
+    side: int = THUMBNAIL_SIDE,
+) -> dict[str, Any]:
+    """Thumbnails of every head, ``[layer, head, q, k]`` downsampled and quantised.
+
+    Args:
+        attention: float ``[layer, head, query, key]`` of one sentence.
+        scores: optional float ``[layer, head]`` per-head score from the caller,
+            used to colour the thumbnails (NaN for none).
+        side: the largest thumbnail side in values.
+
+    Returns:
+        ``{"shape": [layer, head], "thumbs": packed [layer, head, q', k'],
+        "scores": [[...]] or None, "score_range": [lo, hi] or None}``. Each
+        thumbnail is scaled by its own maximum in the browser, so the packed
+        codes are stored per thumbnail as ``code = 255 * value / max``.
+    """
+    thumbs = downsample_matrix(attention, side)
+    peak = thumbs.max(axis=(-2, -1), keepdims=True)
+    normalised = np.divide(thumbs, peak, out=np.zeros_like(thumbs), where=peak > 0)
+    packed = pack_matrix(normalised)
+    out: dict[str, Any] = {
+        "shape": [int(attention.shape[0]), int(attention.shape[1])],
+        "thumbs": packed.to_dict(),
+        "scores": None,
+        "score_range": None,
+    }
+    if scores is not None:
+        values = np.asarray(scores, dtype=np.float64)
+        if values.shape != attention.shape[:2]:
+            raise ValueError(
+                f"head scores must be [layer, head] = {attention.shape[:2]}, got {values.shape}"
+            )
+        finite = values[np.isfinite(values)]
+        out["scores"] = [
+            [None if not np.isfinite(v) else round(float(v), 6) for v in row] for row in values
+        ]
+        out["score_range"] = [float(finite.min()), float(finite.max())] if finite.size else None
+    return out
+
+
+def _as_matrix(selected: np.ndarray) -> np.ndarray:
+    return selected.mean(axis=0) if selected.ndim == 3 else selected
+
+
+def count_message_bytes(state: Mapping[str, Any]) -> dict[str, int]:
+    """Bytes a widget state takes on the wire: ``{"json", "buffers", "total"}``.
+
+    Binary values (``bytes``, ``memoryview``, numpy arrays) anywhere in the
+    state are counted as buffers, the way ipywidgets splits them out of the
+    JSON message; the rest is counted as compact JSON.
+    """
+    buffers = 0
+
+    def strip(value: Any) -> Any:
+        nonlocal buffers
+        if isinstance(value, bytes | bytearray | memoryview):
+            buffers += memoryview(value).nbytes
+            return None
+        if isinstance(value, np.ndarray):
+            buffers += value.nbytes
+            return None
+        if isinstance(value, Mapping):
+            return {k: strip(v) for k, v in value.items()}
+        if isinstance(value, Sequence) and not isinstance(value, str):
+            return [strip(v) for v in value]
+        return value
+
+    text = json.dumps(strip(state), separators=(",", ":"), ensure_ascii=False)
+    n_json = len(text.encode("utf-8"))
+    return {"json": n_json, "buffers": buffers, "total": n_json + buffers}
