@@ -43,7 +43,9 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# bertviz only for the widget benchmark's size comparison; its declared dependencies are not needed.
 bench: setup
+	$(BIN)/python -m pip install -q --no-deps bertviz
 	$(BIN)/python benchmarks/run_all.py
 
 clean:

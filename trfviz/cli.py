@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
 import time
 import warnings
@@ -174,7 +175,16 @@ def run_demo(
     if notebooks is not None:
         from trfviz.notebooks import render_notebooks
 
-        pages = render_notebooks(notebooks, out / "notebooks")
+        # Notebooks that export figures put them beside the demo's own figures.
+        previous = os.environ.get("TRFVIZ_FIGURES")
+        os.environ["TRFVIZ_FIGURES"] = str((out / "figures").resolve())
+        try:
+            pages = render_notebooks(notebooks, out / "notebooks")
+        finally:
+            if previous is None:
+                del os.environ["TRFVIZ_FIGURES"]
+            else:
+                os.environ["TRFVIZ_FIGURES"] = previous
         written.extend(pages)
         print(f"{len(pages)} notebooks executed and written as HTML to {out / 'notebooks'}")
     print(f"\nwrote {len(written)} files to {out}/ in {time.perf_counter() - started:.1f} s")
