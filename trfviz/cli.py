@@ -212,7 +212,10 @@ def _top_attended(extractions: dict[str, Extraction]) -> pd.DataFrame:
                             "layer": layer,
                             "token_index": q,
                             "token": sentence.tokens[q],
-                            "attends_to": sentence.tokens[target[q]],
+                            # A causal model's first word sees no other word.
+                            "attends_to": sentence.tokens[target[q]]
+                            if mean[layer, q, target[q]] > 0
+                            else "",
                             "weight": float(mean[layer, q, target[q]]),
                         }
                     )

@@ -1,0 +1,47 @@
+"""The command line: the demo writes what the README says; align prints the alignment."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from trfviz.cli import main
+from trfviz.storage import load_extraction
+from tests._shared import MINILM, SMOLLM
+
+pytestmark = pytest.mark.model
+
+
+def test_demo_writes_results_for_each_model(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["demo", "--model", MINILM, "--model", SMOLLM, "-o", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "all-MiniLM-L6-v2" in out and "SmolLM2-135M-Instruct" in out
+    stored = {p.name for p in tmp_path.glob("*.trfviz")}
+    assert stored == {f"{MINILM.replace('/', '--')}.trfviz", f"{SMOLLM.replace('/', '--')}.trfviz"}
+    ext = load_extraction(tmp_path / f"{MINILM.replace('/', '--')}.trfviz")
+    assert ext.model == MINILM and len(ext.sentences) == 3
+    with open(tmp_path / "alignment.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["model"] for r in rows} == {MINILM, SMOLLM}
+    isnt = [r for r in rows if r["model"] == SMOLLM and r["token"] in {"is", "n't"}]
+    assert [r["shared"] for r in isnt] == ["True", "True"]
+    with open(tmp_path / "attention_top.csv", newline="") as handle:
+        top = list(csv.DictReader(handle))
+    assert {int(r["layer"]) for r in top if r["model"] == SMOLLM} == set(range(30))
+    assert all(r["attends_to"] != r["token"] or r["token"] in {"the", "."} for r in top)
+    first_words = [r for r in top if r["model"] == SMOLLM and r["token_index"] == "0"]
+    assert all(r["attends_to"] == "" for r in first_words)  # causal: nothing else to see
+    assert list((tmp_path / "figures").glob("*.pdf"))
+
+
+def test_align_prints_each_models_pieces(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["align", "It isn't here.", "--model", MINILM, "--model", SMOLLM]) == 0
+    out = capsys.readouterr().out
+    assert "Ġisn 't" in out and "isn ' t" in out
+
+
+def test_errors_are_reported_not_raised(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["align", "Hi.", "--model", "no-such-org/no-such-model-xyz"]) == 2
+    assert "cannot load model" in capsys.readouterr().err
