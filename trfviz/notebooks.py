@@ -12,7 +12,7 @@ __all__ = ["execute_notebook", "render_notebooks"]
 
 def execute_notebook(
     path: str | os.PathLike[str], *, cwd: str | os.PathLike[str], timeout: int = 900
-):  # type: ignore[no-untyped-def]
+) -> Any:
     """The notebook at ``path``, executed top to bottom in ``cwd`` (an ``nbformat`` node).
 
     Raises:
