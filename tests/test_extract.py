@@ -272,3 +272,14 @@ def test_special_token_text_in_the_input_is_text() -> None:
     assert bert.pieces.count("[CLS]") == 1
     smol = trfviz.extract(doc, smollm(), states=False).sentences[0]
     assert smol.special_labels == () and "<|im_end|>" not in smol.pieces
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_cuda_gives_the_cpu_numbers() -> None:
+    doc = nlp()("The old man the boat.")
+    on_gpu = trfviz.load_model(MINILM, device="cuda")
+    assert on_gpu.device == "cuda"
+    a = trfviz.extract(doc, minilm()).sentences[0]
+    b = trfviz.extract(doc, on_gpu).sentences[0]
+    np.testing.assert_allclose(a.attention, b.attention, atol=1e-4)  # type: ignore[arg-type]
+    np.testing.assert_allclose(a.states, b.states, atol=1e-3)  # type: ignore[arg-type]
