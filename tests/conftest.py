@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# The tests run without the model hub: say so before transformers is imported, so a
+# name that is not installed fails at once instead of after the hub's retries.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
 import pytest
 from tokenizer_fixtures import load_byte_level_bpe, load_wordpiece, train_unigram
 
