@@ -45,3 +45,16 @@ def test_align_prints_each_models_pieces(capsys) -> None:  # type: ignore[no-unt
 def test_errors_are_reported_not_raised(capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["align", "Hi.", "--model", "no-such-org/no-such-model-xyz"]) == 2
     assert "cannot load model" in capsys.readouterr().err
+
+
+@pytest.mark.notebook
+def test_demo_renders_notebooks_as_html(tmp_path: Path) -> None:
+    import shutil
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    shutil.copy(Path(__file__).parents[1] / "notebooks" / "quickstart.ipynb", notebooks)
+    out = tmp_path / "out"
+    assert main(["demo", "--model", MINILM, "-o", str(out), "--notebooks", str(notebooks)]) == 0
+    page = (out / "notebooks" / "quickstart.html").read_text()
+    assert "every attention row sums to 1" in page  # an executed cell's output
