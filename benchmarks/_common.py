@@ -46,3 +46,31 @@ def write_result(name: str, result: dict[str, Any]) -> Path:
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     return path
+
+
+def raw_forward(
+    loaded: Any, texts: list[str], batch_size: int = 32, max_length: int | None = None
+) -> None:
+    """The model's own forward passes with the same outputs, sorted by length."""
+    import torch
+
+    tokenizer = loaded.tokenizer
+    limit = max_length or loaded.max_length
+    encoded = tokenizer(texts, truncation=True, max_length=limit)["input_ids"]
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            batch = [encoded[i] for i in order[start : start + batch_size]]
+            width = max(map(len, batch))
+            ids = torch.full((len(batch), width), pad)
+            mask = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, seq in enumerate(batch):
+                ids[row, : len(seq)] = torch.tensor(seq)
+                mask[row, : len(seq)] = 1
+            loaded.model(
+                input_ids=ids,
+                attention_mask=mask,
+                output_attentions=True,
+                output_hidden_states=True,
+            )

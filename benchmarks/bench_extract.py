@@ -14,33 +14,9 @@ from __future__ import annotations
 
 import argparse
 
-import torch
-from _common import best_of, ewt_dev_docs, write_result
+from _common import best_of, ewt_dev_docs, raw_forward, write_result
 
 import trfviz
-
-
-def raw_forward(loaded: trfviz.LoadedModel, texts: list[str], batch_size: int = 32) -> None:
-    """The model's own forward passes with the same outputs, sorted by length."""
-    tokenizer = loaded.tokenizer
-    encoded = tokenizer(texts, truncation=True, max_length=loaded.max_length)["input_ids"]
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            batch = [encoded[i] for i in order[start : start + batch_size]]
-            width = max(map(len, batch))
-            ids = torch.full((len(batch), width), pad)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, seq in enumerate(batch):
-                ids[row, : len(seq)] = torch.tensor(seq)
-                mask[row, : len(seq)] = 1
-            loaded.model(
-                input_ids=ids,
-                attention_mask=mask,
-                output_attentions=True,
-                output_hidden_states=True,
-            )
 
 
 def main() -> None:

@@ -32,8 +32,6 @@ def _document(words: int):  # type: ignore[no-untyped-def]
 
 
 def _child(mode: str, model: str, words: int) -> None:
-    import torch
-
     import trfviz
 
     loaded = trfviz.load_model(model)
@@ -47,35 +45,13 @@ def _child(mode: str, model: str, words: int) -> None:
         )
         detail["kept_mb"] = round(kept_bytes / 2**20, 1)
     else:
-        from trfviz.extract import _Runner, sentences_of
+        from _common import raw_forward
 
-        # The same tokenization and batches as the extraction, outputs dropped.
+        from trfviz.extract import _default_length_limit, sentences_of
+
+        # The same sentences, length limit and batches as the extraction, outputs dropped.
         texts = [s.text for s in sentences_of(doc)]
-        ids = loaded.tokenizer(texts, truncation=True, max_length=loaded.max_length)["input_ids"]
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        runner = _Runner(
-            loaded,
-            trfviz.ExtractionOptions(),
-            batch_size=32,
-            max_batch_pieces=16384,
-            max_length=loaded.max_length,
-        )
-        pad = runner.pad_id
-        with torch.inference_mode():
-            for start in range(0, len(order), 32):
-                batch = [ids[i] for i in order[start : start + 32]]
-                width = max(map(len, batch))
-                x = torch.full((len(batch), width), pad)
-                mask = torch.zeros_like(x)
-                for row, seq in enumerate(batch):
-                    x[row, : len(seq)] = torch.tensor(seq)
-                    mask[row, : len(seq)] = 1
-                loaded.model(
-                    input_ids=x,
-                    attention_mask=mask,
-                    output_attentions=True,
-                    output_hidden_states=True,
-                )
+        raw_forward(loaded, texts, max_length=_default_length_limit(loaded, attention=True))
         detail = {"sentences": len(texts), "tokens": len(doc)}
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"mode": mode, "peak_mb": round(peak_kb / 1024, 1), **detail}))
