@@ -5,31 +5,45 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import traitlets
 from browser.widget_data import NASTY, TELESCOPE, make_document, make_extraction, make_parse
 
-from trfviz.extraction import Extraction
+from trfviz.extraction import Extraction, SentenceExtraction
+from trfviz.parse import SentenceParse
 from trfviz.widget import AttentionExplorer, explore
-from trfviz.widget.payload import count_message_bytes, select_attention
+from trfviz.widget.payload import (
+    HeadChoice,
+    LayerChoice,
+    count_message_bytes,
+    select_attention,
+)
+
+Document = tuple[tuple[SentenceParse, ...], dict[str, list[SentenceExtraction]]]
 
 
 @pytest.fixture()
-def data():  # type: ignore[no-untyped-def]
+def data() -> Document:
     return make_document()
 
 
 @pytest.fixture()
-def explorer(data) -> AttentionExplorer:  # type: ignore[no-untyped-def]
+def explorer(data: Document) -> AttentionExplorer:
     parses, extractions = data
     return AttentionExplorer(parses, extractions)
 
 
-def _matrix(packed: dict) -> np.ndarray:
+def _matrix(packed: dict[str, Any]) -> np.ndarray:
     codes = np.frombuffer(packed["data"], dtype=np.uint8).reshape(packed["shape"])
     return packed["lo"] + codes.astype(np.float32) * packed["scale"]
+
+
+def _attention_of(sentence: SentenceExtraction) -> np.ndarray:
+    assert sentence.attention is not None
+    return sentence.attention
 
 
 def test_initial_state(explorer: AttentionExplorer) -> None:
@@ -43,38 +57,88 @@ def test_initial_state(explorer: AttentionExplorer) -> None:
     assert explorer.n_sentences == 2
     assert explorer._sentence_data["tokens"] == list(TELESCOPE[0])
     assert set(explorer._sentence_data["models"]) == {"tiny-bert"}
-    assert explorer._view["key"] == "tiny-bert/0/0;side"
+    assert explorer._layers["key"] == "s0;tiny-bert/0"
     assert explorer._grid == {}
 
 
-def test_only_the_current_matrix_crosses(explorer: AttentionExplorer, data) -> None:  # type: ignore[no-untyped-def]
+def test_only_the_current_layer_crosses(explorer: AttentionExplorer, data: Document) -> None:
     n = len(TELESCOPE[0]) + 2
     state = explorer.get_state()
     sent = count_message_bytes({k: v for k, v in state.items() if k not in ("_esm", "_css")})
-    assert sent["buffers"] == n * n  # one uint8 [query, key] matrix, nothing else binary
+    # The layer's 3 heads and their mean as uint8 [query, key] matrices, nothing else binary.
+    assert sent["buffers"] == 3 * n * n + n * n
     assert sent["json"] < 4000
     # No float lists anywhere in the JSON part.
-    assert "0." not in str({k: v for k, v in state["_view"].items() if k != "panels"})
+    assert "0." not in str({k: v for k, v in state["_layers"].items() if k != "panels"})
     explorer.show_grid = True
     grid = count_message_bytes(explorer.get_state("_grid"))
     assert grid["buffers"] == 2 * 3 * n * n  # the grid only once shown: [layer, head, q, k] bytes
 
 
-def test_layer_and_head_changes_update_the_view(explorer: AttentionExplorer, data) -> None:  # type: ignore[no-untyped-def]
+def test_the_layer_sent_holds_every_head_shown(explorer: AttentionExplorer, data: Document) -> None:
     _, extractions = data
-    attention = extractions["tiny-bert"][0].attention
-    for layer, head in [(1, 2), (0, "mean"), ("mean", 1), ("mean", "mean")]:
+    attention = _attention_of(extractions["tiny-bert"][0])
+    choices: list[tuple[LayerChoice, HeadChoice]] = [
+        (1, 2),
+        (0, "mean"),
+        ("mean", 1),
+        ("mean", "mean"),
+        (1, "all"),
+    ]
+    for layer, head in choices:
         explorer.layer, explorer.head = layer, head
-        assert explorer._view["key"] == f"tiny-bert/{layer}/{head};side"
-        (panel,) = explorer._view["panels"]
-        expected = select_attention(attention, layer, head)
-        np.testing.assert_allclose(_matrix(panel["matrix"]), expected, atol=1 / 255)
-        np.testing.assert_allclose(explorer.get_view().panels[0].attention, expected)
-    explorer.head = "all"
-    (panel,) = explorer._view["panels"]
-    assert panel["kind"] == "heads"
-    assert panel["heads"]["shape"][0] == 3
+        assert explorer._layers["key"] == f"s0;tiny-bert/{layer}"
+        (panel,) = explorer._layers["panels"]
+        assert panel["layer"] == layer
+        heads = select_attention(attention, layer, "all")
+        np.testing.assert_allclose(_matrix(panel["heads"]), heads, atol=1 / 255)
+        np.testing.assert_allclose(_matrix(panel["mean"]), heads.mean(0), atol=1 / 255)
+        # What the browser picks from them is the view Python reports, to a step.
+        shown = _matrix(panel["heads"])[head] if isinstance(head, int) else _matrix(panel["mean"])
+        np.testing.assert_allclose(explorer.get_view().panels[0].attention, shown, atol=1 / 255)
     assert explorer.get_view().panels[0].heads.shape[0] == 3  # type: ignore[union-attr]
+
+
+def _record_sends(explorer: AttentionExplorer) -> list[tuple[set[str], int]]:
+    """Records each state message to the browser: the traits in it and its buffer bytes."""
+    sent: list[tuple[set[str], int]] = []
+
+    def send(msg: dict[str, Any], buffers: list[bytes] | None = None) -> None:
+        sent.append((set(msg["state"]), sum(memoryview(b).nbytes for b in buffers or [])))
+
+    explorer._send = send
+    return sent
+
+
+def test_a_head_switch_sends_no_data(explorer: AttentionExplorer) -> None:
+    n = len(TELESCOPE[0]) + 2
+    layer_bytes = 3 * n * n + n * n
+    sent = _record_sends(explorer)
+    # (change, traits sent with data, buffer bytes): heads and the mode are picked in the
+    # browser from the layer it holds; a layer, model, comparison or sentence sends data.
+    steps: list[tuple[dict[str, Any], set[str], int]] = [
+        ({"head": 1}, set(), 0),
+        ({"head": "mean"}, set(), 0),
+        ({"head": "all"}, set(), 0),
+        ({"layer": 1}, {"_layers"}, layer_bytes),
+        ({"compare": "tiny-gpt"}, {"_layers", "_sentence_data"}, layer_bytes + 2 * 8 * 8 + 8 * 8),
+        ({"head": 0}, set(), 0),
+        ({"mode": "difference"}, set(), 0),
+        ({"link": False, "compare_head": 1}, set(), 0),
+        ({"compare_layer": 0}, {"_layers"}, layer_bytes + 2 * 8 * 8 + 8 * 8),
+        ({"sentence": 1}, {"_layers", "_sentence_data"}, 3 * 49 + 49 + 2 * 25 + 25),
+    ]
+    for change, data_traits, n_bytes in steps:
+        sent.clear()
+        for name, value in change.items():
+            setattr(explorer, name, value)
+        traits = set().union(*(names for names, _ in sent))
+        assert traits & {"_layers", "_sentence_data", "_grid"} == data_traits, change
+        assert sum(size for _, size in sent) == n_bytes, change
+        assert set(change) <= traits, change  # and the traits changed, so the views agree
+    sent.clear()
+    explorer.layer = 1  # unchanged: nothing at all
+    assert sent == []
 
 
 @pytest.mark.parametrize(
@@ -92,51 +156,53 @@ def test_layer_and_head_changes_update_the_view(explorer: AttentionExplorer, dat
     ],
 )
 def test_invalid_choices_are_refused(explorer: AttentionExplorer, name: str, value: object) -> None:
-    before = explorer._view
+    before = explorer._layers
     with pytest.raises(traitlets.TraitError):
         setattr(explorer, name, value)
-    assert explorer._view == before
+    assert explorer._layers == before
 
 
 def test_switching_model_keeps_relative_depth(explorer: AttentionExplorer) -> None:
     explorer.layer, explorer.head = 1, 2
     explorer.model = "tiny-gpt"  # 4 layers x 2 heads
     assert (explorer.layer, explorer.head) == (3, "mean")
-    assert explorer._view["key"] == "tiny-gpt/3/mean;side"
+    assert explorer._layers["key"] == "s0;tiny-gpt/3"
     assert set(explorer._sentence_data["models"]) == {"tiny-gpt"}
 
 
-def test_compare_linked_and_unlinked(explorer: AttentionExplorer, data) -> None:  # type: ignore[no-untyped-def]
+def test_compare_linked_and_unlinked(explorer: AttentionExplorer, data: Document) -> None:
     explorer.layer, explorer.head = 1, 1
     explorer.compare = "tiny-gpt"
     assert (explorer.compare_layer, explorer.compare_head) == (3, 1)
-    assert [p["model"] for p in explorer._view["panels"]] == ["tiny-bert", "tiny-gpt"]
+    assert [p["model"] for p in explorer._layers["panels"]] == ["tiny-bert", "tiny-gpt"]
     assert set(explorer._sentence_data["models"]) == {"tiny-bert", "tiny-gpt"}
     explorer.head = 2  # tiny-gpt has no head 2: the linked comparison shows its head mean
     assert explorer.compare_head == "mean"
     explorer.link = False
     explorer.compare_layer, explorer.compare_head = 0, 0
     explorer.layer = 0
-    assert explorer._view["key"] == "tiny-bert/0/2;tiny-gpt/0/0;side"
+    assert explorer._layers["key"] == "s0;tiny-bert/0;tiny-gpt/0"
+    assert explorer.get_view().panels[1].attention.shape == (8, 8)
     with pytest.raises(traitlets.TraitError):
         explorer.compare_layer = 4
     # Comparing a model with itself is not a comparison.
     explorer.model = "tiny-gpt"
     assert explorer.compare == ""
-    assert len(explorer._view["panels"]) == 1
+    assert len(explorer._layers["panels"]) == 1
 
 
-def test_difference_mode(explorer: AttentionExplorer, data) -> None:  # type: ignore[no-untyped-def]
+def test_difference_mode(explorer: AttentionExplorer, data: Document) -> None:
     _, extractions = data
     n = len(TELESCOPE[0])
     explorer.mode = "difference"  # one model: nothing to subtract, stays a single panel
-    assert explorer._view["mode"] == "side"
+    assert explorer.get_view().mode == "side"
     explorer.compare = "tiny-gpt"
-    (panel,) = explorer._view["panels"]
-    assert panel["kind"] == "difference"
-    a = extractions["tiny-bert"][0].attention[0, 0, :n, :n]
-    b = extractions["tiny-gpt"][0].attention[0, 0, :n, :n]
-    np.testing.assert_allclose(_matrix(panel["matrix"]), a - b, atol=2 / 255)
+    # The browser subtracts the two layers it holds (over the spaCy tokens).
+    first, second = explorer._layers["panels"]
+    a = _attention_of(extractions["tiny-bert"][0])[0, 0, :n, :n]
+    b = _attention_of(extractions["tiny-gpt"][0])[0, 0, :n, :n]
+    sent = _matrix(first["heads"])[0, :n, :n] - _matrix(second["heads"])[0, :n, :n]
+    np.testing.assert_allclose(sent, a - b, atol=2 / 255)
     view = explorer.get_view()
     assert view.mode == "difference" and view.panels[0].labels == tuple(TELESCOPE[0])
     np.testing.assert_allclose(view.panels[0].attention, a - b, atol=1e-6)
@@ -154,7 +220,7 @@ def test_sentence_change_resets_token_selection(explorer: AttentionExplorer) -> 
     assert explorer.selected == -1
 
 
-def test_head_grid_with_scores(data) -> None:  # type: ignore[no-untyped-def]
+def test_head_grid_with_scores(data: Document) -> None:
     parses, extractions = data
     scores = {"tiny-bert": np.arange(6.0).reshape(2, 3)}
     explorer = AttentionExplorer(parses, extractions, head_scores=scores, show_grid=True)
@@ -172,7 +238,7 @@ def test_head_grid_with_scores(data) -> None:  # type: ignore[no-untyped-def]
         AttentionExplorer(parses, extractions, head_scores={"bert": np.zeros((2, 3))})
 
 
-def test_inputs_are_checked(data) -> None:  # type: ignore[no-untyped-def]
+def test_inputs_are_checked(data: Document) -> None:
     parses, extractions = data
     with pytest.raises(ValueError, match="sentence extractions"):
         AttentionExplorer(parses[:1], extractions)
@@ -224,14 +290,15 @@ def test_explore_from_a_hand_built_doc() -> None:
 def test_export_saves_the_current_view(explorer: AttentionExplorer, tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     explorer.selected = 3
-    paths = []
-    for settings in [
+    paths: list[Path] = []
+    steps: list[dict[str, object]] = [
         {},
         {"show_heatmap": False},
         {"head": "all"},
         {"head": 0, "compare": "tiny-gpt"},
         {"mode": "difference"},
-    ]:
+    ]
+    for settings in steps:
         for name, value in settings.items():
             setattr(explorer, name, value)
         path = explorer.save_figure(tmp_path / f"view{len(paths)}.pdf", preset="one-column")

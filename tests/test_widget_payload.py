@@ -14,11 +14,12 @@ from hypothesis.extra import numpy as hnp
 from trfviz.widget.payload import (
     count_message_bytes,
     downsample_matrix,
+    layers_key,
     map_layer,
     pack_grid,
+    pack_layers,
     pack_matrix,
     pack_sentence,
-    pack_view,
     select_attention,
     short_name,
 )
@@ -158,35 +159,37 @@ def test_pack_sentence_lists_pieces_per_token_and_labels() -> None:
     json.dumps(out)  # nothing binary: the sentence is plain JSON
 
 
-def test_pack_view_sends_one_matrix_per_panel() -> None:
+def test_pack_layers_sends_the_heads_of_one_layer_per_panel() -> None:
     a = make_extraction(TELESCOPE[0], n_layers=2, n_heads=3, seed=1).attention
     b = make_extraction(TELESCOPE[0], n_layers=4, n_heads=2, specials=(), seed=2).attention
     assert a is not None and b is not None
     n = len(TELESCOPE[0])
-    one = pack_view({"a": a}, {"a": (1, 2)}, n_tokens=n)
-    assert one["key"] == "a/1/2;side"
+    one = pack_layers({"a": a}, {"a": 1}, sentence=4)
+    assert one["key"] == "s4;a/1" == layers_key(4, {"a": 1})
+    assert one["sentence"] == 4
     (panel,) = one["panels"]
-    assert panel["kind"] == "attention"
-    assert len(panel["matrix"]["data"]) == (n + 2) ** 2
-    assert count_message_bytes(one)["buffers"] == (n + 2) ** 2
-
-    side = pack_view({"a": a, "b": b}, {"a": (0, 0), "b": (3, "mean")}, n_tokens=n)
-    assert [p["model"] for p in side["panels"]] == ["a", "b"]
-    np.testing.assert_allclose(_unpack(side["panels"][1]["matrix"]), b[3].mean(0), atol=1 / 255)
-
-    diff = pack_view({"a": a, "b": b}, {"a": (0, 0), "b": (3, 1)}, n_tokens=n, mode="difference")
-    assert diff["key"].endswith(";difference")
-    (panel,) = diff["panels"]
-    assert panel["kind"] == "difference" and panel["compare"] == "b"
-    expected = a[0, 0, :n, :n] - b[3, 1, :n, :n]
-    np.testing.assert_allclose(_unpack(panel["matrix"]), expected, atol=2 / 255)
-    np.testing.assert_allclose(_unpack(panel["a"]), a[0, 0, :n, :n], atol=1 / 255)
-
-    heads = pack_view({"a": a}, {"a": ("mean", "all")}, n_tokens=n)
-    (panel,) = heads["panels"]
-    assert panel["kind"] == "heads"
+    assert (panel["model"], panel["layer"]) == ("a", 1)
     assert panel["heads"]["shape"] == [3, n + 2, n + 2]
-    np.testing.assert_allclose(_unpack(panel["matrix"]), a.mean(0).mean(0), atol=1 / 255)
+    assert panel["mean"]["shape"] == [n + 2, n + 2]
+    # Every head of the layer and their mean, one byte per value; nothing of layer 0.
+    assert count_message_bytes(one)["buffers"] == 3 * (n + 2) ** 2 + (n + 2) ** 2
+    np.testing.assert_allclose(_unpack(panel["heads"]), a[1], atol=1 / 255)
+    np.testing.assert_allclose(_unpack(panel["mean"]), a[1].mean(0), atol=0.5 / 255)
+
+    two = pack_layers({"a": a, "b": b}, {"a": 0, "b": "mean"}, sentence=0)
+    assert two["key"] == "s0;a/0;b/mean"
+    assert [p["model"] for p in two["panels"]] == ["a", "b"]
+    second = two["panels"][1]
+    assert second["heads"]["shape"] == [2, n, n]
+    np.testing.assert_allclose(_unpack(second["heads"]), b.mean(0), atol=1 / 255)
+    np.testing.assert_allclose(_unpack(second["mean"]), b.mean(0).mean(0), atol=1 / 255)
+    # The browser's difference (first minus second over the spaCy tokens) from these bytes
+    # is within a step of each operand of the exact one.
+    head_a = _unpack(two["panels"][0]["heads"])[2, :n, :n]
+    head_b = _unpack(second["heads"])[1, :n, :n]
+    np.testing.assert_allclose(head_a - head_b, a[0, 2, :n, :n] - b.mean(0)[1], atol=2 / 255)
+    with pytest.raises(ValueError, match="layer"):
+        pack_layers({"a": a}, {"a": 2}, sentence=0)
 
 
 def test_pack_grid_thumbnails_and_scores() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import CHROMIUM, Lab, launch_chromium, start_lab
+from harness import CHROMIUM, Jupyter, launch_chromium, start_jupyter
 
 
 @pytest.fixture(scope="session")
@@ -35,9 +35,25 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="session")
-def lab(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[Lab]:
-    """A JupyterLab server on 127.0.0.1 for the session, killed with its kernels at the end."""
-    with start_lab(tmp_path_factory.mktemp("lab")) as running:
+def lab(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[Jupyter]:
+    """A JupyterLab 4 server on 127.0.0.1 for the session, killed with its kernels at the end."""
+    with start_jupyter(tmp_path_factory.mktemp("lab"), app="lab") as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def notebook7(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> Iterator[Jupyter]:
+    """A Jupyter Notebook 7 server on 127.0.0.1, started only for the tests that ask for it."""
+    try:
+        from notebook import __version__ as version
+    except ImportError:
+        version = "none"
+    if not version.split(".")[0].isdigit() or int(version.split(".")[0]) < 7:
+        problem = f"the Notebook 7 test needs notebook>=7,<8 (found {version})"
+        if os.environ.get("TRFVIZ_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{problem}; TRFVIZ_REQUIRE_BROWSER=1 forbids skipping")
+        pytest.skip(problem)
+    with start_jupyter(tmp_path_factory.mktemp("notebook7"), app="notebook") as running:
         yield running
 
 
@@ -55,7 +71,12 @@ def page(browser: Any) -> Iterator[Any]:
     new_page = context.new_page()
     log: dict[str, list[str]] = {"errors": [], "dialogs": [], "requests": []}
     new_page.on("pageerror", lambda error: log["errors"].append(str(error)))
-    new_page.on("dialog", lambda dialog: (log["dialogs"].append(dialog.message), dialog.dismiss()))
+
+    def on_dialog(dialog: Any) -> None:
+        log["dialogs"].append(dialog.message)
+        dialog.dismiss()
+
+    new_page.on("dialog", on_dialog)
     new_page.on("request", lambda request: log["requests"].append(request.url))
     new_page.trfviz_log = log
     try:

@@ -1,10 +1,13 @@
-"""Driving the widget in a real browser: JupyterLab on loopback and headless Debian Chromium.
+"""Driving the widget in a real browser: Jupyter on loopback and headless Debian Chromium.
 
-JupyterLab runs from this venv (so notebook kernels use its python), in a
-temporary directory with its own config, data, runtime and settings dirs, a
-random token, and everything that would reach the network turned off. Chromium
-is Debian's ``/usr/bin/chromium`` driven by Playwright. The pytest fixtures in
-``conftest.py`` and ``benchmarks/bench_widget.py`` both use these helpers.
+JupyterLab 4 or Jupyter Notebook 7 (``app="lab"`` or ``"notebook"``) runs from
+this venv (so notebook kernels use its python), in a temporary directory with
+its own config, data, runtime and settings dirs, a random token, and everything
+that would reach the network turned off. Both front ends expose their
+application as ``window.jupyterapp``, so a notebook is driven the same way in
+either. Chromium is Debian's ``/usr/bin/chromium`` driven by Playwright. The
+pytest fixtures in ``conftest.py`` and ``benchmarks/bench_widget.py`` both use
+these helpers.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 CHROMIUM = os.environ.get("TRFVIZ_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -39,18 +42,23 @@ REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "tests" / "artifacts"
 STARTUP_TIMEOUT_S = 120
 
+App = Literal["lab", "notebook"]
+
 
 @dataclass(frozen=True)
-class Lab:
-    """A running JupyterLab: where it serves, its token and the directory it serves."""
+class Jupyter:
+    """A running JupyterLab or Notebook: which, where it serves, its token, what it serves."""
 
+    app: App
     url: str
     token: str
     root: Path
     log: Path
 
     def notebook_url(self, name: str) -> str:
-        return f"{self.url}/lab/tree/{name}?token={self.token}&reset"
+        if self.app == "lab":
+            return f"{self.url}/lab/tree/{name}?token={self.token}&reset"
+        return f"{self.url}/notebooks/{name}?token={self.token}"
 
 
 def _free_port() -> int:
@@ -63,7 +71,7 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"JupyterLab exited with {process.returncode}:\n{log.read_text()}")
+            raise RuntimeError(f"Jupyter exited with {process.returncode}:\n{log.read_text()}")
         with (
             contextlib.suppress(OSError),
             urllib.request.urlopen(url, timeout=2) as response,  # loopback only
@@ -71,19 +79,23 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
             if response.status == 200:
                 return
         time.sleep(0.3)
-    raise RuntimeError(
-        f"JupyterLab did not answer within {STARTUP_TIMEOUT_S} s:\n{log.read_text()}"
-    )
+    raise RuntimeError(f"Jupyter did not answer within {STARTUP_TIMEOUT_S} s:\n{log.read_text()}")
 
 
 @contextlib.contextmanager
-def start_lab(home: Path) -> Iterator[Lab]:
-    """A JupyterLab on 127.0.0.1 serving ``home/notebooks``, killed with its kernels on exit."""
+def start_jupyter(home: Path, *, app: App = "lab") -> Iterator[Jupyter]:
+    """JupyterLab or Notebook on 127.0.0.1 serving ``home/notebooks``; killed, kernels too, on exit.
+
+    Args:
+        home: an empty directory for its config, data, runtime, settings and notebooks.
+        app: ``"lab"`` (JupyterLab 4) or ``"notebook"`` (Jupyter Notebook 7).
+    """
     root = home / "notebooks"
     root.mkdir(parents=True, exist_ok=True)
     config = home / "config"
     (config / "labconfig").mkdir(parents=True, exist_ok=True)
-    # No announcements/news toast, no extension manager: nothing reaches out.
+    # No announcements/news toast, no extension manager: nothing reaches out (the page
+    # config is read by both front ends).
     (config / "labconfig" / "page_config.json").write_text(
         json.dumps(
             {
@@ -112,7 +124,7 @@ def start_lab(home: Path) -> Iterator[Lab]:
     command = [
         sys.executable,
         "-m",
-        "jupyterlab",
+        "jupyterlab" if app == "lab" else "notebook",
         "--no-browser",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
@@ -121,16 +133,21 @@ def start_lab(home: Path) -> Iterator[Lab]:
         "--ServerApp.disable_check_xsrf=True",
         f"--ServerApp.root_dir={root}",
         "--ServerApp.terminals_enabled=False",
+        # JupyterLab's server extension also runs under Notebook 7: its news stay off too.
         "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.expose_app_in_browser=True",
-        f"--LabApp.user_settings_dir={home / 'settings'}",
-        f"--LabApp.workspaces_dir={home / 'workspaces'}",
-        "--LabApp.extension_manager=readonly",
     ]
+    front_end = "LabApp" if app == "lab" else "JupyterNotebookApp"
+    command += [
+        f"--{front_end}.expose_app_in_browser=True",
+        f"--{front_end}.user_settings_dir={home / 'settings'}",
+        f"--{front_end}.workspaces_dir={home / 'workspaces'}",
+    ]
+    if app == "lab":
+        command.append("--LabApp.extension_manager=readonly")
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # CI containers run as root
         command.append("--allow-root")
-    log = home / "jupyterlab.log"
+    log = home / f"jupyter-{app}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             command, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -138,7 +155,7 @@ def start_lab(home: Path) -> Iterator[Lab]:
     try:
         url = f"http://127.0.0.1:{port}"
         _wait_http(f"{url}/api/status?token={token}", process, log)
-        yield Lab(url=url, token=token, root=root, log=log)
+        yield Jupyter(app=app, url=url, token=token, root=root, log=log)
     finally:
         # SIGTERM lets the server shut its kernels down; any kernel still running after
         # (a killed server leaves them: they run in sessions of their own) is found by its
@@ -187,8 +204,8 @@ def launch_chromium(executable: str = CHROMIUM) -> Iterator[Any]:
             browser.close()
 
 
-def write_notebook(lab: Lab, name: str, cells: list[str]) -> str:
-    """Writes a notebook of code cells into the lab's root; returns its name."""
+def write_notebook(server: Jupyter, name: str, cells: list[str]) -> str:
+    """Writes a notebook of code cells into the server's root; returns its name."""
     import nbformat
 
     notebook = nbformat.v4.new_notebook()
@@ -198,13 +215,13 @@ def write_notebook(lab: Lab, name: str, cells: list[str]) -> str:
         "display_name": "Python 3 (ipykernel)",
         "language": "python",
     }
-    nbformat.write(notebook, lab.root / name)
+    nbformat.write(notebook, server.root / name)
     return name
 
 
-def run_notebook(page: Any, lab: Lab, name: str, *, timeout_s: float = 240) -> Any:
+def run_notebook(page: Any, server: Jupyter, name: str, *, timeout_s: float = 240) -> Any:
     """Opens a notebook in the page, runs all its cells; returns the explorer's root locator."""
-    page.goto(lab.notebook_url(name), wait_until="domcontentloaded")
+    page.goto(server.notebook_url(name), wait_until="domcontentloaded")
     page.wait_for_function(
         "() => window.jupyterapp && window.jupyterapp.shell && "
         "document.querySelector('.jp-NotebookPanel') !== null",
@@ -224,6 +241,31 @@ def run_notebook(page: Any, lab: Lab, name: str, *, timeout_s: float = 240) -> A
     root = page.locator(".trfviz-explorer[data-ready='true']").first
     root.wait_for(state="visible", timeout=timeout_s * 1000)
     return root
+
+
+def kernel_print(page: Any, expression: str) -> str:
+    """What ``print(expression)`` writes in the kernel of the notebook open in the page.
+
+    Sent on the same connection as the widget's messages, after them, so it sees the
+    state they left in the kernel.
+    """
+    return str(
+        page.evaluate(
+            """async (code) => {
+                const panel = window.jupyterapp.shell.currentWidget;
+                const kernel = panel.sessionContext.session.kernel;
+                const future = kernel.requestExecute({ code, store_history: false });
+                let out = "";
+                future.onIOPub = (msg) => {
+                    if (msg.header.msg_type === "stream") out += msg.content.text;
+                    if (msg.header.msg_type === "error") out += msg.content.ename;
+                };
+                await future.done;
+                return out;
+            }""",
+            f"print(({expression}))",
+        )
+    ).strip()
 
 
 def screenshot(page: Any, locator: Any, name: str) -> Path:

@@ -85,6 +85,85 @@ function maxAbs(values) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The view, composed here: the kernel sends every head of the current layer per panel
+// (`_layers`), and the head, the comparison's head and the mode are picked in the browser,
+// so a head switch is drawn at once, without a round trip to the kernel.
+
+// Per panel of a `_layers` payload: its heads [head, query, key], their mean [query, key],
+// and a cache of the matrices cut from them, so a matrix shown again is the same object
+// (and keeps its heatmap image).
+function decodeLayers(layers) {
+  return (layers.panels || []).map((p) => ({
+    model: p.model, layer: p.layer, heads: unpack(p.heads), mean: unpack(p.mean), cache: new Map(),
+  }));
+}
+
+// The [query, key] matrix of a head ("mean" and "all": the mean), or null if there is none.
+function headMatrix(layer, head) {
+  if (typeof head !== "number") return layer.mean;
+  const [h, q, k] = layer.heads.shape;
+  if (!(head >= 0 && head < h)) return null;
+  if (!layer.cache.has(head)) {
+    layer.cache.set(head, { values: layer.heads.values.subarray(head * q * k, (head + 1) * q * k),
+      shape: [q, k] });
+  }
+  return layer.cache.get(head);
+}
+
+function cropMatrix(m, n) {
+  const k = m.shape[1];
+  const values = new Float32Array(n * n);
+  for (let q = 0; q < n; q++) values.set(m.values.subarray(q * k, q * k + n), q * n);
+  return { values, shape: [n, n] };
+}
+
+function subtract(a, b) {
+  const values = new Float32Array(a.values.length);
+  for (let i = 0; i < values.length; i++) values[i] = a.values[i] - b.values[i];
+  return { values, shape: a.shape };
+}
+
+// The linked comparison's head, as the kernel's `_linked_choice`: the same head, or the
+// head mean where the second model has no such head.
+function linkedHead(head, nHeads) {
+  return typeof head === "number" && head >= nHeads ? "mean" : head;
+}
+
+// The panels to draw for the decoded layers and the heads shown (one per layer), or null
+// while the layers are not this sentence's. Panels hold decoded matrices: `matrix`; for
+// "heads" (all heads of a layer) also `heads`; for a difference (first minus second over
+// the spaCy tokens) also its operands `a` and `b`.
+function composeView(sentence, layers, decoded, heads, mode) {
+  if (!sentence.tokens || !sentence.models || layers.sentence !== sentence.index) return null;
+  const matrices = [];
+  for (let i = 0; i < decoded.length; i++) {
+    const info = sentence.models[decoded[i].model];
+    const matrix = headMatrix(decoded[i], heads[i]);
+    if (!info || !matrix || matrix.shape[0] !== info.labels.length) return null;
+    matrices.push(matrix);
+  }
+  const part = (i) => `${decoded[i].model}/${decoded[i].layer}/${heads[i]}`;
+  if (mode === "difference" && decoded.length === 2) {
+    const [first, second] = decoded;
+    const cached = `difference/${heads[0]}/${heads[1]}`;
+    if (!first.cache.has(cached)) {
+      const n = sentence.tokens.length;
+      const a = cropMatrix(matrices[0], n), b = cropMatrix(matrices[1], n);
+      first.cache.set(cached, { a, b, matrix: subtract(a, b) });
+    }
+    const { a, b, matrix } = first.cache.get(cached);
+    return { key: `${part(0)};${part(1)};difference`, mode, panels: [{
+      model: first.model, compare: second.model, layer: first.layer, head: heads[0],
+      compare_layer: second.layer, compare_head: heads[1], kind: "difference", matrix, a, b }] };
+  }
+  const panels = decoded.map((d, i) => ({
+    model: d.model, layer: d.layer, head: heads[i], kind: heads[i] === "all" ? "heads" : "attention",
+    matrix: matrices[i], heads: heads[i] === "all" ? d.heads : null,
+  }));
+  return { key: panels.map((_, i) => part(i)).join(";") + ";side", mode: "side", panels };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Colours
 
 function hexToRgb(hex) {
@@ -490,7 +569,7 @@ function drawThumb(canvas, values, side, offset, stops) {
 }
 
 function drawHeads(ctx, panel) {
-  const heads = unpack(panel.heads);
+  const heads = panel.heads;
   const [h, q, k] = heads.shape;
   const wrap = el("div", "tv-heads");
   for (let i = 0; i < h; i++) {
@@ -803,7 +882,8 @@ function render({ model, el: host }) {
       setOptions(layerBSelect, layerOptions(b.n_layers));
       setOptions(headBSelect, headOptions(b.n_heads));
       layerBSelect.value = String(get("compare_layer"));
-      headBSelect.value = String(get("compare_head"));
+      // Linked, the second head follows the first at once (the kernel's reply agrees).
+      headBSelect.value = String(get("link") ? linkedHead(get("head"), b.n_heads) : get("compare_head"));
     }
     linkBox.checked = get("link");
     const ns = get("n_sentences");
@@ -861,45 +941,56 @@ function render({ model, el: host }) {
     return out.sort((a, b) => b[1] - a[1]).slice(0, n).filter((x) => x[1] > 0);
   }
 
-  // Unpacked matrices of the current view, decoded once per view (not on every hover).
-  let unpacked = { view: null, panels: [] };
-  function decoded(view) {
-    if (unpacked.view !== view) {
-      unpacked = { view, panels: (view.panels || []).map((p) => ({
-        matrix: unpack(p.matrix), a: p.a ? unpack(p.a) : null, b: p.b ? unpack(p.b) : null })) };
-    }
-    return unpacked.panels;
+  // The `_layers` payload decoded once per payload (not on every head switch or hover).
+  let decodedLayers = { layers: null, panels: [] };
+  function decodedOf(layers) {
+    if (decodedLayers.layers !== layers) decodedLayers = { layers, panels: decodeLayers(layers) };
+    return decodedLayers.panels;
+  }
+
+  // The heads shown, one per decoded layer: the linked comparison follows the main head.
+  function shownHeads(decoded) {
+    const head = get("head");
+    if (decoded.length < 2) return [head];
+    return [head, get("link") ? linkedHead(head, decoded[1].heads.shape[0]) : get("compare_head")];
+  }
+
+  // The view for the current traits, or null while the kernel's data for them is on its
+  // way (another sentence or other models): what is drawn then stays until it comes.
+  function currentView() {
+    const sentence = get("_sentence_data") || {};
+    const layers = get("_layers") || {};
+    const decoded = decodedOf(layers);
+    const wanted = [get("model"), get("compare")].filter(Boolean);
+    if (decoded.map((d) => d.model).join("\u0000") !== wanted.join("\u0000")) return null;
+    return composeView(sentence, layers, decoded, shownHeads(decoded), get("mode"));
   }
 
   // The panels of the current view, built by drawPanels and restyled by highlight.
   let built = [];
+  let drawnWith = [];
 
+  // Builds the panels of the current view; true if anything was redrawn.
   function drawPanels() {
     const t0 = performance.now();
     const sentence = get("_sentence_data") || {};
-    const view = get("_view") || {};
-    const matrices = decoded(view);
-    const panels = view.panels || [];
+    const view = currentView();
+    if (!view) return false;
+    const state = [sentence, get("_layers"), view.key, get("threshold"), get("show_parse"),
+      get("show_entities"), get("show_heatmap")];
+    if (state.every((x, i) => x === drawnWith[i])) return false;
+    drawnWith = state;
     panelsBox.replaceChildren();
-    built = [];
-    if (sentence.tokens) {
-      panels.forEach((panel, index) => {
-        const info = sentence.models[panel.model];
-        if (!info) return;
-        // A view for another sentence (messages crossing) waits for its own sentence.
-        const n = panel.kind === "difference" ? sentence.tokens.length : info.labels.length;
-        if (matrices[index].matrix.shape[0] !== n) return;
-        built.push(buildPanel(sentence, panel, info, matrices[index]));
-      });
-    }
+    built = view.panels.map((panel) => buildPanel(sentence, panel, sentence.models[panel.model]));
     highlight();
-    root.dataset.viewKey = view.key || "";
+    root.dataset.viewKey = view.key;
     root.dataset.updateMs = (performance.now() - t0).toFixed(2);
+    return true;
   }
 
-  function buildPanel(sentence, panel, info, decodedPanel) {
+  function buildPanel(sentence, panel, info) {
     const isDiff = panel.kind === "difference";
-    const { matrix } = decodedPanel;
+    const { matrix } = panel;
     const labels = isDiff ? sentence.tokens : info.labels;
     const other = isDiff ? sentence.models[panel.compare] || { name: panel.compare } : null;
     const box = el("section", "tv-panel", panelsBox);
@@ -941,7 +1032,7 @@ function render({ model, el: host }) {
     }
     const summary = el("div", "tv-focus-summary", box);
     if (panel.kind === "heads") box.appendChild(drawHeads(ctx, panel));
-    return { panel, labels, isDiff, decodedPanel, drawn, heat, summary };
+    return { panel, labels, isDiff, drawn, heat, summary };
   }
 
   function highlight() {
@@ -957,11 +1048,11 @@ function render({ model, el: host }) {
     root.dataset.focus = String(focus);
   }
 
-  function drawSummary({ labels, isDiff, decodedPanel, summary }, focus) {
+  function drawSummary({ labels, isDiff, panel, summary }, focus) {
     summary.replaceChildren();
     summary.hidden = !(focus >= 0 && focus < labels.length);
     if (summary.hidden) return;
-    const { matrix, a, b } = decodedPanel;
+    const { matrix, a, b } = panel;
     if (isDiff) {
       const rows = labels.map((l, i) => [i, l, at(a, focus, i), at(b, focus, i), at(matrix, focus, i)])
         .filter((r) => r[0] !== focus).sort((x, y) => Math.abs(y[4]) - Math.abs(x[4])).slice(0, 5);
@@ -1015,7 +1106,13 @@ function render({ model, el: host }) {
     drawGridBox();
   }
 
-  const onView = () => { syncControls(); drawPanels(); markGridCurrent(); emit(); };
+  // A head, mode or link change is drawn here at once; a layer change when its data comes.
+  const onView = () => {
+    syncControls();
+    if (drawPanels()) emit();
+    markGridCurrent();
+  };
+  const onLayer = () => { syncControls(); markGridCurrent(); };
   const onSentence = () => { hovered = -1; renderAll(); };
   const onControls = () => syncControls();
   const onGrid = () => drawGridBox();
@@ -1026,13 +1123,17 @@ function render({ model, el: host }) {
     if (h !== hovered) { hovered = h; highlight(); }
   };
   function emit() {
-    root.dispatchEvent(new CustomEvent("trfviz-view", { bubbles: true, detail: { key: get("_view").key } }));
+    root.dispatchEvent(new CustomEvent("trfviz-view", { bubbles: true,
+      detail: { key: root.dataset.viewKey } }));
   }
   const handlers = [
-    ["change:_view", onView], ["change:_sentence_data", onSentence], ["change:_grid", onGrid],
+    ["change:_layers", onView], ["change:head", onView], ["change:compare_head", onView],
+    ["change:mode", onView], ["change:link", onView], ["change:layer", onLayer],
+    ["change:compare_layer", onLayer],
+    ["change:_sentence_data", onSentence], ["change:_grid", onGrid],
     ["change:selected", onSelected], ["change:hovered", onHovered], ["change:threshold", onPanels],
     ["change:show_parse", onPanels], ["change:show_entities", onPanels], ["change:show_heatmap", onPanels],
-    ["change:show_grid", onControls], ["change:status", onControls], ["change:link", onControls],
+    ["change:show_grid", onControls], ["change:status", onControls],
     ["change:models", onControls], ["change:n_sentences", onControls],
   ];
   for (const [name, fn] of handlers) model.on(name, fn);

@@ -2,7 +2,7 @@
 
 :class:`AttentionExplorer` takes plain data (sentence parses and per-sentence
 extractions) and never a model or a ``Doc``; :func:`explore` is the shortcut
-from a parsed ``Doc`` and its extractions. Only the current view is sent to the
+from a parsed ``Doc`` and its extractions. Only the current layer is sent to the
 browser (see :mod:`trfviz.widget.payload`); the front end lives in
 ``explorer.js`` and ``explorer.css`` beside this file.
 """
@@ -25,10 +25,11 @@ from trfviz.parse import SentenceParse, parse_doc
 from trfviz.widget.payload import (
     HeadChoice,
     LayerChoice,
+    layers_key,
     map_layer,
     pack_grid,
+    pack_layers,
     pack_sentence,
-    pack_view,
     select_attention,
     short_name,
 )
@@ -127,9 +128,12 @@ class AttentionExplorer(anywidget.AnyWidget):
         ``export_path``, ``export_preset`` (what the Export button writes) and
         ``status`` (its last result).
 
-    Only the current view crosses to the browser: the ``[query, key]`` matrix
-    of each panel as one byte per value, the sentence once per sentence, and
-    head-grid thumbnails only while the grid is shown.
+    Only the current layer crosses to the browser: all heads of the layer shown
+    (and their mean) for each panel, one byte per value, sent when the layer,
+    model or sentence changes; the sentence once per sentence; head-grid
+    thumbnails only while the grid is shown. The browser draws a head switch (and
+    the difference mode) from the layer it holds without waiting for the kernel;
+    the ``head`` traits still follow, so Python's state is always the view's.
 
     Example
     -------
@@ -162,10 +166,11 @@ class AttentionExplorer(anywidget.AnyWidget):
     export_preset = t.Unicode("two-column").tag(sync=True)
     status = t.Unicode("").tag(sync=True)
 
-    # What the browser draws: the sentence (once per sentence), the current
-    # view's matrices (per layer/head change) and the head grid (only while shown).
+    # What the browser draws: the sentence (once per sentence), every head of the current
+    # layer per panel (per layer change; heads are picked in the browser) and the head
+    # grid (only while shown).
     _sentence_data = t.Dict().tag(sync=True)
-    _view = t.Dict().tag(sync=True)
+    _layers = t.Dict().tag(sync=True)
     _grid = t.Dict().tag(sync=True)
 
     def __init__(
@@ -249,29 +254,33 @@ class AttentionExplorer(anywidget.AnyWidget):
     @t.observe("model")
     def _on_model(self, change: t.Bunch) -> None:
         old, new = change["old"], change["new"]
-        with self._quiet():
-            if old in self._shapes:
-                # Keep the same relative depth; fall back to the head mean if the head is gone.
-                self.layer = map_layer(self.layer, self._shapes[old][0], self._shapes[new][0])
-                if isinstance(self.head, int) and self.head >= self._shapes[new][1]:
-                    self.head = "mean"
-            if self.compare == new:
-                self.compare = ""
-        self._refresh(sentence=True, grid=True)
+        # One message: the browser picks the head from the layer it holds, so it must never
+        # see the new model's layer or head before the new model's data.
+        with self.hold_sync():
+            with self._quiet():
+                if old in self._shapes:
+                    # Keep the same relative depth; the head mean if the head is gone.
+                    self.layer = map_layer(self.layer, self._shapes[old][0], self._shapes[new][0])
+                    if isinstance(self.head, int) and self.head >= self._shapes[new][1]:
+                        self.head = "mean"
+                if self.compare == new:
+                    self.compare = ""
+            self._refresh(sentence=True, grid=True)
 
     @t.observe("compare")
     def _on_compare(self, change: t.Bunch) -> None:
-        with self._quiet():
-            if not change["new"] and self.mode == "difference":
-                self.mode = "side"
-            if change["new"]:
-                # A new comparison starts from the linked choice, valid for its shape.
-                self.compare_layer, self.compare_head = self._linked_choice()
-        self._refresh(sentence=True, grid=True)
+        with self.hold_sync():
+            with self._quiet():
+                if not change["new"] and self.mode == "difference":
+                    self.mode = "side"
+                if change["new"]:
+                    # A new comparison starts from the linked choice, valid for its shape.
+                    self.compare_layer, self.compare_head = self._linked_choice()
+            self._refresh(sentence=True, grid=True)
 
     @contextlib.contextmanager
     def _quiet(self) -> Iterator[None]:
-        """Changes traits without sending a view for each; the caller refreshes once after."""
+        """Changes traits without sending data for each; the caller refreshes once after."""
         ready, self._ready = getattr(self, "_ready", False), False
         try:
             yield
@@ -296,8 +305,8 @@ class AttentionExplorer(anywidget.AnyWidget):
     def _refresh(self, *, sentence: bool = False, view: bool = True, grid: bool = False) -> None:
         if not getattr(self, "_ready", False):
             return
-        # One message for the sentence, view and grid together, so the browser never draws a
-        # new sentence's tokens with the old sentence's matrix.
+        # One message for the sentence, layers and grid together, so the browser never draws
+        # a new sentence's tokens with the old sentence's weights.
         with self.hold_sync():
             self._update_data(sentence=sentence, view=view, grid=grid)
 
@@ -315,12 +324,13 @@ class AttentionExplorer(anywidget.AnyWidget):
                 {key: self._shapes[key] for key in keys},
             )
         if view:
-            self._view = pack_view(
-                {key: self._attention(key) for key in keys},
-                self._choices(),
-                n_tokens=len(self._parses[index].words),
-                mode="difference" if self.mode == "difference" and len(keys) == 2 else "side",
-            )
+            # Heads and the mode are chosen in the browser: only a new layer, model or
+            # sentence sends data.
+            layers = {key: choice[0] for key, choice in self._choices().items()}
+            if self._layers.get("key") != layers_key(index, layers):
+                self._layers = pack_layers(
+                    {key: self._attention(key) for key in keys}, layers, sentence=index
+                )
         if grid:
             self._grid = (
                 {key: pack_grid(self._attention(key), scores=self._scores.get(key)) for key in keys}

@@ -1,12 +1,13 @@
 """The plain data the attention explorer sends to the browser, packed small.
 
 Everything here is pure numpy/Python and testable without a browser. Only the
-current view crosses to the browser: one ``[query, key]`` matrix per panel,
-quantised to ``uint8`` with an offset and a scale (``value ≈ lo + code * scale``)
-and sent as raw bytes, which ipywidgets/anywidget ship as binary buffers next to
-the JSON message instead of inside it. Whole ``[layer, head, query, key]``
-tensors never cross; the head grid sends small downsampled thumbnails only
-while it is shown.
+current layer crosses to the browser: its ``[head, query, key]`` weights and
+their head mean for each panel, quantised to ``uint8`` with an offset and a
+scale (``value ≈ lo + code * scale``) and sent as raw bytes, which
+ipywidgets/anywidget ship as binary buffers next to the JSON message instead of
+inside it. The browser picks the head itself, so a head switch needs no round
+trip. Whole ``[layer, head, query, key]`` tensors never cross; the head grid
+sends small downsampled thumbnails only while it is shown.
 
 Example
 -------
@@ -36,11 +37,12 @@ __all__ = [
     "PackedMatrix",
     "count_message_bytes",
     "downsample_matrix",
+    "layers_key",
     "map_layer",
     "pack_grid",
+    "pack_layers",
     "pack_matrix",
     "pack_sentence",
-    "pack_view",
     "select_attention",
     "short_name",
 ]
@@ -191,68 +193,55 @@ def pack_sentence(
     return {"index": int(index), "tokens": list(parse.words), **parse.to_dict(), "models": models}
 
 
-def pack_view(
+def layers_key(sentence: int, layers: Mapping[str, LayerChoice]) -> str:
+    """What a :func:`pack_layers` payload holds, as text: the sentence and each model's layer.
+
+    >>> layers_key(2, {"MiniLM": 3, "SmolLM2": "mean"})
+    's2;MiniLM/3;SmolLM2/mean'
+    """
+    return ";".join([f"s{int(sentence)}", *(f"{key}/{layer}" for key, layer in layers.items())])
+
+
+def pack_layers(
     attention: Mapping[str, np.ndarray],
-    choices: Mapping[str, tuple[LayerChoice, HeadChoice]],
+    layers: Mapping[str, LayerChoice],
     *,
-    n_tokens: int,
-    mode: Literal["side", "difference"] = "side",
+    sentence: int,
 ) -> dict[str, Any]:
-    """The matrices of the current view, one panel per model (or one difference panel).
+    """Every head of the current layer of each model shown, and the layer's head mean.
+
+    The browser composes the view from this and the ``head``/``mode`` traits, so a
+    head switch (or side-by-side ↔ difference) is drawn there without a round trip to
+    the kernel; only a change of layer, model or sentence sends a new payload. Never
+    more than one layer per model crosses.
 
     Args:
         attention: ``[layer, head, query, key]`` per model key, in panel order
             (the first is the main model, a second one the comparison).
-        choices: ``(layer, head)`` shown for each model key.
-        n_tokens: spaCy tokens in the sentence (the comparable block of the axes;
-            each model's special pseudo-tokens follow them).
-        mode: ``"side"`` gives one panel per model; ``"difference"`` (two models)
-            gives one panel of first minus second over the spaCy tokens only,
-            carrying both operands for the hover read-out.
+        layers: the layer shown for each model key (an index or ``"mean"``, the
+            mean over layers).
+        sentence: the index of the sentence the attention belongs to (the browser
+            draws a payload only over its own sentence).
 
     Returns:
-        ``{"key", "mode", "panels": [...]}``; a panel holds ``model``, ``layer``,
-        ``head``, ``kind`` (``"attention"``, ``"heads"`` for all heads of a layer,
-        or ``"difference"``) and ``matrix`` (a :meth:`PackedMatrix.to_dict`).
-        ``"heads"`` panels also hold ``heads``, ``[head, query, key]``, and show
-        their head mean as ``matrix``.
+        ``{"key", "sentence", "panels": [...]}`` with ``key`` from :func:`layers_key`;
+        a panel holds ``model``, ``layer``, ``heads`` (a :meth:`PackedMatrix.to_dict`
+        of ``[head, query, key]``, one byte per value) and ``mean`` (``[query, key]``,
+        the mean over the heads, packed on its own so it is not a mean of rounded
+        values).
     """
-    keys = list(attention)
-    if mode == "difference" and len(keys) == 2:
-        a_key, b_key = keys
-        a = _as_matrix(select_attention(attention[a_key], *choices[a_key]))[:n_tokens, :n_tokens]
-        b = _as_matrix(select_attention(attention[b_key], *choices[b_key]))[:n_tokens, :n_tokens]
-        panels = [
+    panels = []
+    for key, layer in layers.items():
+        heads = select_attention(attention[key], layer, "all")
+        panels.append(
             {
-                "model": a_key,
-                "compare": b_key,
-                "layer": choices[a_key][0],
-                "head": choices[a_key][1],
-                "compare_layer": choices[b_key][0],
-                "compare_head": choices[b_key][1],
-                "kind": "difference",
-                "matrix": pack_matrix(a - b).to_dict(),
-                "a": pack_matrix(a).to_dict(),
-                "b": pack_matrix(b).to_dict(),
+                "model": key,
+                "layer": layer,
+                "heads": pack_matrix(heads).to_dict(),
+                "mean": pack_matrix(heads.mean(axis=0)).to_dict(),
             }
-        ]
-    else:
-        panels = []
-        for key in keys:
-            layer, head = choices[key]
-            selected = select_attention(attention[key], layer, head)
-            panel: dict[str, Any] = {"model": key, "layer": layer, "head": head}
-            if head == "all":
-                panel["kind"] = "heads"
-                panel["matrix"] = pack_matrix(selected.mean(axis=0)).to_dict()
-                panel["heads"] = pack_matrix(selected).to_dict()
-            else:
-                panel["kind"] = "attention"
-                panel["matrix"] = pack_matrix(selected).to_dict()
-            panels.append(panel)
-        mode = "side"
-    key = ";".join(f"{k}/{choices[k][0]}/{choices[k][1]}" for k in keys) + f";{mode}"
-    return {"key": key, "mode": mode, "panels": panels}
+        )
+    return {"key": layers_key(sentence, layers), "sentence": int(sentence), "panels": panels}
 
 
 def pack_grid(
@@ -297,10 +286,6 @@ def pack_grid(
         ]
         out["score_range"] = [float(finite.min()), float(finite.max())] if finite.size else None
     return out
-
-
-def _as_matrix(selected: np.ndarray) -> np.ndarray:
-    return selected.mean(axis=0) if selected.ndim == 3 else selected
 
 
 def count_message_bytes(state: Mapping[str, Any]) -> dict[str, int]:
