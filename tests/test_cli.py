@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tests._shared import MINILM, SMOLLM
 from trfviz.cli import main
 from trfviz.storage import load_extraction
-from tests._shared import MINILM, SMOLLM
 
 pytestmark = pytest.mark.model
 

@@ -1,0 +1,550 @@
+"""Cross-model head similarity and layer CKA: hand-worked cases, invariants, streaming."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.spatial.distance import jensenshannon as scipy_js
+
+from trfviz.alignment import align_spans
+from trfviz.analysis.similarity import (
+    CLARK_EPSILON,
+    HeadSimilarity,
+    LayerCKA,
+    best_matching_heads,
+    compare_heads,
+    compare_layers_cka,
+    jensen_shannon,
+    linear_cka,
+    smooth_rows,
+    summarize_head_similarity,
+)
+from trfviz.extraction import Extraction, SentenceExtraction
+
+
+def make_sentence(
+    attention: np.ndarray | None = None,
+    states: np.ndarray | None = None,
+    *,
+    n_tokens: int | None = None,
+    n_special: int = 0,
+    missing: tuple[int, ...] = (),
+    words: tuple[str, ...] | None = None,
+) -> SentenceExtraction:
+    """A SentenceExtraction around synthetic arrays; ``missing`` tokens get no piece."""
+    if n_tokens is None:
+        source = attention if attention is not None else states
+        assert source is not None
+        n_tokens = source.shape[-1] - n_special if attention is not None else source.shape[1]
+    token_spans = [(2 * i, 2 * i + 1) for i in range(n_tokens)]
+    piece_spans = [span for i, span in enumerate(token_spans) if i not in missing]
+    piece_spans += [(0, 0)] * n_special
+    special = [False] * (len(piece_spans) - n_special) + [True] * n_special
+    alignment = align_spans(token_spans, piece_spans, special)
+    words = words or tuple(f"w{i}" for i in range(n_tokens))
+    return SentenceExtraction(
+        start=0,
+        tokens=words,
+        pieces=tuple("p" for _ in piece_spans),
+        alignment=alignment,
+        attention=attention,
+        states=states,
+        special_labels=tuple(f"[S{i}]" for i in range(n_special)),
+    )
+
+
+def random_attention(rng: np.random.Generator, layers: int, heads: int, n: int) -> np.ndarray:
+    """Random attention rows, peaked so argmax and top-k are unambiguous."""
+    logits = rng.normal(scale=3.0, size=(layers, heads, n, n))
+    att = np.exp(logits)
+    return (att / att.sum(-1, keepdims=True)).astype(np.float32)
+
+
+def head_row(table: pd.DataFrame, la: int, ha: int, lb: int, hb: int) -> pd.Series:
+    sel = table.query("layer_a == @la and head_a == @ha and layer_b == @lb and head_b == @hb")
+    assert len(sel) == 1
+    return sel.iloc[0]
+
+
+# -- Jensen-Shannon and smoothing ---------------------------------------------------------------
+
+
+def test_smoothing_is_clarks_mixture_with_uniform() -> None:
+    row = np.array([[1.0, 0.0, 0.0, 0.0]])
+    smoothed = smooth_rows(row, np.ones((1, 4), bool), epsilon=0.001)
+    np.testing.assert_allclose(smoothed, [[0.999 + 0.00025, 0.00025, 0.00025, 0.00025]])
+    # With a restricted support, the uniform part only covers the allowed keys.
+    smoothed = smooth_rows(row, np.array([[True, True, False, False]]), epsilon=0.001)
+    np.testing.assert_allclose(smoothed, [[0.999 + 0.0005, 0.0005, 0.0, 0.0]])
+
+
+def test_jensen_shannon_hand_cases() -> None:
+    assert jensen_shannon(np.array([1.0, 0.0]), np.array([0.0, 1.0])) == pytest.approx(np.log(2))
+    assert jensen_shannon(np.array([0.5, 0.5]), np.array([0.5, 0.5])) == pytest.approx(0.0)
+    # p = (1, 0), q = (1/2, 1/2): m = (3/4, 1/4).
+    expected = 0.5 * np.log(1 / 0.75) + 0.5 * (0.5 * np.log(0.5 / 0.75) + 0.5 * np.log(0.5 / 0.25))
+    assert jensen_shannon(np.array([1.0, 0.0]), np.array([0.5, 0.5])) == pytest.approx(expected)
+
+
+def test_js_of_identical_heads_is_zero_and_matches_scipy_otherwise() -> None:
+    rng = np.random.default_rng(1)
+    att_a = random_attention(rng, 2, 3, 6)
+    att_b = random_attention(rng, 1, 2, 6)
+    table = compare_heads([make_sentence(att_a)], [make_sentence(att_a)])
+    same = table.query("layer_a == layer_b and head_a == head_b")
+    assert len(same) == 6
+    np.testing.assert_allclose(same["js_divergence"], 0.0, atol=1e-6)
+
+    table = compare_heads([make_sentence(att_a)], [make_sentence(att_b)])
+    for la, ha, lb, hb in [(0, 0, 0, 0), (1, 2, 0, 1)]:
+        p = smooth_rows(att_a[la, ha].astype(np.float64), np.ones((6, 6), bool))
+        q = smooth_rows(att_b[lb, hb].astype(np.float64), np.ones((6, 6), bool))
+        expected = np.mean([scipy_js(p[i], q[i]) ** 2 for i in range(6)])  # scipy: sqrt, base e
+        row = head_row(table, la, ha, lb, hb)
+        assert row["js_divergence"] == pytest.approx(expected, rel=1e-4)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n=st.integers(2, 7),
+    heads=st.integers(1, 3),
+    keys=st.sampled_from(["all", "preceding"]),
+)
+def test_metrics_stay_in_range_and_self_comparison_is_perfect(
+    seed: int, n: int, heads: int, keys: str
+) -> None:
+    rng = np.random.default_rng(seed)
+    a = make_sentence(random_attention(rng, 2, heads, n))
+    b = make_sentence(random_attention(rng, 1, heads + 1, n))
+    table = compare_heads([a], [b], keys=keys)  # type: ignore[arg-type]
+    assert len(table) == 2 * heads * (heads + 1)
+    assert table["js_divergence"].between(0, np.log(2) + 1e-9).all()
+    assert table["argmax_agreement"].between(0, 1).all()
+    assert table["topk_overlap"].between(0, 1 + 1e-12).all()
+    self_table = compare_heads([a], [a], keys=keys)  # type: ignore[arg-type]
+    same = self_table.query("layer_a == layer_b and head_a == head_b")
+    np.testing.assert_allclose(same["js_divergence"], 0.0, atol=1e-6)
+    np.testing.assert_allclose(same["argmax_agreement"], 1.0)
+    np.testing.assert_allclose(same["topk_overlap"], 1.0)
+
+
+# -- argmax, top-k and correlation, hand-worked -------------------------------------------------
+
+
+def test_argmax_agreement_and_topk_overlap_hand_case() -> None:
+    # One head per model over 4 tokens (k = 2). Row by row:
+    #   A argmax: 0, 1, 2, 3      B argmax: 0, 1, 3, 3   -> agree on 3 of 4 rows
+    #   A top-2: {0,1} {1,2} {2,3} {3,0}
+    #   B top-2: {0,1} {1,3} {3,2} {3,1}                 -> overlaps 2, 1, 2, 1 (of 2)
+    a = np.array(
+        [
+            [0.6, 0.3, 0.05, 0.05],
+            [0.05, 0.6, 0.3, 0.05],
+            [0.05, 0.05, 0.6, 0.3],
+            [0.3, 0.05, 0.05, 0.6],
+        ]
+    )
+    b = np.array(
+        [
+            [0.6, 0.3, 0.05, 0.05],
+            [0.05, 0.6, 0.05, 0.3],
+            [0.05, 0.05, 0.3, 0.6],
+            [0.05, 0.3, 0.05, 0.6],
+        ]
+    )
+    table = compare_heads(
+        [make_sentence(a[None, None].astype(np.float32))],
+        [make_sentence(b[None, None].astype(np.float32))],
+        top_k=2,
+    )
+    row = table.iloc[0]
+    assert row["argmax_agreement"] == pytest.approx(3 / 4)
+    assert row["topk_overlap"] == pytest.approx((1 + 0.5 + 1 + 0.5) / 4)
+    assert row["correlation"] == pytest.approx(np.corrcoef(a.ravel(), b.ravel())[0, 1], rel=1e-5)
+    assert row["n_rows"] == 4
+
+
+def test_correlation_pools_cells_over_sentences() -> None:
+    rng = np.random.default_rng(3)
+    sentences_a = [make_sentence(random_attention(rng, 1, 2, n)) for n in (3, 5)]
+    sentences_b = [make_sentence(random_attention(rng, 1, 1, n)) for n in (3, 5)]
+    table = compare_heads(sentences_a, sentences_b)
+    for head in (0, 1):
+        x = np.concatenate([s.attention[0, head].ravel() for s in sentences_a])
+        y = np.concatenate([s.attention[0, 0].ravel() for s in sentences_b])
+        assert head_row(table, 0, head, 0, 0)["correlation"] == pytest.approx(
+            np.corrcoef(x, y)[0, 1], abs=1e-5
+        )
+
+
+# -- what is compared: special tokens, missing tokens, key support ------------------------------
+
+
+def test_special_pseudo_tokens_are_dropped_and_rows_renormalised() -> None:
+    rng = np.random.default_rng(4)
+    plain = random_attention(rng, 1, 2, 4)
+    # The same token rows scaled by 0.4, with 0.6 of each row on two special columns.
+    with_special = np.zeros((1, 2, 6, 6), np.float32)
+    with_special[..., :4, :4] = 0.4 * plain
+    with_special[..., :4, 4:] = 0.3
+    with_special[..., 4:, :] = 1 / 6
+    other = make_sentence(random_attention(rng, 1, 3, 4))
+    expected = compare_heads([make_sentence(plain)], [other])
+    got = compare_heads([make_sentence(with_special, n_special=2)], [other])
+    metrics = ["js_divergence", "argmax_agreement", "topk_overlap", "correlation"]
+    np.testing.assert_allclose(got[metrics], expected[metrics], rtol=1e-5, atol=1e-7)
+
+
+def test_tokens_missing_in_either_model_are_skipped() -> None:
+    rng = np.random.default_rng(5)
+    full_a = random_attention(rng, 1, 2, 5)
+    full_b = random_attention(rng, 1, 1, 5)
+    full_b[..., :, 2] = 0.0  # a missing token has zero rows and columns
+    full_b[..., 2, :] = 0.0
+    kept = [0, 1, 3, 4]
+    expected = compare_heads(
+        [make_sentence(full_a[..., kept, :][..., kept])],
+        [make_sentence(full_b[..., kept, :][..., kept])],
+    )
+    got = compare_heads([make_sentence(full_a)], [make_sentence(full_b, missing=(2,))])
+    metrics = ["js_divergence", "argmax_agreement", "topk_overlap", "correlation"]
+    np.testing.assert_allclose(got[metrics], expected[metrics], rtol=1e-5, atol=1e-7)
+    assert (got["n_rows"] == 4).all()
+
+
+def test_preceding_keys_make_a_causal_head_match_its_bidirectional_source() -> None:
+    rng = np.random.default_rng(6)
+    bidirectional = random_attention(rng, 1, 1, 5)
+    causal = np.tril(bidirectional[0, 0])
+    causal = (causal / causal.sum(-1, keepdims=True))[None, None].astype(np.float32)
+    table = compare_heads([make_sentence(bidirectional)], [make_sentence(causal)], keys="preceding")
+    assert table["js_divergence"].iloc[0] == pytest.approx(0.0, abs=1e-6)
+    assert table["argmax_agreement"].iloc[0] == 1.0
+    # The first row has one preceding key and is skipped (min_keys=2).
+    assert table["n_rows"].iloc[0] == 4
+    assert (
+        compare_heads([make_sentence(bidirectional)], [make_sentence(causal)])[
+            "js_divergence"
+        ].iloc[0]
+        > 0.01
+    )
+
+
+def test_one_token_sentences_give_no_rows() -> None:
+    one = make_sentence(np.ones((1, 1, 1, 1), np.float32))
+    with pytest.raises(ValueError, match="no attention rows"):
+        compare_heads([one], [one])
+
+
+def test_mismatched_inputs_are_refused() -> None:
+    rng = np.random.default_rng(7)
+    a = make_sentence(random_attention(rng, 1, 1, 3))
+    b = make_sentence(random_attention(rng, 1, 1, 3), words=("x", "y", "z"))
+    with pytest.raises(ValueError, match="differently"):
+        compare_heads([a], [b])
+    with pytest.raises(ValueError, match="sentences"):
+        compare_heads([a, a], [a])
+    no_attention = make_sentence(None, np.zeros((2, 3, 4), np.float32))
+    with pytest.raises(ValueError, match="no attention"):
+        compare_heads([no_attention], [no_attention])
+
+
+# -- best matches and the model-level summary ----------------------------------------------------
+
+
+@pytest.mark.parametrize("by", ["correlation", "js_divergence", "argmax_agreement"])
+def test_a_model_compared_with_itself_matches_every_head_to_itself(by: str) -> None:
+    rng = np.random.default_rng(8)
+    sentences = [make_sentence(random_attention(rng, 3, 4, n)) for n in (6, 9, 7)]
+    table = compare_heads(sentences, sentences, model_a="M", model_b="M")
+    best = best_matching_heads(table, by=by)
+    assert len(best) == 2 * 12
+    assert set(best["direction"]) == {"a_to_b", "b_to_a"}
+    assert (best["layer"] == best["matched_layer"]).all()
+    assert (best["head"] == best["matched_head"]).all()
+    summary = summarize_head_similarity(table)
+    assert summary["best_correlation"].tolist() == pytest.approx([1.0, 1.0])
+    assert summary["best_js_divergence"].tolist() == pytest.approx([0.0, 0.0], abs=1e-6)
+    assert (summary["n_heads"] == 12).all()
+
+
+def test_best_match_directions_differ_for_different_models() -> None:
+    # A has one head; B has a copy of it and an unrelated head.
+    rng = np.random.default_rng(9)
+    head = random_attention(rng, 1, 1, 6)
+    b = np.concatenate([random_attention(rng, 1, 1, 6), head], axis=1)
+    table = compare_heads([make_sentence(head)], [make_sentence(b)], model_a="A", model_b="B")
+    best = best_matching_heads(table)
+    a_to_b = best[best["direction"] == "a_to_b"]
+    assert a_to_b[["matched_layer", "matched_head"]].values.tolist() == [[0, 1]]
+    b_to_a = best[best["direction"] == "b_to_a"]
+    assert b_to_a["matched_head"].tolist() == [0, 0]  # A has only one head to offer
+    assert b_to_a["model"].unique().tolist() == ["B"]
+    with pytest.raises(ValueError, match="by must be"):
+        best_matching_heads(table, by="nonsense")
+
+
+# -- streaming: update, merge, pickle -----------------------------------------------------------
+
+
+def test_merged_reducers_equal_one_pass_and_pickle() -> None:
+    rng = np.random.default_rng(10)
+    sa = [make_sentence(random_attention(rng, 2, 2, n)) for n in (4, 6, 3, 8)]
+    sb = [make_sentence(random_attention(rng, 1, 3, n)) for n in (4, 6, 3, 8)]
+    one_pass = compare_heads(sa, sb, model_a="A", model_b="B")
+    first, second, third = HeadSimilarity(), HeadSimilarity(), HeadSimilarity(model_a="A")
+    first.update(sa[0], sb[0])
+    for x, y in zip(sa[1:3], sb[1:3], strict=True):
+        second.update(x, y)
+    third.update(sa[3], sb[3])
+    third.model_b = "B"
+    before = second.result()
+    # Merging is in place and returns self; the merged-in reducer is left as it was.
+    total = HeadSimilarity()
+    assert total.merge(pickle.loads(pickle.dumps(first))) is total
+    total.merge(second).merge(third).merge(HeadSimilarity())
+    pd.testing.assert_frame_equal(total.result(), one_pass, check_exact=False, rtol=1e-9)
+    pd.testing.assert_frame_equal(second.result(), before)
+    assert total.n_sentences == 4 and second.n_sentences == 2
+    with pytest.raises(ValueError, match="different top_k"):
+        first.merge(HeadSimilarity(top_k=5))
+    with pytest.raises(ValueError, match="cannot merge heads"):
+        first.merge(_reducer_of_other_shape())
+
+
+def _reducer_of_other_shape() -> HeadSimilarity:
+    reducer = HeadSimilarity()
+    att = np.full((1, 1, 3, 3), 1 / 3, np.float32)
+    reducer.update(make_sentence(att), make_sentence(att))
+    return reducer
+
+
+def test_update_accepts_whole_extractions_and_takes_their_names() -> None:
+    rng = np.random.default_rng(11)
+    sentences = [make_sentence(random_attention(rng, 1, 2, n)) for n in (3, 4)]
+    ext = Extraction(model="tiny", revision="r", text="", sentences=tuple(sentences))
+    reducer = HeadSimilarity()
+    reducer.update(ext, ext)
+    table = reducer.result()
+    assert table["model_a"].unique().tolist() == ["tiny"]
+    pd.testing.assert_frame_equal(table, compare_heads(ext, ext))
+
+
+# -- linear CKA ---------------------------------------------------------------------------------
+
+
+def test_linear_cka_hand_case() -> None:
+    # x = (1, 2, 3), y = (1, 3, 2) as one-feature columns: CKA is their squared correlation.
+    x = np.array([[1.0], [2.0], [3.0]])
+    y = np.array([[1.0], [3.0], [2.0]])
+    assert linear_cka(x, y) == pytest.approx(np.corrcoef(x[:, 0], y[:, 0])[0, 1] ** 2)
+    assert linear_cka(x, x) == pytest.approx(1.0)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    n=st.integers(6, 30),
+    p=st.integers(1, 6),
+    scale=st.floats(0.01, 100.0),
+    shift=st.floats(-50.0, 50.0),
+)
+def test_cka_is_one_with_itself_and_invariant_to_rotation_and_scale(
+    seed: int, n: int, p: int, scale: float, shift: float
+) -> None:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, p))
+    y = rng.normal(size=(n, p + 1)) + x.sum(1, keepdims=True)
+    rotation, _ = np.linalg.qr(rng.normal(size=(p, p)))
+    assert linear_cka(x, x) == pytest.approx(1.0)
+    assert linear_cka(x, scale * x @ rotation + shift) == pytest.approx(1.0)
+    base = linear_cka(x, y)
+    assert 0.0 <= base <= 1.0 + 1e-12
+    assert linear_cka(scale * x @ rotation + shift, y) == pytest.approx(base, rel=1e-6, abs=1e-12)
+    assert linear_cka(y, x) == pytest.approx(base)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    lengths=st.lists(st.integers(1, 6), min_size=2, max_size=6),
+    chunk=st.integers(1, 12),
+    split=st.integers(0, 6),
+)
+def test_streaming_cka_equals_cka_of_all_tokens(
+    seed: int, lengths: list[int], chunk: int, split: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    # Large, uneven means: the centred updates must not lose precision to them.
+    offset = np.array([1e4, -3e3, 5.0, 0.0])
+    sa = [
+        make_sentence(None, (rng.normal(size=(3, n, 4)) + offset).astype(np.float32))
+        for n in lengths
+    ]
+    sb = [make_sentence(None, rng.normal(size=(2, n, 5)).astype(np.float32)) for n in lengths]
+    x = np.concatenate([s.states for s in sa], axis=1).astype(np.float64)
+    y = np.concatenate([s.states for s in sb], axis=1).astype(np.float64)
+    expected = np.array([[linear_cka(x[i], y[j]) for j in range(2)] for i in range(3)])
+    split = min(split, len(lengths))
+    left, right = LayerCKA(chunk_tokens=chunk), LayerCKA(chunk_tokens=chunk)
+    for a, b in zip(sa[:split], sb[:split], strict=True):
+        left.update(a, b)
+    for a, b in zip(sa[split:], sb[split:], strict=True):
+        right.update(a, b)
+    merged = pickle.loads(pickle.dumps(left)).merge(right)
+    got = merged.result()
+    assert got["n_tokens"].iloc[0] == sum(lengths)
+    np.testing.assert_allclose(got["cka"].to_numpy().reshape(3, 2), expected, rtol=1e-6, atol=1e-9)
+
+
+def test_cka_skips_missing_tokens_and_selects_layers() -> None:
+    rng = np.random.default_rng(12)
+    states_a = rng.normal(size=(3, 6, 4)).astype(np.float32)
+    states_b = rng.normal(size=(4, 6, 3)).astype(np.float32)
+    states_b[:, 1] = 0.0
+    a = make_sentence(None, states_a)
+    b = make_sentence(None, states_b, missing=(1,))
+    table = compare_layers_cka([a], [b], layers_a=[0, -1], layers_b=[2])
+    assert table["layer_a"].tolist() == [0, 2]
+    assert table["layer_b"].tolist() == [2, 2]
+    assert (table["n_tokens"] == 5).all()
+    keep = [0, 2, 3, 4, 5]
+    for row in table.itertuples():
+        expected = linear_cka(states_a[row.layer_a][keep], states_b[row.layer_b][keep])
+        assert row.cka == pytest.approx(expected, rel=1e-6)
+    with pytest.raises(ValueError, match="out of range"):
+        compare_layers_cka([a], [b], layers_a=[3])
+
+
+def test_cka_can_leave_out_each_sentences_first_tokens() -> None:
+    rng = np.random.default_rng(15)
+    sa = [make_sentence(None, rng.normal(size=(2, n, 3)).astype(np.float32)) for n in (4, 1, 6)]
+    sb = [make_sentence(None, rng.normal(size=(2, n, 5)).astype(np.float32)) for n in (4, 1, 6)]
+    for s in sa:  # a massive first-position activation, as in causal language models
+        s.states[:, 0] += 1e3
+    table = compare_layers_cka(sa, sb, skip_initial=1)
+    assert (table["n_tokens"] == 3 + 0 + 5).all()
+    x = np.concatenate([s.states[:, 1:] for s in sa], axis=1)
+    y = np.concatenate([s.states[:, 1:] for s in sb], axis=1)
+    for row in table.itertuples():
+        assert row.cka == pytest.approx(linear_cka(x[row.layer_a], y[row.layer_b]), rel=1e-6)
+    with pytest.raises(ValueError, match="skip_initial"):
+        LayerCKA(skip_initial=1).merge(LayerCKA())
+
+
+def test_cka_merge_is_in_place_and_leaves_the_other_alone() -> None:
+    rng = np.random.default_rng(16)
+    a = make_sentence(None, rng.normal(size=(2, 5, 3)).astype(np.float32))
+    b = make_sentence(None, rng.normal(size=(2, 5, 4)).astype(np.float32))
+    empty, full = LayerCKA(model_a="A"), LayerCKA(chunk_tokens=100)
+    full.update(a, b)  # still buffered
+    reference = LayerCKA()
+    reference.update(a, b)
+    before = reference.result()
+    assert empty.merge(full) is empty
+    assert empty.model_a == "A" and full.model_a is None
+    assert empty.result()["cka"].tolist() == pytest.approx(before["cka"].tolist())
+    empty.merge(full)  # the same tokens twice: CKA is unchanged, the count doubles
+    twice = empty.result()
+    assert twice["cka"].tolist() == pytest.approx(before["cka"].tolist())
+    assert (twice["n_tokens"] == 10).all()
+    pd.testing.assert_frame_equal(full.result(), before)
+
+
+def test_cka_of_a_model_with_itself_has_a_unit_diagonal() -> None:
+    rng = np.random.default_rng(13)
+    sentences = [make_sentence(None, rng.normal(size=(4, n, 3)).astype(np.float32)) for n in (5, 7)]
+    table = compare_layers_cka(sentences, sentences)
+    diagonal = table[table["layer_a"] == table["layer_b"]]["cka"]
+    np.testing.assert_allclose(diagonal, 1.0, rtol=1e-9)
+    assert table["cka"].between(0, 1 + 1e-9).all()
+
+
+# -- figures ------------------------------------------------------------------------------------
+
+
+def test_similarity_figures_draw_the_tables() -> None:
+    import matplotlib.pyplot as plt
+
+    from trfviz.figures.similarity import plot_best_matches, plot_head_similarity, plot_layer_cka
+
+    rng = np.random.default_rng(14)
+    sa = [make_sentence(random_attention(rng, 2, 3, 5), rng.normal(size=(3, 5, 4)))]
+    sb = [make_sentence(random_attention(rng, 3, 2, 5), rng.normal(size=(4, 5, 2)))]
+    heads = compare_heads(sa, sb, model_a="A", model_b="B")
+    fig, ax = plot_head_similarity(heads, metric="correlation")
+    image = ax.get_images()[0].get_array()
+    assert image.shape == (6, 6)
+    assert image[0, 5] == pytest.approx(head_row(heads, 0, 0, 2, 1)["correlation"])
+    assert ax.get_ylabel() == "A layer" and ax.get_xlabel() == "B layer"
+    plt.close(fig)
+
+    fig, ax = plot_layer_cka(compare_layers_cka(sa, sb))
+    assert ax.get_images()[0].get_array().shape == (3, 4)
+    assert len(ax.texts) == 12  # small enough to annotate every cell
+    plt.close(fig)
+
+    fig, ax = plt.subplots()
+    fig2, ax2 = plot_best_matches(best_matching_heads(heads), direction="b_to_a", ax=ax)
+    assert fig2 is fig and ax2 is ax
+    assert ax.get_images()[0].get_array().shape == (3, 2)
+    assert {t.get_text() for t in ax.texts} <= {f"{la}.{h}" for la in range(2) for h in range(3)}
+    plt.close(fig)
+
+
+# -- real models --------------------------------------------------------------------------------
+
+SENTENCES = [
+    "The old man the boat.",
+    "Anna isn't sure whether the committee approved the plan yesterday.",
+    "I saw the man with the telescope.",
+]
+
+
+@pytest.fixture(scope="module")
+def real_extractions() -> tuple[list[Extraction], list[Extraction]]:
+    import trfviz
+
+    nlp = trfviz.load_pipeline("en_core_web_sm")
+    docs = list(nlp.pipe(SENTENCES))
+    minilm = list(trfviz.extract_docs(docs, "sentence-transformers/all-MiniLM-L6-v2"))
+    smollm = list(trfviz.extract_docs(docs, "HuggingFaceTB/SmolLM2-135M-Instruct"))
+    return minilm, smollm
+
+
+@pytest.mark.model
+@pytest.mark.filterwarnings("ignore:.*GGUF")
+def test_minilm_against_smollm2(real_extractions: tuple[list, list]) -> None:
+    minilm, smollm = real_extractions
+    table = compare_heads(minilm, smollm)
+    assert len(table) == 6 * 12 * 30 * 9
+    assert set(table["model_a"]) == {"sentence-transformers/all-MiniLM-L6-v2"}
+    assert table["js_divergence"].between(0, np.log(2)).all()
+    assert table[["argmax_agreement", "topk_overlap"]].stack().between(0, 1).all()
+    assert table["correlation"].dropna().between(-1, 1).all()
+    summary = summarize_head_similarity(table)
+    assert summary["n_heads"].tolist() == [72, 270]
+    causal = compare_heads(minilm, smollm, keys="preceding")
+    assert (causal["n_rows"] < table["n_rows"]).all()
+
+    cka = compare_layers_cka(minilm, smollm)
+    assert len(cka) == 7 * 31
+    assert cka["cka"].between(0, 1 + 1e-9).all()
+
+
+@pytest.mark.model
+@pytest.mark.filterwarnings("ignore:.*GGUF")
+def test_minilm_against_itself_finds_itself(real_extractions: tuple[list, list]) -> None:
+    minilm, _ = real_extractions
+    best = best_matching_heads(compare_heads(minilm, minilm), by="js_divergence")
+    assert (best["layer"] == best["matched_layer"]).all()
+    assert (best["head"] == best["matched_head"]).all()
+    cka = compare_layers_cka(minilm, minilm)
+    np.testing.assert_allclose(cka[cka["layer_a"] == cka["layer_b"]]["cka"], 1.0, rtol=1e-6)
+    assert CLARK_EPSILON == 0.001

@@ -1,0 +1,203 @@
+"""Gold dependency trees from CoNLL-U files (Universal Dependencies) as spaCy Docs.
+
+Each sentence becomes one ``Doc`` holding its gold words, heads, relations,
+UPOS (``pos_``), XPOS (``tag_``), lemmas and features (``morph``), with the
+sentence boundary set, so that :func:`trfviz.parse.parse_doc` and
+:func:`trfviz.extract` treat it like a parsed Doc.
+
+Conventions:
+
+- **Multiword tokens** (``3-4  don't`` over ``3 do`` and ``4 n't``): the
+  syntactic words are the Doc's tokens, since heads and relations are given
+  for them. Where the words spell out the surface form ("do" + "n't", true of
+  every multiword token of English EWT) they are joined without a space, so
+  ``doc.text`` is the sentence's text; where they do not (French "du" = "de"
+  "le") they are separated by spaces, so a model reads the words themselves
+  ("de le"). The space after the last word follows the multiword token's
+  ``SpaceAfter``. The original sentence is kept in
+  ``doc.user_data["conllu"]["text"]`` and the multiword tokens in
+  ``doc.user_data["conllu"]["multiword_tokens"]`` as ``[start, end, form]``
+  (token indices, end exclusive).
+- **Spaces** come from ``SpaceAfter=No`` in MISC (``SpacesAfter=...`` counts as
+  a space unless it is empty); the sentence's last token has no trailing space,
+  so ``doc.text`` matches the ``# text`` comment.
+- **Empty nodes** (decimal ids such as ``8.1``, enhanced dependencies only) are
+  skipped; the basic tree never points at them.
+- **The root** is a token whose head is itself, with its relation as written
+  (``root`` in UD, not spaCy's ``ROOT``).
+- A sentence without heads (``_`` in HEAD) gets no parse, only its boundary.
+- The comment lines (``sent_id``, ``text``, ``newdoc id`` ...) are kept in
+  ``doc.user_data["conllu"]["metadata"]``.
+
+Example
+-------
+>>> docs = parse_conllu('''# text = I don't know.
+... 1\\tI\\tI\\tPRON\\tPRP\\t_\\t4\\tnsubj\\t_\\t_
+... 2-3\\tdon't\\t_\\t_\\t_\\t_\\t_\\t_\\t_\\t_
+... 2\\tdo\\tdo\\tAUX\\tVBP\\t_\\t4\\taux\\t_\\t_
+... 3\\tn't\\tnot\\tPART\\tRB\\t_\\t4\\tadvmod\\t_\\t_
+... 4\\tknow\\tknow\\tVERB\\tVB\\t_\\t0\\troot\\t_\\tSpaceAfter=No
+... 5\\t.\\t.\\tPUNCT\\t.\\t_\\t4\\tpunct\\t_\\t_
+... ''')
+>>> doc = docs[0]
+>>> doc.text, [t.text for t in doc]
+("I don't know.", ['I', 'do', "n't", 'know', '.'])
+>>> [(t.text, t.head.text, t.dep_) for t in doc][:2]
+[('I', 'know', 'nsubj'), ('do', 'know', 'aux')]
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
+    from spacy.vocab import Vocab
+
+__all__ = ["doc_from_conllu", "iter_conllu", "parse_conllu", "read_conllu"]
+
+
+def read_conllu(
+    path: str | os.PathLike[str], vocab: Vocab | None = None, *, limit: int | None = None
+) -> list[Doc]:
+    """One gold-parsed ``Doc`` per sentence of the CoNLL-U file at ``path``.
+
+    Args:
+        path: a ``.conllu`` file (UTF-8).
+        vocab: the vocabulary the Docs share; a new blank one by default. Pass
+            ``nlp.vocab`` to run a pipeline's components on the Docs.
+        limit: read at most this many sentences.
+    """
+    return list(iter_conllu(path, vocab, limit=limit))
+
+
+def iter_conllu(
+    path: str | os.PathLike[str], vocab: Vocab | None = None, *, limit: int | None = None
+) -> Iterator[Doc]:
+    """Stream one gold-parsed ``Doc`` per sentence of a CoNLL-U file (see :func:`read_conllu`)."""
+    import conllu
+
+    vocab = _vocab(vocab)
+    with open(path, encoding="utf-8") as handle:
+        for count, sentence in enumerate(conllu.parse_incr(handle)):
+            if limit is not None and count >= limit:
+                return
+            yield doc_from_conllu(sentence, vocab)
+
+
+def parse_conllu(text: str, vocab: Vocab | None = None) -> list[Doc]:
+    """One gold-parsed ``Doc`` per sentence of CoNLL-U ``text`` (see :func:`read_conllu`)."""
+    import conllu
+
+    vocab = _vocab(vocab)
+    return [doc_from_conllu(sentence, vocab) for sentence in conllu.parse(text)]
+
+
+def doc_from_conllu(sentence: Iterable[dict[str, Any]], vocab: Vocab | None = None) -> Doc:
+    """The ``Doc`` of one sentence given as a ``conllu.TokenList`` (or a list of token dicts).
+
+    Each token dict has the keys of the ``conllu`` package: ``id`` (an int, a
+    ``(start, "-", end)`` range for a multiword token, or ``(i, ".", j)`` for an
+    empty node), ``form``, ``lemma``, ``upos``, ``xpos``, ``feats``, ``head``,
+    ``deprel``, ``misc``.
+    """
+    from spacy.tokens import Doc
+
+    vocab = _vocab(vocab)
+    words: list[str] = []
+    spaces: list[bool] = []
+    lemmas: list[str] = []
+    upos: list[str] = []
+    xpos: list[str] = []
+    morphs: list[str] = []
+    heads: list[int | None] = []
+    deps: list[str] = []
+    multiword: list[list[Any]] = []
+    mwt_end = 0  # last word id of the multiword token being read, 0 if none
+    mwt_space = True
+    for token in sentence:
+        token_id = token["id"]
+        if isinstance(token_id, tuple):
+            if token_id[1] == "-":
+                start, end = int(token_id[0]), int(token_id[2])
+                mwt_end, mwt_space = end, _space_after(token.get("misc"))
+                multiword.append([start - 1, end, token["form"]])
+            # Empty nodes ("8.1") belong to enhanced dependencies only: skipped.
+            continue
+        word_id = int(token_id)
+        if len(words) != word_id - 1:
+            raise ValueError(f"word ids must run 1, 2, 3, ...; found {word_id} after {len(words)}")
+        words.append(token["form"])
+        if mwt_end and word_id < mwt_end:
+            spaces.append(False)
+        elif mwt_end and word_id == mwt_end:
+            spaces.append(mwt_space)
+            mwt_end = 0
+        else:
+            spaces.append(_space_after(token.get("misc")))
+        lemmas.append(_field(token.get("lemma")))
+        upos.append(_field(token.get("upos")))
+        xpos.append(_field(token.get("xpos")))
+        morphs.append(_feats(token.get("feats")))
+        head = token.get("head")
+        heads.append(None if head is None or head == "_" else int(head))
+        deps.append(_field(token.get("deprel")))
+    for start, end, form in multiword:
+        if "".join(words[start:end]) != form:
+            spaces[start : end - 1] = [True] * (end - 1 - start)
+    if spaces:
+        spaces[-1] = False
+    metadata = dict(getattr(sentence, "metadata", None) or {})
+    parsed = bool(words) and all(h is not None for h in heads)
+    kwargs: dict[str, Any] = {
+        "words": words,
+        "spaces": spaces,
+        "lemmas": lemmas,
+        "pos": [p or None for p in upos] if any(upos) else None,
+        "tags": xpos if any(xpos) else None,
+        "morphs": morphs,
+        "sent_starts": [i == 0 for i in range(len(words))],
+    }
+    if parsed:
+        # CoNLL-U heads are 1-based with 0 for the root; spaCy's are 0-based, the root its own.
+        kwargs["heads"] = [i if not h else h - 1 for i, h in enumerate(heads)]
+        kwargs["deps"] = deps
+    doc = Doc(vocab, **kwargs)
+    doc.user_data["conllu"] = {
+        "metadata": metadata,
+        "text": metadata.get("text", doc.text),
+        "multiword_tokens": multiword,
+    }
+    return doc
+
+
+def _vocab(vocab: Vocab | None) -> Vocab:
+    if vocab is not None:
+        return vocab
+    from spacy.vocab import Vocab
+
+    return Vocab()
+
+
+def _field(value: Any) -> str:
+    return "" if value is None or value == "_" else str(value)
+
+
+def _feats(feats: Any) -> str:
+    if not feats:
+        return ""
+    if isinstance(feats, dict):
+        return "|".join(f"{key}={value}" for key, value in feats.items())
+    return str(feats)
+
+
+def _space_after(misc: Any) -> bool:
+    if not misc:
+        return True
+    if misc.get("SpaceAfter") == "No":
+        return False
+    if "SpacesAfter" in misc:
+        return bool(misc["SpacesAfter"]) and misc["SpacesAfter"] != "_"
+    return True

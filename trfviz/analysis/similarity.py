@@ -1,0 +1,919 @@
+"""Do two models attend to the same words? Head-to-head and layer-to-layer similarity.
+
+Two models with different wordpiece schemes are compared on what they share:
+the spaCy tokens of the same sentences. For every sentence pair (the same
+sentence as seen by model A and by model B):
+
+- only the spaCy-token block of attention is used, ``attention[..., :n, :n]``;
+  the special pseudo-tokens (``[CLS]``, ``[SEP]``, ...) appended after the
+  tokens are dropped and every row is renormalised to sum to 1 over the
+  tokens, so the two models are compared on the same support;
+- tokens that either model does not cover (:attr:`SentenceExtraction.missing`:
+  dropped characters, truncation) are removed from both rows and columns;
+- with ``keys="preceding"`` each row is further restricted to the keys at or
+  before its query (and renormalised), which puts a bidirectional model on the
+  support a causal model has;
+- a query row enters the averages only when it has at least ``min_keys``
+  keys (a row over one key says nothing about where a head looks).
+
+Per pair of heads (one head of A, one of B) this gives, averaged over the
+query rows of all sentences:
+
+- ``js_divergence``: Jensen–Shannon divergence (natural log, so in
+  ``[0, ln 2]``) between the two rows, after the smoothing of Clark et al.
+  (2019, §6, and ``head_distances.py`` of their release): each row is mixed
+  with the uniform distribution over its keys, ``(1 - ε) p + ε / n_keys``
+  with ``ε = 0.001``. Clark et al. sum over tokens; the mean per row is
+  reported here so corpora of different sizes compare;
+- ``argmax_agreement``: share of rows whose most-attended key is the same;
+- ``topk_overlap``: mean of ``|top_k(A) ∩ top_k(B)| / k`` over rows (``k`` is
+  capped by the row's number of keys);
+- ``correlation``: Pearson correlation of the two heads' attention weights
+  over every (query, key) cell of every sentence, the attention version of the
+  max-correlation analysis of Wu et al. (2020, "Similarity analysis of
+  contextual word representation models"): :func:`best_matching_heads` pairs
+  each head with the head of the other model it correlates with most, in
+  both directions, and :func:`summarize_head_similarity` averages that over
+  heads for a model-level score.
+
+Hidden states are compared layer by layer with linear CKA (Kornblith et al.
+2019, "Similarity of neural network representations revisited"), tokens as
+examples, for every pair of layers.
+
+All of it is computed as streaming reductions: :class:`HeadSimilarity` and
+:class:`LayerCKA` keep only sufficient statistics (sums over rows; centred
+second moments), take one sentence pair at a time with ``update``, combine
+in place with ``merge`` (for parallel runners; see
+:class:`trfviz.analysis.corpus.ModelPair`) and give the tidy table with
+``result``; they pickle. :func:`compare_heads` and :func:`compare_layers_cka`
+run them over in-memory extractions.
+
+Layer numbering: in head tables ``layer`` indexes the attention's layer axis
+(0 is the first transformer layer); in CKA tables it indexes the hidden-state
+axis, where 0 is the embedding output and ``l`` the output of layer ``l``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from trfviz.extraction import Extraction, SentenceExtraction
+
+__all__ = [
+    "HeadSimilarity",
+    "KeySupport",
+    "LayerCKA",
+    "best_matching_heads",
+    "compare_heads",
+    "compare_layers_cka",
+    "jensen_shannon",
+    "linear_cka",
+    "smooth_rows",
+    "summarize_head_similarity",
+]
+
+KeySupport = Literal["all", "preceding"]
+Extractions = Extraction | Iterable[Extraction | SentenceExtraction]
+
+#: Smoothing weight of Clark et al. (2019): rows are mixed with 0.1 % uniform.
+CLARK_EPSILON = 0.001
+HEAD_METRICS: tuple[str, ...] = ("js_divergence", "argmax_agreement", "topk_overlap", "correlation")
+#: Metrics where smaller means more similar.
+_LOWER_IS_CLOSER = frozenset({"js_divergence"})
+# Elements of the [heads_a, heads_b, rows, keys] block computed at once (float32).
+_BLOCK_ELEMENTS = 1 << 21
+
+
+def smooth_rows(
+    rows: np.ndarray, support: np.ndarray, *, epsilon: float = CLARK_EPSILON
+) -> np.ndarray:
+    """``rows`` mixed with the uniform distribution over each row's support.
+
+    Args:
+        rows: ``[..., query, key]`` rows summing to 1 over their support.
+        support: bool ``[query, key]``: the keys each row may attend to.
+        epsilon: weight of the uniform part (Clark et al. 2019 use 0.001).
+
+    Returns:
+        ``(1 - epsilon) * rows + epsilon * support / support.sum(-1)``, same shape.
+    """
+    counts = support.sum(axis=-1, keepdims=True)
+    uniform = np.divide(support, counts, out=np.zeros(support.shape, np.float64), where=counts > 0)
+    return ((1.0 - epsilon) * rows + epsilon * uniform).astype(rows.dtype, copy=False)
+
+
+def jensen_shannon(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Jensen–Shannon divergence (nats) between distributions along the last axis.
+
+    Zero entries are allowed (``0 log 0 = 0``). Arrays broadcast.
+
+    >>> float(jensen_shannon(np.array([1.0, 0.0]), np.array([0.0, 1.0])))  # ln 2
+    0.6931471805599453
+    """
+    p, q = np.asarray(p, np.float64), np.asarray(q, np.float64)
+    m = 0.5 * (p + q)
+    return 0.5 * (_xlogx(p).sum(-1) + _xlogx(q).sum(-1)) - _xlogx(m).sum(-1)
+
+
+def _xlogx(x: np.ndarray) -> np.ndarray:
+    return x * np.log(np.where(x > 0, x, 1))
+
+
+def _sum_xlogx(
+    x: np.ndarray, *, positive: bool = False, out: np.ndarray | None = None
+) -> np.ndarray:
+    """``sum(x log x)`` over the last axis, in float64, with ``0 log 0 = 0``.
+
+    ``positive`` says every entry is > 0 (no masking needed); ``out`` is a
+    scratch buffer at least as large as ``x`` along every axis.
+    """
+    logs = np.empty_like(x) if out is None else out[tuple(slice(0, n) for n in x.shape)]
+    if positive:
+        np.log(x, out=logs)
+    else:
+        logs.fill(0.0)
+        np.log(x, out=logs, where=x > 0)
+    return np.einsum("...k,...k->...", x, logs).astype(np.float64)
+
+
+class HeadSimilarity:
+    """Streaming head-by-head attention similarity of two models (see the module docs).
+
+    Feed it sentence pairs with :meth:`update` (or pairs of whole
+    :class:`Extraction` objects), combine partial results with :meth:`merge`,
+    and read the tidy table with :meth:`result`. Memory is
+    ``O(heads_a * heads_b)`` whatever the corpus size.
+
+    Args:
+        model_a, model_b: names for the table (default: taken from the first
+            :class:`Extraction` given to :meth:`update`, else ``"a"``/``"b"``).
+        top_k: size of the top-k sets compared.
+        epsilon: smoothing weight for the Jensen–Shannon divergence.
+        keys: ``"all"`` keys, or only the ``"preceding"`` keys (at or before
+            the query) in every row.
+        min_keys: rows with fewer keys than this are skipped.
+
+    Example:
+        >>> sim = HeadSimilarity(model_a="m", model_b="m")
+        >>> att = np.full((1, 2, 3, 3), 1 / 3, dtype=np.float32)   # 1 layer, 2 heads
+        >>> sentence = _toy_sentence(att)
+        >>> sim.update(sentence, sentence)
+        >>> table = sim.result()
+        >>> len(table), round(float(table["js_divergence"].max()), 9)
+        (4, 0.0)
+        >>> float(table["argmax_agreement"].min()), float(table["topk_overlap"].min())
+        (1.0, 1.0)
+    """
+
+    #: What the corpus runner must extract for this reducer.
+    needs_attention = True
+    needs_states = False
+
+    def __init__(
+        self,
+        *,
+        model_a: str | None = None,
+        model_b: str | None = None,
+        top_k: int = 3,
+        epsilon: float = CLARK_EPSILON,
+        keys: KeySupport = "all",
+        min_keys: int = 2,
+    ) -> None:
+        if top_k < 1:
+            raise ValueError("top_k must be at least 1")
+        if not 0.0 <= epsilon < 1.0:
+            raise ValueError("epsilon must be in [0, 1)")
+        if keys not in ("all", "preceding"):
+            raise ValueError(f"keys must be 'all' or 'preceding'; got {keys!r}")
+        if min_keys < 1:
+            raise ValueError("min_keys must be at least 1")
+        self.model_a = model_a
+        self.model_b = model_b
+        self.top_k = top_k
+        self.epsilon = epsilon
+        self.keys: KeySupport = keys
+        self.min_keys = min_keys
+        self.shape_a: tuple[int, int] | None = None  # (layers, heads)
+        self.shape_b: tuple[int, int] | None = None
+        self.n_sentences = 0
+        self.n_rows = 0
+        self.n_cells = 0
+        self._js = np.zeros((0, 0))
+        self._argmax = np.zeros((0, 0))
+        self._topk = np.zeros((0, 0))
+        self._sum_a = np.zeros(0)
+        self._sum_b = np.zeros(0)
+        self._sq_a = np.zeros(0)
+        self._sq_b = np.zeros(0)
+        self._cross = np.zeros((0, 0))
+
+    # -- accumulation -------------------------------------------------------------------------
+
+    def update(
+        self, a: SentenceExtraction | Extraction, b: SentenceExtraction | Extraction
+    ) -> None:
+        """Add one sentence (or every sentence of a Doc) as seen by the two models."""
+        if isinstance(a, Extraction) or isinstance(b, Extraction):
+            self._adopt_names(a, b)
+            for sa, sb in _pair_sentences(a, b):
+                self.update(sa, sb)
+            return
+        block = _shared_rows(a, b, keys=self.keys, min_keys=self.min_keys)
+        self._ensure_shape(a, b)
+        self.n_sentences += 1
+        if block is None:
+            return
+        att_a, att_b, support = block
+        n_a, n_b = att_a.shape[0], att_b.shape[0]
+        n_rows, n_keys = support.shape
+        self.n_rows += n_rows
+
+        # Jensen-Shannon: the entropy terms are per head; only sum(m log m) needs the pair.
+        smooth_a = smooth_rows(att_a, support, epsilon=self.epsilon)
+        smooth_b = smooth_rows(att_b, support, epsilon=self.epsilon)
+        positive = self.epsilon > 0
+        if positive:
+            # Keys off the support hold 1, not 0: 1 log 1 = 0 as 0 log 0 is, and every
+            # entry is then positive, so the logs below need no masking.
+            smooth_a[:, ~support] = 1.0
+            smooth_b[:, ~support] = 1.0
+        self_a = _sum_xlogx(smooth_a, positive=positive)  # [n_a, rows]
+        self_b = _sum_xlogx(smooth_b, positive=positive)
+        step = max(1, min(n_rows, _BLOCK_ELEMENTS // max(1, n_a * n_b * n_keys)))
+        mix_buffer = np.empty((n_a, n_b, step, n_keys), np.float32)
+        log_buffer = np.empty_like(mix_buffer)
+        for start in range(0, n_rows, step):
+            rows = slice(start, min(start + step, n_rows))
+            mix = mix_buffer[:, :, : rows.stop - start]
+            np.add(smooth_a[:, None, rows], smooth_b[None, :, rows], out=mix)
+            mix *= 0.5
+            cross = _sum_xlogx(mix, positive=positive, out=log_buffer)  # [n_a, n_b, r]
+            js = 0.5 * (self_a[:, None, rows] + self_b[None, :, rows]) - cross
+            self._js += np.maximum(js, 0.0).sum(-1)
+
+        # Argmax agreement and top-k overlap are inner products of 0/1 indicator matrices
+        # (exact counts in float32); top-k counts are divided by each row's k.
+        flat = n_rows * n_keys
+        one_a = _argmax_indicator(att_a, support).reshape(n_a, flat)
+        one_b = _argmax_indicator(att_b, support).reshape(n_b, flat)
+        self._argmax += one_a @ one_b.T
+        top_a = _topk_indicator(att_a, support, self.top_k)
+        top_b = _topk_indicator(att_b, support, self.top_k)
+        k_rows = np.minimum(self.top_k, support.sum(-1))  # [rows]
+        for k in np.unique(k_rows):
+            sel = k_rows == k
+            width = int(sel.sum()) * n_keys
+            counts = top_a[:, sel].reshape(n_a, width) @ top_b[:, sel].reshape(n_b, width).T
+            self._topk += counts / float(k)
+
+        # Pearson correlation over all supported (query, key) cells.
+        cells = support.reshape(-1)
+        vals_a = att_a.reshape(n_a, flat)[:, cells].astype(np.float64)
+        vals_b = att_b.reshape(n_b, flat)[:, cells].astype(np.float64)
+        self.n_cells += int(cells.sum())
+        self._sum_a += vals_a.sum(-1)
+        self._sum_b += vals_b.sum(-1)
+        self._sq_a += np.einsum("ij,ij->i", vals_a, vals_a)
+        self._sq_b += np.einsum("ij,ij->i", vals_b, vals_b)
+        self._cross += vals_a @ vals_b.T
+
+    def merge(self, other: HeadSimilarity) -> HeadSimilarity:
+        """Fold ``other``'s sentences into this reducer, in place; returns ``self``.
+
+        ``other`` is left unchanged. Merging partial reducers in any grouping
+        gives the result of one pass (up to float rounding).
+        """
+        if not isinstance(other, HeadSimilarity):
+            raise TypeError(f"cannot merge HeadSimilarity with {type(other).__name__}")
+        for name in ("top_k", "epsilon", "keys", "min_keys"):
+            if getattr(self, name) != getattr(other, name):
+                raise ValueError(f"cannot merge reducers with different {name}")
+        self.model_a = self.model_a or other.model_a
+        self.model_b = self.model_b or other.model_b
+        if other.shape_a is None:
+            self.n_sentences += other.n_sentences
+            return self
+        if self.shape_a is None:
+            self.shape_a, self.shape_b = other.shape_a, other.shape_b
+            for name in _HEAD_SUMS:
+                setattr(self, name, np.zeros_like(getattr(other, name)))
+        elif (self.shape_a, self.shape_b) != (other.shape_a, other.shape_b):
+            raise ValueError(
+                f"cannot merge heads {self.shape_a}x{self.shape_b} with "
+                f"{other.shape_a}x{other.shape_b}"
+            )
+        for name in ("n_sentences", "n_rows", "n_cells"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in _HEAD_SUMS:
+            total = getattr(self, name)
+            total += getattr(other, name)
+        return self
+
+    # -- results ------------------------------------------------------------------------------
+
+    def result(self) -> pd.DataFrame:
+        """The tidy table: one row per (head of A, head of B) pair.
+
+        Columns: ``model_a, layer_a, head_a, model_b, layer_b, head_b,
+        js_divergence, argmax_agreement, topk_overlap, correlation, n_rows``.
+        ``correlation`` is NaN for a head whose weights never vary.
+
+        Raises:
+            ValueError: no query row was compared (no sentences, or all too short).
+        """
+        if self.shape_a is None or self.shape_b is None or self.n_rows == 0:
+            raise ValueError("no attention rows were compared; give longer or more sentences")
+        (layers_a, heads_a), (layers_b, heads_b) = self.shape_a, self.shape_b
+        n = self.n_cells
+        mean_a, mean_b = self._sum_a / n, self._sum_b / n
+        cov = self._cross / n - np.outer(mean_a, mean_b)
+        sd_a = np.sqrt(np.maximum(self._sq_a / n - mean_a**2, 0.0))
+        sd_b = np.sqrt(np.maximum(self._sq_b / n - mean_b**2, 0.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            corr = cov / np.outer(sd_a, sd_b)
+        corr[~np.isfinite(corr)] = np.nan
+        index_a = np.arange(layers_a * heads_a)
+        index_b = np.arange(layers_b * heads_b)
+        mesh_a, mesh_b = np.meshgrid(index_a, index_b, indexing="ij")
+        grid_a, grid_b = mesh_a.ravel(), mesh_b.ravel()
+        return pd.DataFrame(
+            {
+                "model_a": self.model_a or "a",
+                "layer_a": grid_a // heads_a,
+                "head_a": grid_a % heads_a,
+                "model_b": self.model_b or "b",
+                "layer_b": grid_b // heads_b,
+                "head_b": grid_b % heads_b,
+                "js_divergence": (self._js / self.n_rows).ravel(),
+                "argmax_agreement": (self._argmax / self.n_rows).ravel(),
+                "topk_overlap": (self._topk / self.n_rows).ravel(),
+                "correlation": np.clip(corr, -1.0, 1.0).ravel(),
+                "n_rows": self.n_rows,
+            }
+        )
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _adopt_names(self, a: object, b: object) -> None:
+        if self.model_a is None and isinstance(a, Extraction):
+            self.model_a = a.model
+        if self.model_b is None and isinstance(b, Extraction):
+            self.model_b = b.model
+
+    def _ensure_shape(self, a: SentenceExtraction, b: SentenceExtraction) -> None:
+        shape_a, shape_b = _head_shape(a), _head_shape(b)
+        if self.shape_a is None:
+            self.shape_a, self.shape_b = shape_a, shape_b
+            n_a, n_b = shape_a[0] * shape_a[1], shape_b[0] * shape_b[1]
+            self._js = np.zeros((n_a, n_b))
+            self._argmax = np.zeros((n_a, n_b))
+            self._topk = np.zeros((n_a, n_b))
+            self._sum_a, self._sq_a = np.zeros(n_a), np.zeros(n_a)
+            self._sum_b, self._sq_b = np.zeros(n_b), np.zeros(n_b)
+            self._cross = np.zeros((n_a, n_b))
+        elif (shape_a, shape_b) != (self.shape_a, self.shape_b):
+            raise ValueError(
+                f"attention shape changed: expected {self.shape_a} and {self.shape_b} "
+                f"(layers, heads), got {shape_a} and {shape_b}"
+            )
+
+
+_HEAD_SUMS = ("_js", "_argmax", "_topk", "_sum_a", "_sum_b", "_sq_a", "_sq_b", "_cross")
+
+
+def _head_shape(sentence: SentenceExtraction) -> tuple[int, int]:
+    if sentence.attention is None:
+        raise ValueError("the extraction kept no attention (attention=False)")
+    return int(sentence.attention.shape[0]), int(sentence.attention.shape[1])
+
+
+def _shared_rows(
+    a: SentenceExtraction, b: SentenceExtraction, *, keys: KeySupport, min_keys: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Both models' renormalised token-block rows on the shared tokens, heads flattened.
+
+    Returns ``(att_a [heads_a, rows, keys], att_b [heads_b, rows, keys],
+    support bool [rows, keys])`` as float32 with every kept row summing to 1 over
+    its support in every head, or None when no row is left.
+    """
+    if a.tokens != b.tokens:
+        raise ValueError(
+            f"the two extractions tokenize the sentence at token {a.start} differently "
+            f"({a.tokens[:5]}... vs {b.tokens[:5]}...); compare extractions of the same Docs"
+        )
+    if a.attention is None or b.attention is None:
+        raise ValueError("the extraction kept no attention (attention=False)")
+    keep = np.flatnonzero(~(np.asarray(a.missing) | np.asarray(b.missing)))
+    if len(keep) == 0:
+        return None
+    block_a = _token_block(a.attention, keep)
+    block_b = _token_block(b.attention, keep)
+    support = np.ones((len(keep), len(keep)), dtype=bool)
+    if keys == "preceding":
+        support = np.tril(support)
+        block_a *= support
+        block_b *= support
+    sums_a, sums_b = block_a.sum(-1), block_b.sum(-1)
+    rows = (support.sum(-1) >= min_keys) & (sums_a > 0).all(0) & (sums_b > 0).all(0)
+    if not rows.any():
+        return None
+    block_a = block_a[:, rows] / sums_a[:, rows, None]
+    block_b = block_b[:, rows] / sums_b[:, rows, None]
+    return block_a, block_b, support[rows]
+
+
+def _token_block(attention: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    layers, heads = attention.shape[:2]
+    block = attention[:, :, keep[:, None], keep[None, :]]
+    return np.ascontiguousarray(block, dtype=np.float32).reshape(layers * heads, len(keep), -1)
+
+
+def _argmax_indicator(att: np.ndarray, support: np.ndarray) -> np.ndarray:
+    masked = np.where(support, att, -np.inf)
+    hot = np.zeros(att.shape, np.float32)
+    np.put_along_axis(hot, masked.argmax(-1)[..., None], 1.0, axis=-1)
+    return hot
+
+
+def _topk_indicator(att: np.ndarray, support: np.ndarray, top_k: int) -> np.ndarray:
+    n_keys = att.shape[-1]
+    hot = np.zeros(att.shape, np.float32)
+    if top_k >= n_keys:
+        hot[...] = support
+        return hot
+    masked = np.where(support, att, -np.inf)
+    top = np.argpartition(-masked, top_k - 1, axis=-1)[..., :top_k]
+    np.put_along_axis(hot, top, 1.0, axis=-1)
+    hot *= support  # a short row's picks past its support are not keys
+    return hot
+
+
+# -- hidden states: linear CKA --------------------------------------------------------------------
+
+
+def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
+    """Linear CKA of two representations of the same ``n`` examples (Kornblith et al. 2019).
+
+    Args:
+        x: ``[n, p]``; y: ``[n, q]``. Rows are examples (tokens).
+
+    Returns:
+        ``||Yc^T Xc||_F^2 / (||Xc^T Xc||_F ||Yc^T Yc||_F)`` with column-centred
+        ``Xc``, ``Yc``: 1 for representations equal up to rotation and scale.
+
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(50, 4))
+    >>> round(linear_cka(x, 3 * x), 12)
+    1.0
+    """
+    xc = np.asarray(x, np.float64) - np.mean(x, axis=0)
+    yc = np.asarray(y, np.float64) - np.mean(y, axis=0)
+    if len(xc) != len(yc):
+        raise ValueError(f"x has {len(xc)} examples and y {len(yc)}")
+    cross = np.linalg.norm(yc.T @ xc) ** 2
+    return float(cross / (np.linalg.norm(xc.T @ xc) * np.linalg.norm(yc.T @ yc)))
+
+
+class LayerCKA:
+    """Streaming linear CKA between every hidden-state layer of two models.
+
+    Keeps, per model, the token count, the running mean of every layer's states
+    and their centred second moments (``Xc^T Xc`` per layer), and the centred
+    cross-moment ``Xc^T Yc`` of every layer pair; updates and merges combine
+    them exactly (the pairwise update of Chan et al., which stays accurate
+    where hidden states have large means). Memory is about
+    ``8 * (layers_a * dim_a) * (layers_b * dim_b)`` bytes: 384 MB for all of
+    MiniLM (7 x 384) against all of SmolLM2 (31 x 576); pass ``layers_a`` /
+    ``layers_b`` to keep fewer.
+
+    Tokens missing in either model are skipped. States are buffered and folded
+    in ``chunk_tokens`` at a time, so the big products run as few large BLAS calls.
+
+    Linear CKA weighs directions by their variance, so a few outlying tokens
+    can dominate it: causal language models put "massive activations" on the
+    first position of a sequence (Sun et al. 2024), hundreds of times the
+    typical size, which swamp every middle layer of SmolLM2.
+    ``skip_initial=1`` leaves each sentence's first token out.
+
+    Args:
+        model_a, model_b: names for the table (default from the Extractions).
+        layers_a, layers_b: hidden-state indices to keep (0 = embeddings;
+            negative indices count from the end); default all.
+        skip_initial: leave out the first ``skip_initial`` tokens of every sentence.
+        chunk_tokens: tokens buffered before they are folded in.
+    """
+
+    #: What the corpus runner must extract for this reducer.
+    needs_attention = False
+    needs_states = True
+
+    def __init__(
+        self,
+        *,
+        model_a: str | None = None,
+        model_b: str | None = None,
+        layers_a: Sequence[int] | None = None,
+        layers_b: Sequence[int] | None = None,
+        skip_initial: int = 0,
+        chunk_tokens: int = 1024,
+    ) -> None:
+        if skip_initial < 0:
+            raise ValueError("skip_initial must not be negative")
+        self.skip_initial = int(skip_initial)
+        self.model_a = model_a
+        self.model_b = model_b
+        self.layers_a = None if layers_a is None else tuple(int(i) for i in layers_a)
+        self.layers_b = None if layers_b is None else tuple(int(i) for i in layers_b)
+        self.chunk_tokens = max(1, int(chunk_tokens))
+        self.n = 0
+        self.n_sentences = 0
+        self._index_a: np.ndarray | None = None  # resolved layer indices
+        self._index_b: np.ndarray | None = None
+        self._dims: tuple[int, int] | None = None
+        self._mean_a = np.zeros(0)
+        self._mean_b = np.zeros(0)
+        self._self_a = np.zeros((0, 0, 0))
+        self._self_b = np.zeros((0, 0, 0))
+        self._cross = np.zeros((0, 0))
+        self._buffer_a: list[np.ndarray] = []
+        self._buffer_b: list[np.ndarray] = []
+        self._buffered = 0
+
+    def update(
+        self, a: SentenceExtraction | Extraction, b: SentenceExtraction | Extraction
+    ) -> None:
+        """Add the tokens of one sentence (or of every sentence of a Doc) as seen by both models."""
+        if isinstance(a, Extraction) or isinstance(b, Extraction):
+            if self.model_a is None and isinstance(a, Extraction):
+                self.model_a = a.model
+            if self.model_b is None and isinstance(b, Extraction):
+                self.model_b = b.model
+            for sa, sb in _pair_sentences(a, b):
+                self.update(sa, sb)
+            return
+        if a.tokens != b.tokens:
+            raise ValueError(
+                f"the two extractions tokenize the sentence at token {a.start} differently"
+            )
+        if a.states is None or b.states is None:
+            raise ValueError("the extraction kept no hidden states (states=False)")
+        self._resolve(a.states, b.states)
+        assert self._index_a is not None and self._index_b is not None
+        keep = np.flatnonzero(~(np.asarray(a.missing) | np.asarray(b.missing)))
+        keep = keep[keep >= self.skip_initial]
+        self.n_sentences += 1
+        if len(keep) == 0:
+            return
+        # [tokens, layers * dim]: each token's states of all kept layers side by side.
+        rows_a = a.states[self._index_a][:, keep].transpose(1, 0, 2).reshape(len(keep), -1)
+        rows_b = b.states[self._index_b][:, keep].transpose(1, 0, 2).reshape(len(keep), -1)
+        self._buffer_a.append(rows_a.astype(np.float64))
+        self._buffer_b.append(rows_b.astype(np.float64))
+        self._buffered += len(keep)
+        if self._buffered >= self.chunk_tokens:
+            self._flush()
+
+    def merge(self, other: LayerCKA) -> LayerCKA:
+        """Fold ``other``'s tokens into this reducer, in place; returns ``self``.
+
+        ``other`` is left unchanged (its moments are read, not copied, unless it
+        still buffers states).
+        """
+        if not isinstance(other, LayerCKA):
+            raise TypeError(f"cannot merge LayerCKA with {type(other).__name__}")
+        if self.skip_initial != other.skip_initial:
+            raise ValueError("cannot merge CKA reducers with different skip_initial")
+        if other._buffered:
+            other = copy.deepcopy(other)
+            other._flush()
+        self._flush()
+        self.model_a = self.model_a or other.model_a
+        self.model_b = self.model_b or other.model_b
+        self.n_sentences += other.n_sentences
+        if other.n == 0:
+            return self
+        if self.n == 0:
+            self._index_a, self._index_b, self._dims = other._index_a, other._index_b, other._dims
+            for name in ("_mean_a", "_mean_b", "_self_a", "_self_b", "_cross"):
+                setattr(self, name, getattr(other, name).copy())
+            self.n = other.n
+            return self
+        assert self._index_a is not None and other._index_a is not None
+        assert self._index_b is not None and other._index_b is not None
+        if not (
+            np.array_equal(self._index_a, other._index_a)
+            and np.array_equal(self._index_b, other._index_b)
+            and self._dims == other._dims
+        ):
+            raise ValueError("cannot merge CKA reducers over different layers or dimensions")
+        self._combine(
+            other.n, other._mean_a, other._mean_b, other._self_a, other._self_b, other._cross
+        )
+        return self
+
+    def result(self) -> pd.DataFrame:
+        """The tidy table: one row per (layer of A, layer of B) pair.
+
+        Columns: ``model_a, layer_a, model_b, layer_b, cka, n_tokens``; layers
+        index the hidden states (0 = embedding output).
+
+        Raises:
+            ValueError: fewer than two tokens were seen.
+        """
+        self._flush()
+        if self.n < 2 or self._dims is None:
+            raise ValueError("linear CKA needs at least two tokens")
+        assert self._index_a is not None and self._index_b is not None
+        dim_a, dim_b = self._dims
+        n_a, n_b = len(self._index_a), len(self._index_b)
+        blocks = self._cross.reshape(n_a, dim_a, n_b, dim_b)
+        cross = np.einsum("apbq,apbq->ab", blocks, blocks)
+        norm_a = np.sqrt(np.einsum("apq,apq->a", self._self_a, self._self_a))
+        norm_b = np.sqrt(np.einsum("apq,apq->a", self._self_b, self._self_b))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cka = cross / np.outer(norm_a, norm_b)
+        grid_a, grid_b = np.meshgrid(self._index_a, self._index_b, indexing="ij")
+        return pd.DataFrame(
+            {
+                "model_a": self.model_a or "a",
+                "layer_a": grid_a.ravel(),
+                "model_b": self.model_b or "b",
+                "layer_b": grid_b.ravel(),
+                "cka": cka.ravel(),
+                "n_tokens": self.n,
+            }
+        )
+
+    def __getstate__(self) -> dict[str, object]:
+        self._flush()  # pickles hold moments, not raw states
+        return self.__dict__.copy()
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _resolve(self, states_a: np.ndarray, states_b: np.ndarray) -> None:
+        dims = (int(states_a.shape[-1]), int(states_b.shape[-1]))
+        if self._dims is None:
+            self._index_a = _layer_index(self.layers_a, states_a.shape[0])
+            self._index_b = _layer_index(self.layers_b, states_b.shape[0])
+            self._dims = dims
+            width_a, width_b = len(self._index_a) * dims[0], len(self._index_b) * dims[1]
+            self._mean_a, self._mean_b = np.zeros(width_a), np.zeros(width_b)
+            self._self_a = np.zeros((len(self._index_a), dims[0], dims[0]))
+            self._self_b = np.zeros((len(self._index_b), dims[1], dims[1]))
+            self._cross = np.zeros((width_a, width_b))
+        elif dims != self._dims:
+            raise ValueError(f"hidden size changed from {self._dims} to {dims}")
+
+    def _flush(self) -> None:
+        if not self._buffered:
+            return
+        x = np.concatenate(self._buffer_a)
+        y = np.concatenate(self._buffer_b)
+        self._buffer_a, self._buffer_b, self._buffered = [], [], 0
+        m = len(x)
+        total = self.n + m
+        # Welford-style batch update: M += (x - mean_old)^T (y - mean_new) is exactly the
+        # pairwise combination of the old moments with the batch's, in one product.
+        new_mean_a = self._mean_a + (x.sum(0) - m * self._mean_a) / total
+        new_mean_b = self._mean_b + (y.sum(0) - m * self._mean_b) / total
+        xo, xn = x - self._mean_a, x - new_mean_a
+        yo, yn = y - self._mean_b, y - new_mean_b
+        self._cross += xo.T @ yn
+        dim_a, dim_b = self._dims or (0, 0)
+        xo3, xn3 = xo.reshape(m, -1, dim_a), xn.reshape(m, -1, dim_a)
+        yo3, yn3 = yo.reshape(m, -1, dim_b), yn.reshape(m, -1, dim_b)
+        for layer in range(xo3.shape[1]):
+            self._self_a[layer] += xo3[:, layer].T @ xn3[:, layer]
+        for layer in range(yo3.shape[1]):
+            self._self_b[layer] += yo3[:, layer].T @ yn3[:, layer]
+        self._mean_a, self._mean_b, self.n = new_mean_a, new_mean_b, total
+
+    def _combine(
+        self,
+        n: int,
+        mean_a: np.ndarray,
+        mean_b: np.ndarray,
+        self_a: np.ndarray,
+        self_b: np.ndarray,
+        cross: np.ndarray,
+    ) -> None:
+        total = self.n + n
+        weight = self.n * n / total
+        delta_a, delta_b = mean_a - self._mean_a, mean_b - self._mean_b
+        dim_a, dim_b = self._dims or (0, 0)
+        da, db = delta_a.reshape(-1, dim_a), delta_b.reshape(-1, dim_b)
+        self._cross += cross
+        self._cross += weight * np.outer(delta_a, delta_b)
+        self._self_a += self_a + weight * da[:, :, None] * da[:, None, :]
+        self._self_b += self_b + weight * db[:, :, None] * db[:, None, :]
+        self._mean_a = self._mean_a + delta_a * (n / total)
+        self._mean_b = self._mean_b + delta_b * (n / total)
+        self.n = total
+
+
+def _layer_index(layers: tuple[int, ...] | None, n_layers: int) -> np.ndarray:
+    if layers is None:
+        return np.arange(n_layers)
+    index = np.array([i + n_layers if i < 0 else i for i in layers], dtype=int)
+    if len(index) == 0 or (index < 0).any() or (index >= n_layers).any():
+        raise ValueError(f"layers {layers} out of range for {n_layers} hidden-state layers")
+    return index
+
+
+# -- one-call functions ---------------------------------------------------------------------------
+
+
+def compare_heads(
+    a: Extractions,
+    b: Extractions,
+    *,
+    model_a: str | None = None,
+    model_b: str | None = None,
+    top_k: int = 3,
+    epsilon: float = CLARK_EPSILON,
+    keys: KeySupport = "all",
+    min_keys: int = 2,
+) -> pd.DataFrame:
+    """Head-by-head attention similarity of two models on the same sentences.
+
+    Args:
+        a, b: the two models' extractions of the same Docs, in the same order:
+            an :class:`Extraction`, or a sequence of Extractions and/or
+            :class:`SentenceExtraction` objects. Sentences are paired in order.
+        model_a, model_b, top_k, epsilon, keys, min_keys: see :class:`HeadSimilarity`.
+
+    Returns:
+        One row per head pair (see :meth:`HeadSimilarity.result`).
+    """
+    names = (model_a or _name_of(a), model_b or _name_of(b))
+    reducer = HeadSimilarity(
+        model_a=names[0],
+        model_b=names[1],
+        top_k=top_k,
+        epsilon=epsilon,
+        keys=keys,
+        min_keys=min_keys,
+    )
+    for sa, sb in _pair_sentences(a, b):
+        reducer.update(sa, sb)
+    return reducer.result()
+
+
+def compare_layers_cka(
+    a: Extractions,
+    b: Extractions,
+    *,
+    model_a: str | None = None,
+    model_b: str | None = None,
+    layers_a: Sequence[int] | None = None,
+    layers_b: Sequence[int] | None = None,
+    skip_initial: int = 0,
+) -> pd.DataFrame:
+    """Linear CKA between the hidden states of every layer pair of two models.
+
+    Tokens (of all sentences) are the examples; tokens missing in either
+    model are skipped. Arguments as in :func:`compare_heads` and :class:`LayerCKA`.
+
+    Returns:
+        One row per layer pair: ``model_a, layer_a, model_b, layer_b, cka, n_tokens``.
+    """
+    reducer = LayerCKA(
+        model_a=model_a or _name_of(a),
+        model_b=model_b or _name_of(b),
+        layers_a=layers_a,
+        layers_b=layers_b,
+        skip_initial=skip_initial,
+    )
+    for sa, sb in _pair_sentences(a, b):
+        reducer.update(sa, sb)
+    return reducer.result()
+
+
+def best_matching_heads(table: pd.DataFrame, *, by: str = "correlation") -> pd.DataFrame:
+    """For every head of each model, its best-matching head in the other model.
+
+    Args:
+        table: a head-pair table from :func:`compare_heads` / :meth:`HeadSimilarity.result`.
+        by: the metric that decides the match: ``"correlation"`` (default, the
+            max-correlation of Wu et al. 2020), ``"argmax_agreement"``,
+            ``"topk_overlap"`` (largest wins) or ``"js_divergence"`` (smallest wins).
+
+    Returns:
+        One row per head of A (``direction="a_to_b"``) and per head of B
+        (``"b_to_a"``): ``direction, model, layer, head, matched_model,
+        matched_layer, matched_head, by`` and the four metrics of the matched pair.
+    """
+    if by not in HEAD_METRICS:
+        raise ValueError(f"by must be one of {', '.join(HEAD_METRICS)}; got {by!r}")
+    ascending = by in _LOWER_IS_CLOSER
+    parts = []
+    for direction, own, other in (("a_to_b", "a", "b"), ("b_to_a", "b", "a")):
+        ranked = table.dropna(subset=[by]).sort_values(
+            [f"layer_{own}", f"head_{own}", by], ascending=[True, True, ascending], kind="stable"
+        )
+        best = ranked.groupby([f"layer_{own}", f"head_{own}"], sort=True).head(1)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "direction": direction,
+                    "model": best[f"model_{own}"].to_numpy(),
+                    "layer": best[f"layer_{own}"].to_numpy(),
+                    "head": best[f"head_{own}"].to_numpy(),
+                    "matched_model": best[f"model_{other}"].to_numpy(),
+                    "matched_layer": best[f"layer_{other}"].to_numpy(),
+                    "matched_head": best[f"head_{other}"].to_numpy(),
+                    "by": by,
+                    **{metric: best[metric].to_numpy() for metric in HEAD_METRICS},
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def summarize_head_similarity(table: pd.DataFrame) -> pd.DataFrame:
+    """Model-level similarity: per direction, head-wise best scores averaged over heads.
+
+    For each model and each metric, every head's best score against the other
+    model (max, or min for JS) is averaged over the model's heads; with
+    ``correlation`` this is the model-level max-correlation of Wu et al. (2020).
+    The mean over all head pairs is given beside it for ``js_divergence``.
+
+    Returns:
+        Two rows (``direction`` ``"a_to_b"`` and ``"b_to_a"``): ``direction,
+        model, other_model, n_heads, mean_js_divergence`` and ``best_<metric>``
+        for each metric.
+    """
+    rows = []
+    for direction, own, other in (("a_to_b", "a", "b"), ("b_to_a", "b", "a")):
+        grouped = table.groupby([f"layer_{own}", f"head_{own}"])
+        row: dict[str, object] = {
+            "direction": direction,
+            "model": table[f"model_{own}"].iloc[0],
+            "other_model": table[f"model_{other}"].iloc[0],
+            "n_heads": grouped.ngroups,
+            "mean_js_divergence": float(table["js_divergence"].mean()),
+        }
+        for metric in HEAD_METRICS:
+            best = grouped[metric].min() if metric in _LOWER_IS_CLOSER else grouped[metric].max()
+            row[f"best_{metric}"] = float(best.mean())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# -- input handling ---------------------------------------------------------------------------
+
+
+def _flatten(items: Extractions) -> list[SentenceExtraction]:
+    if isinstance(items, Extraction):
+        return list(items.sentences)
+    out: list[SentenceExtraction] = []
+    for item in items:
+        if isinstance(item, Extraction):
+            out.extend(item.sentences)
+        elif isinstance(item, SentenceExtraction):
+            out.append(item)
+        else:
+            raise TypeError(f"expected Extraction or SentenceExtraction, got {type(item).__name__}")
+    return out
+
+
+def _pair_sentences(
+    a: Extractions | SentenceExtraction, b: Extractions | SentenceExtraction
+) -> Iterator[tuple[SentenceExtraction, SentenceExtraction]]:
+    left = [a] if isinstance(a, SentenceExtraction) else _flatten(a)
+    right = [b] if isinstance(b, SentenceExtraction) else _flatten(b)
+    if len(left) != len(right):
+        raise ValueError(
+            f"model A has {len(left)} sentences and model B {len(right)}; "
+            "compare extractions of the same Docs"
+        )
+    return zip(left, right, strict=True)
+
+
+def _name_of(items: object) -> str | None:
+    if isinstance(items, Extraction):
+        return items.model
+    if isinstance(items, Sequence) and items and isinstance(items[0], Extraction):
+        return items[0].model
+    return None
+
+
+def _toy_sentence(attention: np.ndarray) -> SentenceExtraction:
+    """A SentenceExtraction around a synthetic ``[layer, head, n, n]`` array (for examples)."""
+    from trfviz.alignment import align_spans
+
+    n = attention.shape[-1]
+    spans = [(2 * i, 2 * i + 1) for i in range(n)]
+    return SentenceExtraction(
+        start=0,
+        tokens=tuple("t" for _ in range(n)),
+        pieces=tuple("t" for _ in range(n)),
+        alignment=align_spans(spans, spans),
+        attention=attention,
+        states=None,
+    )
