@@ -49,7 +49,11 @@ def write_result(name: str, result: dict[str, Any]) -> Path:
 
 
 def raw_forward(
-    loaded: Any, texts: list[str], batch_size: int = 32, max_length: int | None = None
+    loaded: Any,
+    texts: list[str],
+    batch_size: int = 32,
+    max_length: int | None = None,
+    hidden_states: bool = True,
 ) -> None:
     """The model's own forward passes with the same outputs, sorted by length."""
     import torch
@@ -72,5 +76,5 @@ def raw_forward(
                 input_ids=ids,
                 attention_mask=mask,
                 output_attentions=True,
-                output_hidden_states=True,
+                output_hidden_states=hidden_states,
             )

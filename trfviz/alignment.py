@@ -157,24 +157,27 @@ def align_spans(
     counts = np.where(ends > starts, last - first + 1, 0).clip(min=0)
     orphan = (counts == 0) & ~is_special
     overlap = np.where(orphan | is_special, 0, counts)
-    # Tokens some piece really overlaps; orphans go to the next of them (or the last),
-    # never to a token whose characters the tokenizer dropped.
-    edges = np.zeros(n_tokens + 1, dtype=np.int64)
-    np.add.at(edges, first[overlap > 0], 1)
-    np.add.at(edges, (first + overlap)[overlap > 0], -1)
-    covered = np.flatnonzero(np.cumsum(edges[:-1]) > 0)
-    if covered.size:
-        after = np.searchsorted(covered, first).clip(max=covered.size - 1)
-        first = np.where(orphan, covered[after], first)
-        counts = np.where(orphan, 1, overlap)
-    else:
-        counts = overlap
+    counts = overlap
+    if orphan.any():
+        # Tokens some piece really overlaps; orphans go to the next of them (or the
+        # last), never to a token whose characters the tokenizer dropped.
+        edges = np.zeros(n_tokens + 1, dtype=np.int64)
+        np.add.at(edges, first[overlap > 0], 1)
+        np.add.at(edges, (first + overlap)[overlap > 0], -1)
+        covered = np.flatnonzero(np.cumsum(edges[:-1]) > 0)
+        if covered.size:
+            after = np.searchsorted(covered, first).clip(max=covered.size - 1)
+            first = np.where(orphan, covered[after], first)
+            counts = np.where(orphan, 1, overlap)
 
     piece_index = np.repeat(np.arange(n_pieces), counts)
     within = np.arange(len(piece_index)) - np.repeat(np.cumsum(counts) - counts, counts)
     token_index = first[piece_index] + within
-    order = np.lexsort((piece_index, token_index))
-    pairs = np.stack([token_index[order], piece_index[order]], axis=1).astype(np.int32)
+    if np.any(token_index[1:] < token_index[:-1]):
+        # Pieces in text order usually give pairs already sorted by token then piece.
+        order = np.lexsort((piece_index, token_index))
+        token_index, piece_index = token_index[order], piece_index[order]
+    pairs = np.stack([token_index, piece_index], axis=1).astype(np.int32)
     missing = np.bincount(pairs[:, 0], minlength=n_tokens) == 0
     return Alignment(
         pairs=pairs,
