@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.trfviz-installed
 OUT ?= trfviz-output
 
-.PHONY: setup demo test test-fast lint typecheck bench browser clean
+.PHONY: setup demo test test-fast lint typecheck bench browser latex clean
 
 setup: $(STAMP)
 
@@ -30,7 +30,14 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
 	  else echo "chromium is missing: install Debian's chromium to run the browser tests"; fi; }
 
-test: setup browser
+# LaTeX for PGF export (matplotlib measures PGF text with it; needs root, else that test skips).
+latex:
+	@command -v pdflatex >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends texlive-latex-base texlive-pictures lmodern >/dev/null; \
+	  else echo "LaTeX is missing: install texlive to test PGF export"; fi; }
+
+test: setup browser latex
 	$(BIN)/python -m pytest
 
 test-fast: setup

@@ -77,12 +77,21 @@ def save_figure(
 
     if suffix not in FORMATS:
         raise ValueError(f"cannot save {out.name!r}: use one of {', '.join(FORMATS)}")
-    if suffix == ".pgf" and not any(shutil.which(t) for t in ("xelatex", "pdflatex", "lualatex")):
-        raise RuntimeError("saving PGF needs LaTeX (xelatex, pdflatex or lualatex) on the PATH")
+    texsystem = None
+    if suffix == ".pgf":
+        # matplotlib measures PGF text with LaTeX: its configured engine if present,
+        # else whichever of the three is installed.
+        wanted = matplotlib.rcParams["pgf.texsystem"]
+        found = [t for t in (wanted, "pdflatex", "xelatex", "lualatex") if shutil.which(t)]
+        if not found:
+            raise RuntimeError("saving PGF needs LaTeX (xelatex, pdflatex or lualatex) on the PATH")
+        texsystem = found[0]
     out.parent.mkdir(parents=True, exist_ok=True)
     p = get_preset(preset) if preset is not None else None
     rc = paper_rc(None)
     rc["svg.fonttype"] = "none" if svg_text == "text" else "path"
+    if texsystem is not None:
+        rc["pgf.texsystem"] = texsystem
     by_format: dict[str, dict[str, Any]] = {
         ".pdf": {"CreationDate": None, "Creator": "trfviz"},
         ".svg": {"Date": None, "Creator": "trfviz"},
@@ -100,11 +109,13 @@ def save_figure(
     ]
     try:
         with matplotlib.rc_context(cast(Any, rc)):
+            # The PGF writer takes no metadata argument at all, not even None.
+            extra: dict[str, Any] = {"metadata": metadata} if metadata else {}
             fig.savefig(
                 out,
                 format=suffix[1:],
                 dpi=resolution,
-                metadata=metadata or None,
+                **extra,
                 bbox_inches="tight",
                 pad_inches=pad_inches,
                 transparent=transparent,
