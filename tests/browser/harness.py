@@ -268,6 +268,21 @@ def kernel_print(page: Any, expression: str) -> str:
     ).strip()
 
 
+def wait_kernel_value(page: Any, expression: str, expected: str, timeout: float = 10.0) -> str:
+    """``kernel_print(page, expression)``, asked again until it equals ``expected`` or time is up.
+
+    Widget state reaches the kernel over the comm asynchronously (the front end may
+    batch or delay ``save_changes``), so one read right after a change can see the
+    state before it.
+    """
+    deadline = time.monotonic() + timeout
+    value = kernel_print(page, expression)
+    while value != expected and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+        value = kernel_print(page, expression)
+    return value
+
+
 def screenshot(page: Any, locator: Any, name: str) -> Path:
     """Saves a screenshot of ``locator`` under tests/artifacts/; returns its path."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from harness import Jupyter, kernel_print, run_notebook, screenshot, write_notebook
+from harness import (
+    Jupyter,
+    run_notebook,
+    screenshot,
+    wait_kernel_value,
+    write_notebook,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -127,7 +133,8 @@ def _drive(page: Any, root: Any, *, first_model: str, second_model: str, layer: 
     tokens.nth(1).hover()
     assert _weights(root) not in (after_head, after_layer)
     assert _choose_now(root, "head", "1") == key
-    assert kernel_print(page, "explorer.layer, explorer.head") == f"({layer}, 1)"
+    state = wait_kernel_value(page, "explorer.layer, explorer.head", f"({layer}, 1)")
+    assert state == f"({layer}, 1)"
 
     # Toggle the parse off and on.
     n_arcs = root.locator(".tv-arc").count()
@@ -285,7 +292,7 @@ def test_explorer_in_notebook7(notebook7: Jupyter, page: Any) -> None:
     root.locator(".tv-token").nth(1).hover()
     assert _weights(root) != before
     assert _choose_now(root, "head", "2") == "tiny-bert/1/2;side"
-    assert kernel_print(page, "explorer.layer, explorer.head") == "(1, 2)"
+    assert wait_kernel_value(page, "explorer.layer, explorer.head", "(1, 2)") == "(1, 2)"
     screenshot(page, root, "widget-notebook7.png")
     outside = [
         url
