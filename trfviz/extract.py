@@ -9,6 +9,9 @@ result is copied out unpadded.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import itertools
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
@@ -248,6 +251,7 @@ class _Runner:
                 batch, self._forward([encoded[i] for i in batch]), strict=True
             ):
                 results[index] = sentence
+            _release_free_heap()
             if bar is not None:
                 bar.update(len(batch))
         truncated = [e for e in encoded if e.truncated]
@@ -379,13 +383,9 @@ class _Runner:
         results = []
         for row, e in enumerate(batch):
             n_special = int(e.alignment.special.sum()) if options.special_tokens == "keep" else 0
-            n_rows = len(e.tokens) + n_special
             sentence_attention = None
             if attention is not None:
-                if isinstance(attention, list):
-                    sentence_attention = attention[row]
-                else:
-                    sentence_attention = _copy_out(attention[:, row, :, :n_rows, :n_rows])
+                sentence_attention = attention[row]
             sentence_states = None
             if states is not None:
                 sentence_states = _copy_out(states[:, row, : len(e.tokens)])
@@ -436,13 +436,10 @@ class _Runner:
             )
             for e in batch
         ]
-        device = layers[0].device
-        rows = max(q.shape[0] for q, _ in matrices)
-        pooled = _pool_by_matrices(layers, matrices, rows, width, device)
-        if options.special_tokens == "drop":
-            sums = pooled.sum(dim=-1, keepdim=True)
-            pooled = torch.where(sums > 0, pooled / sums.clamp_min(1e-30), pooled)
-        return pooled
+        # Take the layers out of the output so each is freed as soon as it is pooled.
+        pieces = list(layers)
+        output.attentions = None
+        return _pool_by_matrices(pieces, matrices, width, drop=options.special_tokens == "drop")
 
     def _pool_states(self, batch: list[_Encoded], output: Any, width: int) -> Any:
         import torch
@@ -464,27 +461,66 @@ class _Runner:
 
 
 def _pool_by_matrices(
-    layers: Sequence[Any],
+    layers: list[Any],
     matrices: list[tuple[np.ndarray, np.ndarray]],
-    rows: int,
     width: int,
-    device: Any,
-) -> Any:
-    """Pooled attention ``[layer, batch, head, row, row]`` by dense query/key matrices."""
+    *,
+    drop: bool,
+) -> list[np.ndarray]:
+    """Per sentence, float32 ``[layer, head, row, row]`` pooled by dense query/key matrices.
+
+    Layers are pooled one at a time and each is released (``layers[i] = None``)
+    once pooled, so the batch never holds piece- and token-level attention for
+    all layers at once.
+    """
     import torch
 
+    device = layers[0].device
+    sizes = [q.shape[0] for q, _ in matrices]
+    rows = max(sizes)
     queries = _padded([q for q, _ in matrices], rows, width, device)  # [batch, row, piece]
     keys_t = _padded([k for _, k in matrices], rows, width, device).transpose(1, 2)
     n_batch, n_heads = layers[0].shape[:2]
-    pooled = torch.empty((len(layers), n_batch, n_heads, rows, rows), device=device)
+    pooled = [np.empty((len(layers), n_heads, n, n), dtype=np.float32) for n in sizes]
     # One batched GEMM per side and layer, heads folded into the matrix dimension:
     # many tiny per-head GEMMs cost far more in call overhead than in arithmetic.
-    for index, layer in enumerate(layers):
-        to_tokens = torch.bmm(layer.float().reshape(n_batch, n_heads * width, width), keys_t)
+    for index in range(len(layers)):
+        layer = layers[index].float().reshape(n_batch, n_heads * width, width)
+        layers[index] = None
+        to_tokens = torch.bmm(layer, keys_t)
+        del layer
         by_piece = to_tokens.reshape(n_batch, n_heads, width, rows).transpose(1, 2)
         from_tokens = torch.bmm(queries, by_piece.reshape(n_batch, width, n_heads * rows))
-        pooled[index] = from_tokens.reshape(n_batch, rows, n_heads, rows).transpose(1, 2)
+        block = from_tokens.reshape(n_batch, rows, n_heads, rows).transpose(1, 2)
+        if drop:
+            sums = block.sum(dim=-1, keepdim=True)
+            block = torch.where(sums > 0, block / sums.clamp_min(1e-30), block)
+        values = block.contiguous().cpu().numpy()
+        for row, n in enumerate(sizes):
+            pooled[row][index] = values[row, :, :n, :n]
     return pooled
+
+
+@functools.lru_cache(maxsize=1)
+def _malloc_trim() -> Any:
+    """glibc's ``malloc_trim``, or None where the C library has none."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def _release_free_heap() -> None:
+    """Hand freed heap pages back to the system after a batch.
+
+    The kept per-sentence arrays are small and sit between the large transient
+    buffers of each forward pass; glibc then cannot shrink its heap, and peak
+    memory grows with fragmentation rather than data. ``malloc_trim`` returns
+    the whole free pages in between; it releases only memory already freed.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def _truncating_backend(tokenizer: Any, max_length: int) -> Any:
@@ -504,12 +540,7 @@ def _truncating_backend(tokenizer: Any, max_length: int) -> Any:
         copy.no_padding()
         copy.enable_truncation(max_length)
         copy.encode_special_tokens = True
-    except (
-        AttributeError,
-        TypeError,
-        ValueError,
-        Exception,
-    ):  # an exotic backend: use the slow path
+    except Exception:  # a backend that cannot be copied: transformers' own call still works
         return None
     return copy
 
