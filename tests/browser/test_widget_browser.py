@@ -162,8 +162,10 @@ def test_synthetic_explorer_renders_and_responds(lab: Jupyter, page: Any) -> Non
     _drive(page, root, first_model="tiny-bert", second_model="tiny-gpt", layer="1")
 
     # Keyboard: arrows move between heads and layers.
+    # Read the key before the change: the redraw can land before a read after it.
+    before = _view_key(root)
     root.locator("select[data-trait=model]").select_option("tiny-bert")
-    key = _wait_key_change(page, _view_key(root))
+    key = _wait_key_change(page, before)
     assert key == "tiny-bert/1/1;side"  # back from tiny-gpt's layer 3 at the same depth
     root.locator(".tv-panel-title").first.click()
     page.keyboard.press("ArrowRight")
@@ -248,8 +250,9 @@ def test_real_models_explorer(lab: Jupyter, page: Any) -> None:
     assert "GPE" in root.locator(".tv-entity-label").all_text_contents()
     _drive(page, root, first_model="MiniLM", second_model="SmolLM2", layer="3")
     # MiniLM's special tokens are kept as pseudo-tokens; SmolLM2 has none.
+    before = _view_key(root)
     root.locator("select[data-trait=model]").select_option("MiniLM")
-    key = _wait_key_change(page, _view_key(root))
+    key = _wait_key_change(page, before)
     assert root.locator(".tv-panel .tv-special").count() == 2
     root.locator("select[data-trait=compare]").select_option("SmolLM2")
     _wait_key_change(page, key)
