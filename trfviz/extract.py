@@ -9,9 +9,6 @@ result is copied out unpadded.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import functools
 import itertools
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
@@ -251,7 +248,6 @@ class _Runner:
                 batch, self._forward([encoded[i] for i in batch]), strict=True
             ):
                 results[index] = sentence
-            _release_free_heap()
             if bar is not None:
                 bar.update(len(batch))
         truncated = [e for e in encoded if e.truncated]
@@ -499,28 +495,6 @@ def _pool_by_matrices(
         for row, n in enumerate(sizes):
             pooled[row][index] = values[row, :, :n, :n]
     return pooled
-
-
-@functools.lru_cache(maxsize=1)
-def _malloc_trim() -> Any:
-    """glibc's ``malloc_trim``, or None where the C library has none."""
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return None
-
-
-def _release_free_heap() -> None:
-    """Hand freed heap pages back to the system after a batch.
-
-    The kept per-sentence arrays are small and sit between the large transient
-    buffers of each forward pass; glibc then cannot shrink its heap, and peak
-    memory grows with fragmentation rather than data. ``malloc_trim`` returns
-    the whole free pages in between; it releases only memory already freed.
-    """
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
 
 
 def _truncating_backend(tokenizer: Any, max_length: int) -> Any:
