@@ -634,6 +634,22 @@ def summarize_attention(extractions: Iterable[Extraction]) -> pd.DataFrame:
     return reducer.result()
 
 
+#: Columns of :func:`best_heads_per_relation`, in order.
+BEST_HEAD_COLUMNS = (
+    "model",
+    "relation",
+    "direction",
+    "layer",
+    "head",
+    "accuracy",
+    "correct",
+    "n",
+    "baseline_offset",
+    "baseline_accuracy",
+    "gain",
+)
+
+
 def best_heads_per_relation(
     scores: pd.DataFrame,
     *,
@@ -661,20 +677,7 @@ def best_heads_per_relation(
 
     table = scores[(scores.n >= min_count) & ~scores.relation.isin(list(exclude))]
     if table.empty:
-        columns = [
-            *SCORE_COLUMNS[:2],
-            "relation",
-            "direction",
-            "layer",
-            "head",
-            "accuracy",
-            "correct",
-            "n",
-            "baseline_offset",
-            "baseline_accuracy",
-            "gain",
-        ]
-        return pd.DataFrame({c: [] for c in dict.fromkeys(columns)})
+        return pd.DataFrame({c: [] for c in BEST_HEAD_COLUMNS})
     keys = ["model", "relation", "direction"] if per_direction else ["model", "relation"]
     order = {key: i for i, key in enumerate(dict.fromkeys(map(tuple, table[keys].to_numpy())))}
     ranked = table.sort_values(
@@ -685,17 +688,4 @@ def best_heads_per_relation(
     best = ranked.groupby(keys, sort=False).head(1).copy()
     best["gain"] = best.accuracy - best.baseline_accuracy
     best["_order"] = [order[tuple(k)] for k in best[keys].to_numpy()]
-    columns = [
-        "model",
-        "relation",
-        "direction",
-        "layer",
-        "head",
-        "accuracy",
-        "correct",
-        "n",
-        "baseline_offset",
-        "baseline_accuracy",
-        "gain",
-    ]
-    return best.sort_values("_order")[columns].reset_index(drop=True)
+    return best.sort_values("_order")[list(BEST_HEAD_COLUMNS)].reset_index(drop=True)
