@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Alignment", "align_spans", "align_texts"]
+__all__ = ["Alignment", "align_spans", "align_spans_batch", "align_texts"]
 
 
 @dataclass(frozen=True)
@@ -131,62 +131,109 @@ def align_spans(
     Returns:
         The :class:`Alignment`; see the module docs for the rules.
     """
-    tokens = np.asarray(token_spans, dtype=np.int64).reshape(-1, 2)
-    pieces = np.asarray(piece_spans, dtype=np.int64).reshape(-1, 2)
-    n_tokens, n_pieces = len(tokens), len(pieces)
-    is_special = (
-        np.zeros(n_pieces, dtype=bool) if special is None else np.asarray(special, dtype=bool)
-    )
-    if is_special.shape != (n_pieces,):
-        raise ValueError(f"special has shape {is_special.shape}, expected ({n_pieces},)")
-    if n_tokens and np.any(tokens[1:, 0] < tokens[:-1, 1]):
+    specials = None if special is None else [special]
+    (alignment,) = align_spans_batch([token_spans], [piece_spans], specials)
+    return alignment
+
+
+def align_spans_batch(
+    token_spans: Sequence[np.ndarray | Sequence[tuple[int, int]]],
+    piece_spans: Sequence[np.ndarray | Sequence[tuple[int, int]]],
+    specials: Sequence[np.ndarray | Sequence[bool]] | None = None,
+) -> list[Alignment]:
+    """:func:`align_spans` for many sentences at once, one :class:`Alignment` each.
+
+    The same rules, computed in one vectorised pass over all sentences (each
+    sentence's offsets are shifted into a character range of its own), which
+    is much faster than a call per sentence for thousands of short ones.
+    Arguments are per-sentence sequences of :func:`align_spans`' arguments.
+    """
+    n_sentences = len(token_spans)
+    if len(piece_spans) != n_sentences or (specials is not None and len(specials) != n_sentences):
+        raise ValueError("token_spans, piece_spans and specials must have one entry per sentence")
+    if n_sentences == 0:
+        return []
+    tokens = [np.asarray(t, dtype=np.int64).reshape(-1, 2) for t in token_spans]
+    pieces = [np.asarray(p, dtype=np.int64).reshape(-1, 2) for p in piece_spans]
+    n_tok = np.array([len(t) for t in tokens], dtype=np.int64)
+    n_pc = np.array([len(p) for p in pieces], dtype=np.int64)
+    if specials is None:
+        is_special = np.zeros(int(n_pc.sum()), dtype=bool)
+    else:
+        masks = [np.asarray(s, dtype=bool) for s in specials]
+        for mask, n in zip(masks, n_pc, strict=True):
+            if mask.shape != (n,):
+                raise ValueError(f"special has shape {mask.shape}, expected ({n},)")
+        is_special = np.concatenate(masks)
+    tok_start = np.concatenate([[0], np.cumsum(n_tok)])
+    pc_start = np.concatenate([[0], np.cumsum(n_pc)])
+    tok_sentence = np.repeat(np.arange(n_sentences), n_tok)
+    pc_sentence = np.repeat(np.arange(n_sentences), n_pc)
+    all_tokens = np.concatenate(tokens)
+    all_pieces = np.concatenate(pieces)
+    # Shift every sentence into a character range of its own, one apart from the
+    # next, so one searchsorted over all sentences never crosses a sentence boundary.
+    extent = np.zeros(n_sentences, dtype=np.int64)
+    np.maximum.at(extent, tok_sentence, all_tokens.max(axis=1, initial=0))
+    np.maximum.at(extent, pc_sentence, all_pieces.max(axis=1, initial=0))
+    base = np.concatenate([[0], np.cumsum(extent + 1)[:-1]])
+    all_tokens = all_tokens + base[tok_sentence, None]
+    all_pieces = all_pieces + base[pc_sentence, None]
+    same_sentence = tok_sentence[1:] == tok_sentence[:-1]
+    if np.any(same_sentence & (all_tokens[1:, 0] < all_tokens[:-1, 1])):
         raise ValueError("token spans must be sorted and must not overlap")
-    if n_tokens == 0:
-        return Alignment(
-            pairs=np.zeros((0, 2), dtype=np.int32),
-            n_tokens=0,
-            n_pieces=n_pieces,
-            special=is_special,
-            orphan=np.zeros(n_pieces, dtype=bool),
-            missing=np.zeros(0, dtype=bool),
-        )
-    starts, ends = pieces[:, 0], pieces[:, 1]
+
+    starts, ends = all_pieces[:, 0], all_pieces[:, 1]
     # First token ending after the piece starts, last token starting before it ends.
-    first = np.searchsorted(tokens[:, 1], starts, side="right")
-    last = np.searchsorted(tokens[:, 0], ends, side="left") - 1
+    first = np.searchsorted(all_tokens[:, 1], starts, side="right")
+    last = np.searchsorted(all_tokens[:, 0], ends, side="left") - 1
     counts = np.where(ends > starts, last - first + 1, 0).clip(min=0)
-    orphan = (counts == 0) & ~is_special
-    overlap = np.where(orphan | is_special, 0, counts)
-    counts = overlap
+    orphan = (counts == 0) & ~is_special & (n_tok > 0)[pc_sentence]
+    counts = np.where(orphan | is_special, 0, counts)
     if orphan.any():
-        # Tokens some piece really overlaps; orphans go to the next of them (or the
-        # last), never to a token whose characters the tokenizer dropped.
-        edges = np.zeros(n_tokens + 1, dtype=np.int64)
-        np.add.at(edges, first[overlap > 0], 1)
-        np.add.at(edges, (first + overlap)[overlap > 0], -1)
+        # Tokens some piece really overlaps; orphans go to the next of them in their
+        # sentence (or its last), never to a token whose characters were dropped.
+        edges = np.zeros(len(all_tokens) + 1, dtype=np.int64)
+        np.add.at(edges, first[counts > 0], 1)
+        np.add.at(edges, (first + counts)[counts > 0], -1)
         covered = np.flatnonzero(np.cumsum(edges[:-1]) > 0)
         if covered.size:
-            after = np.searchsorted(covered, first).clip(max=covered.size - 1)
-            first = np.where(orphan, covered[after], first)
-            counts = np.where(orphan, 1, overlap)
+            lost = np.flatnonzero(orphan)
+            sentence = pc_sentence[lost]
+            after = np.searchsorted(covered, first[lost])
+            following = covered[after.clip(max=covered.size - 1)]
+            preceding = covered[(after - 1).clip(min=0)]
+            use_next = (after < covered.size) & (following < tok_start[sentence + 1])
+            use_prev = ~use_next & (after > 0) & (preceding >= tok_start[sentence])
+            attach = use_next | use_prev
+            first[lost[attach]] = np.where(use_next, following, preceding)[attach]
+            counts[lost[attach]] = 1
 
-    piece_index = np.repeat(np.arange(n_pieces), counts)
+    piece_index = np.repeat(np.arange(len(all_pieces)), counts)
     within = np.arange(len(piece_index)) - np.repeat(np.cumsum(counts) - counts, counts)
     token_index = first[piece_index] + within
     if np.any(token_index[1:] < token_index[:-1]):
         # Pieces in text order usually give pairs already sorted by token then piece.
         order = np.lexsort((piece_index, token_index))
         token_index, piece_index = token_index[order], piece_index[order]
-    pairs = np.stack([token_index, piece_index], axis=1).astype(np.int32)
-    missing = np.bincount(pairs[:, 0], minlength=n_tokens) == 0
-    return Alignment(
-        pairs=pairs,
-        n_tokens=n_tokens,
-        n_pieces=n_pieces,
-        special=is_special,
-        orphan=orphan,
-        missing=missing,
-    )
+    missing = np.bincount(token_index, minlength=len(all_tokens)) == 0
+    pair_sentence = tok_sentence[token_index]
+    pairs = np.stack(
+        [token_index - tok_start[pair_sentence], piece_index - pc_start[pair_sentence]], axis=1
+    ).astype(np.int32)
+    pair_start = np.searchsorted(token_index, tok_start)
+    # Copies, not views: one kept sentence must not keep the whole batch alive.
+    return [
+        Alignment(
+            pairs=pairs[pair_start[i] : pair_start[i + 1]].copy(),
+            n_tokens=int(n_tok[i]),
+            n_pieces=int(n_pc[i]),
+            special=is_special[pc_start[i] : pc_start[i + 1]].copy(),
+            orphan=orphan[pc_start[i] : pc_start[i + 1]].copy(),
+            missing=missing[tok_start[i] : tok_start[i + 1]].copy(),
+        )
+        for i in range(n_sentences)
+    ]
 
 
 def align_texts(
