@@ -9,15 +9,18 @@ result is copied out unpadded.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from trfviz.alignment import Alignment, align_spans, align_texts
+from trfviz.alignment import Alignment, align_spans_batch, align_texts
+from trfviz.batch_pooling import pool_attention_layers, pool_state_layers
 from trfviz.extraction import Extraction, ExtractionOptions, SentenceExtraction
 from trfviz.models import LoadedModel, load_model
 from trfviz.pooling import (
@@ -28,9 +31,10 @@ from trfviz.pooling import (
     SpecialTokens,
     StatePooling,
     _check,
-    attention_weights,
+    attention_rows,
+    batch_attention_weights,
+    batch_state_weights,
     pool_attention,
-    state_weights,
 )
 
 if TYPE_CHECKING:
@@ -237,19 +241,24 @@ class _Runner:
         if pad is None:
             pad = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
         self.pad_id = int(pad)
+        config = loaded.model.config
+        self.hidden_size = int(getattr(config, "hidden_size", 0) or getattr(config, "d_model", 0))
         self._backend = _truncating_backend(tokenizer, max_length)
 
     def run(self, docs: Sequence[Doc], bar: Any) -> Iterator[Extraction]:
-        encoded = self._encode(docs)
-        results: list[SentenceExtraction | None] = [None] * len(encoded)
-        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].input_ids))
-        for batch in self._batches(order, encoded):
-            for index, sentence in zip(
-                batch, self._forward([encoded[i] for i in batch]), strict=True
-            ):
-                results[index] = sentence
-            if bar is not None:
-                bar.update(len(batch))
+        with _cyclic_gc_paused():
+            # Doc.text joins every token anew on each call: join each Doc once.
+            doc_texts = [doc.text for doc in docs]
+            encoded = self._encode(docs, doc_texts)
+            results: list[SentenceExtraction | None] = [None] * len(encoded)
+            order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].input_ids))
+            for batch in self._batches(order, encoded):
+                for index, sentence in zip(
+                    batch, self._forward([encoded[i] for i in batch]), strict=True
+                ):
+                    results[index] = sentence
+                if bar is not None:
+                    bar.update(len(batch))
         truncated = [e for e in encoded if e.truncated]
         if truncated:
             lost = sum(int(e.alignment.missing.sum()) for e in truncated)
@@ -264,43 +273,42 @@ class _Runner:
             zip(encoded, results, strict=True), key=lambda pair: pair[0].doc_index
         )
         grouped = {doc_index: [r for _, r in group] for doc_index, group in by_doc}
-        for doc_index, doc in enumerate(docs):
+        for doc_index, text in enumerate(doc_texts):
             sentences = tuple(s for s in grouped.get(doc_index, []) if s is not None)
             yield Extraction(
                 model=self.loaded.name,
                 revision=self.loaded.revision,
-                text=doc.text,
+                text=text,
                 sentences=sentences,
                 options=self.options,
                 n_layers=self.loaded.n_layers,
                 n_heads=self.loaded.n_heads,
             )
 
-    def _encode(self, docs: Sequence[Doc]) -> list[_Encoded]:
+    def _encode(self, docs: Sequence[Doc], doc_texts: list[str]) -> list[_Encoded]:
         spans = [(d, s) for d, doc in enumerate(docs) for s in sentences_of(doc)]
         if not spans:
             return []
-        texts = [span.text for _, span in spans]
+        encodings = self._tokenize([doc_texts[d][s.start_char : s.end_char] for d, s in spans])
+        tokens = [tuple(token.text for token in span) for _, span in spans]
+        if encodings[0][2] is not None:
+            piece_spans = [e[2] for e in encodings if e[2] is not None]
+            alignments = align_spans_batch(
+                _token_spans(docs, spans), piece_spans, [e[3] for e in encodings]
+            )
+        else:
+            alignments = [
+                align_texts(words, pieces, special)
+                for words, (_, pieces, _, special) in zip(tokens, encodings, strict=True)
+            ]
         limit = self.max_length
-        encodings = self._tokenize(texts)
         encoded = []
-        for (doc_index, span), (ids, pieces, offsets, special) in zip(
-            spans, encodings, strict=True
+        for (doc_index, span), words, (ids, pieces, offsets, special), alignment in zip(
+            spans, tokens, encodings, alignments, strict=True
         ):
-            tokens = tuple(token.text for token in span)
-            if offsets is not None:
-                start = span.start_char
-                token_spans = np.array([(t.idx - start, t.idx - start + len(t)) for t in span])
-                alignment = align_spans(token_spans, offsets, special)
-                covered = offsets[~special]
-                end = int(covered[:, 1].max()) if len(covered) else 0
-                # Cut at the limit if characters of the last tokens were never reached.
-                truncated = len(ids) >= limit and end < int(token_spans[:, 1].max())
-            else:
-                alignment = align_texts(tokens, pieces, special)
-                truncated = len(ids) >= limit and bool(alignment.missing[-1])
+            truncated = len(ids) >= limit and _cut_short(span, offsets, special, alignment)
             encoded.append(
-                _Encoded(doc_index, span.start, tokens, ids, pieces, alignment, truncated)
+                _Encoded(doc_index, span.start, words, ids, pieces, alignment, truncated)
             )
         return encoded
 
@@ -361,12 +369,17 @@ class _Runner:
 
         options = self.options
         device = self.loaded.device
-        width = max(len(e.input_ids) for e in batch)
-        ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, e in enumerate(batch):
-            ids[row, : len(e.input_ids)] = torch.tensor(e.input_ids)
-            mask[row, : len(e.input_ids)] = 1
+        lengths = np.array([len(e.input_ids) for e in batch])
+        width = int(lengths.max())
+        filled = np.arange(width) < lengths[:, None]
+        ids_np = np.full((len(batch), width), self.pad_id, dtype=np.int64)
+        ids_np[filled] = list(itertools.chain.from_iterable(e.input_ids for e in batch))
+        ids = torch.from_numpy(ids_np)
+        mask = torch.from_numpy(filled.astype(np.int64))
+        # The results are allocated before the forward pass, not between its
+        # transient tensors, so those reuse the same heap batch after batch
+        # (measured: a third of the page faults inside the model, and no slowdown).
+        attention_out, states_out = self._allocate_results(batch)
         with torch.inference_mode():
             output = self.loaded.model(
                 input_ids=ids.to(device),
@@ -374,35 +387,63 @@ class _Runner:
                 output_attentions=options.attention,
                 output_hidden_states=options.states,
             )
-            attention = self._pool_attention(batch, output, width) if options.attention else None
+            attention = (
+                self._pool_attention(batch, output, width, attention_out)
+                if options.attention
+                else None
+            )
             states = self._pool_states(batch, output, width) if options.states else None
-        results = []
-        for row, e in enumerate(batch):
-            n_special = int(e.alignment.special.sum()) if options.special_tokens == "keep" else 0
-            sentence_attention = None
-            if attention is not None:
-                sentence_attention = attention[row]
-            sentence_states = None
-            if states is not None:
-                sentence_states = _copy_out(states[:, row, : len(e.tokens)])
-            special_labels = (
-                tuple(e.pieces[p] for p in np.flatnonzero(e.alignment.special)) if n_special else ()
+        if states is not None:
+            # Compact copies, never views that would keep the whole batch alive.
+            state_values = states.cpu().numpy()
+            if states_out is None or states_out[0].shape[::2] != state_values.shape[::3]:
+                # A config that misstates the layers or width: allocate to fit.
+                states_out = [
+                    np.empty((len(state_values), len(e.tokens), state_values.shape[-1]), np.float32)
+                    for e in batch
+                ]
+            for row, array in enumerate(states_out):
+                array[...] = state_values[:, row, : array.shape[1]]
+        keep = options.special_tokens == "keep"
+        return [
+            SentenceExtraction(
+                start=e.start,
+                tokens=e.tokens,
+                pieces=e.pieces,
+                alignment=e.alignment,
+                attention=None if attention is None else attention[row],
+                states=None if states_out is None else states_out[row],
+                special_labels=(
+                    tuple(e.pieces[p] for p in np.flatnonzero(e.alignment.special)) if keep else ()
+                ),
+                truncated=e.truncated,
             )
-            results.append(
-                SentenceExtraction(
-                    start=e.start,
-                    tokens=e.tokens,
-                    pieces=e.pieces,
-                    alignment=e.alignment,
-                    attention=sentence_attention,
-                    states=sentence_states,
-                    special_labels=special_labels,
-                    truncated=e.truncated,
-                )
-            )
-        return results
+            for row, e in enumerate(batch)
+        ]
 
-    def _pool_attention(self, batch: list[_Encoded], output: Any, width: int) -> Any:
+    def _allocate_results(
+        self, batch: list[_Encoded]
+    ) -> tuple[list[np.ndarray] | None, list[np.ndarray] | None]:
+        """Per sentence, the empty float32 attention and state arrays the batch fills."""
+        options, loaded = self.options, self.loaded
+        attention = None
+        if options.attention and options.query_pooling != "max":
+            sizes = [
+                attention_rows(e.alignment, special_tokens=options.special_tokens) for e in batch
+            ]
+            shape = (loaded.n_layers, loaded.n_heads)
+            attention = [np.empty((*shape, n, n), dtype=np.float32) for n in sizes]
+        states = None
+        if options.states:
+            layers = loaded.n_layers + 1
+            states = [
+                np.empty((layers, len(e.tokens), self.hidden_size), dtype=np.float32) for e in batch
+            ]
+        return attention, states
+
+    def _pool_attention(
+        self, batch: list[_Encoded], output: Any, width: int, out: list[np.ndarray] | None
+    ) -> Any:
         import torch
 
         layers = output.attentions
@@ -424,77 +465,70 @@ class _Runner:
                 )
                 for row, e in enumerate(batch)
             ]
-        matrices = [
-            attention_weights(
-                e.alignment,
-                query_pooling=options.query_pooling,
-                special_tokens=options.special_tokens,
-            )
-            for e in batch
-        ]
+        alignments = [e.alignment for e in batch]
+        queries, keys = batch_attention_weights(
+            alignments,
+            query_pooling=options.query_pooling,
+            special_tokens=options.special_tokens,
+            cols=width,
+        )
+        sizes = [attention_rows(a, special_tokens=options.special_tokens) for a in alignments]
+        if out is not None and out[0].shape[:2] != (len(layers), layers[0].shape[1]):
+            out = None  # a config that misstates the layers or heads: allocate to fit
         # Take the layers out of the output so each is freed as soon as it is pooled.
         pieces = list(layers)
         output.attentions = None
-        return _pool_by_matrices(pieces, matrices, width, drop=options.special_tokens == "drop")
+        return pool_attention_layers(
+            pieces, queries, keys, sizes, drop=options.special_tokens == "drop", out=out
+        )
 
     def _pool_states(self, batch: list[_Encoded], output: Any, width: int) -> Any:
-        import torch
-
-        hidden = output.hidden_states
-        device = hidden[0].device
-        rows = max(len(e.tokens) for e in batch)
-        weights = _padded(
-            [state_weights(e.alignment, pooling=self.options.pooling) for e in batch],
-            rows,
-            width,
-            device,
+        weights = batch_state_weights(
+            [e.alignment for e in batch], pooling=self.options.pooling, cols=width
         )
-        n_batch, _, dim = hidden[0].shape
-        pooled = torch.empty((len(hidden), n_batch, rows, dim), device=device)
-        for index, layer in enumerate(hidden):
-            torch.bmm(weights, layer.float(), out=pooled[index])
-        return pooled
+        return pool_state_layers(output.hidden_states, weights)
 
 
-def _pool_by_matrices(
-    layers: list[Any],
-    matrices: list[tuple[np.ndarray, np.ndarray]],
-    width: int,
-    *,
-    drop: bool,
-) -> list[np.ndarray]:
-    """Per sentence, float32 ``[layer, head, row, row]`` pooled by dense query/key matrices.
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a chunk is computed.
 
-    Layers are pooled one at a time and each is released (``layers[i] = None``)
-    once pooled, so the batch never holds piece- and token-level attention for
-    all layers at once.
+    Reference counting still frees everything at once; only the search for
+    reference cycles waits. A chunk leaves thousands of small objects alive
+    (tokens, alignments, results), and they trigger full collections, each of
+    which walks every object in the process: spaCy's vocabulary, the model, the
+    user's data; about 0.2 s each in a typical session. Nothing is yielded to
+    the caller while paused.
     """
-    import torch
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
-    device = layers[0].device
-    sizes = [q.shape[0] for q, _ in matrices]
-    rows = max(sizes)
-    queries = _padded([q for q, _ in matrices], rows, width, device)  # [batch, row, piece]
-    keys_t = _padded([k for _, k in matrices], rows, width, device).transpose(1, 2)
-    n_batch, n_heads = layers[0].shape[:2]
-    pooled = [np.empty((len(layers), n_heads, n, n), dtype=np.float32) for n in sizes]
-    # One batched GEMM per side and layer, heads folded into the matrix dimension:
-    # many tiny per-head GEMMs cost far more in call overhead than in arithmetic.
-    for index in range(len(layers)):
-        layer = layers[index].float().reshape(n_batch, n_heads * width, width)
-        layers[index] = None
-        to_tokens = torch.bmm(layer, keys_t)
-        del layer
-        by_piece = to_tokens.reshape(n_batch, n_heads, width, rows).transpose(1, 2)
-        from_tokens = torch.bmm(queries, by_piece.reshape(n_batch, width, n_heads * rows))
-        block = from_tokens.reshape(n_batch, rows, n_heads, rows).transpose(1, 2)
-        if drop:
-            sums = block.sum(dim=-1, keepdim=True)
-            block = torch.where(sums > 0, block / sums.clamp_min(1e-30), block)
-        values = block.contiguous().cpu().numpy()
-        for row, n in enumerate(sizes):
-            pooled[row][index] = values[row, :, :n, :n]
-    return pooled
+
+def _token_spans(docs: Sequence[Doc], spans: list[tuple[int, Span]]) -> list[np.ndarray]:
+    """Per sentence, int64 ``[n_tokens, 2]`` character spans relative to the sentence start."""
+    by_doc = [doc.to_array(["IDX", "LENGTH"]).astype(np.int64) for doc in docs]
+    result = []
+    for doc_index, span in spans:
+        starts_lengths = by_doc[doc_index][span.start : span.end]
+        start = starts_lengths[:, 0] - span.start_char
+        result.append(np.stack([start, start + starts_lengths[:, 1]], axis=1))
+    return result
+
+
+def _cut_short(
+    span: Span, offsets: np.ndarray | None, special: np.ndarray, alignment: Alignment
+) -> bool:
+    """Whether the tokenizer stopped (at the length limit) before the sentence's last token."""
+    if offsets is None:
+        return bool(alignment.missing[-1])
+    covered = offsets[~special]
+    end = int(covered[:, 1].max()) if len(covered) else 0
+    return end < len(span.text)  # the end of the last token
 
 
 def _truncating_backend(tokenizer: Any, max_length: int) -> Any:
@@ -517,19 +551,3 @@ def _truncating_backend(tokenizer: Any, max_length: int) -> Any:
     except Exception:  # a backend that cannot be copied: transformers' own call still works
         return None
     return copy
-
-
-def _padded(matrices: list[np.ndarray], rows: int, cols: int, device: Any) -> Any:
-    """The matrices as one zero-padded float32 tensor ``[batch, rows, cols]``."""
-    import torch
-
-    padded = np.zeros((len(matrices), rows, cols), dtype=np.float32)
-    for b, matrix in enumerate(matrices):
-        padded[b, : matrix.shape[0], : matrix.shape[1]] = matrix
-    return torch.from_numpy(padded).to(device)
-
-
-def _copy_out(tensor: Any) -> np.ndarray:
-    """A compact float32 numpy copy of a slice of a batch tensor (never a view into it)."""
-    array: np.ndarray = tensor.detach().to("cpu").numpy()
-    return np.array(array, dtype=np.float32, copy=True, order="C")
