@@ -234,3 +234,19 @@ def test_attention_pooling_fills_the_given_arrays() -> None:
     )
     assert pooled is out and not np.isnan(out[0]).any()
     np.testing.assert_allclose(out[0].sum(-1), 1.0, rtol=1e-5)
+
+
+def test_truncating_tokenizer_copy_is_made_once_per_tokenizer_and_vocabulary() -> None:
+    from tokenizer_fixtures import load_wordpiece
+
+    from trfviz.extract import _truncating_backend
+
+    tokenizer = load_wordpiece()  # a fresh one: tokens are added below
+    first = _truncating_backend(tokenizer, 16)
+    assert first is not None and _truncating_backend(tokenizer, 16) is first
+    assert _truncating_backend(tokenizer, 8) is not first  # another length limit
+    assert len(first.encode("word " * 40).ids) == 16
+    tokenizer.add_tokens(["trfvizzz"])
+    renewed = _truncating_backend(tokenizer, 16)
+    assert renewed is not first
+    assert "trfvizzz" in renewed.encode("a trfvizzz b").tokens

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import itertools
 import warnings
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -531,14 +532,34 @@ def _cut_short(
     return end < len(span.text)  # the end of the last token
 
 
+#: Per tokenizer, its truncating backend copies by (max_length, vocabulary size).
+_BACKENDS: weakref.WeakKeyDictionary[Any, dict[tuple[int, int], Any]] = weakref.WeakKeyDictionary()
+
+
 def _truncating_backend(tokenizer: Any, max_length: int) -> Any:
     """A private copy of a fast tokenizer's Rust tokenizer, truncating at ``max_length``.
 
     Encoding through it directly skips transformers' per-sentence conversion to
     Python lists, a sizeable share of the non-model time on short sentences. None
     when the tokenizer has no such backend (then transformers' own call is used).
+    Copies are cached per tokenizer (making one takes ~17 ms, which a pipeline
+    component called on one Doc at a time would otherwise pay per Doc); adding
+    tokens to the tokenizer changes its vocabulary size and so makes a new copy.
     """
-    backend = getattr(tokenizer, "backend_tokenizer", None) if tokenizer.is_fast else None
+    if not getattr(tokenizer, "is_fast", False):
+        return None
+    key = (max_length, len(tokenizer))
+    try:
+        cached = _BACKENDS.setdefault(tokenizer, {})
+    except TypeError:  # not weak-referenceable: copy every time
+        cached = {}
+    if key not in cached:
+        cached[key] = _copy_backend(tokenizer, max_length)
+    return cached[key]
+
+
+def _copy_backend(tokenizer: Any, max_length: int) -> Any:
+    backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is None:
         return None
     try:
