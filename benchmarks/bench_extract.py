@@ -4,10 +4,10 @@ Both sides run the 2,001 sentences of UD English EWT dev sorted by length in
 batches of 32 and ask the model for every layer's attention and hidden
 states. The extraction side also tokenizes with offsets, aligns, pools onto
 spaCy tokens and copies each sentence's arrays out unpadded. Target: ratio
-<= 1.10 on CPU. Prints the ratio measured in this run (best of three each,
+<= 1.10 on CPU. Prints the ratio measured in this run (best of five each,
 interleaved).
 
-    python benchmarks/bench_extract.py [--model NAME] [--runs 3]
+    python benchmarks/bench_extract.py [--model NAME] [--runs 5]
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import trfviz
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="sentence-transformers/all-MiniLM-L6-v2")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     loaded = trfviz.load_model(args.model)
     docs = ewt_dev_docs()
