@@ -13,6 +13,7 @@ sentences.
 from __future__ import annotations
 
 import itertools
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from trfviz import batch_pooling
 from trfviz.alignment import Alignment, align_spans, align_spans_batch
 from trfviz.batch_pooling import pool_attention_layers, pool_state_layers
 from trfviz.pooling import (
@@ -174,15 +176,30 @@ def random_batch(rng: np.random.Generator, alignments: list[Alignment], width: i
     return attention, states
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(
     st.lists(sentences(), min_size=1, max_size=5),
     st.sampled_from(["mean", "first"]),
     st.sampled_from(SPECIAL_TOKEN_MODES),
     st.sampled_from(STATE_POOLINGS),
     st.integers(0, 2**32 - 1),
+    st.sampled_from([None, 1, 3]),
 )
 def test_torch_batch_pooling_equals_numpy_per_sentence(
+    batch: list[Sentence], query_pooling, special_tokens, pooling, seed: int, block: int | None
+) -> None:
+    """Dense GEMMs (block None) and the blocked kernel, forced at every width with tiny blocks."""
+    if block is None:
+        check_batch_pooling(batch, query_pooling, special_tokens, pooling, seed)
+        return
+    with (
+        mock.patch.object(batch_pooling, "BLOCKED_MIN_WIDTH", 0),
+        mock.patch.object(batch_pooling, "BLOCK_PIECES", block),
+    ):
+        check_batch_pooling(batch, query_pooling, special_tokens, pooling, seed)
+
+
+def check_batch_pooling(
     batch: list[Sentence], query_pooling, special_tokens, pooling, seed: int
 ) -> None:
     alignments = [a for a in aligned_batch(batch) if a.n_pieces]

@@ -283,3 +283,22 @@ def test_cuda_gives_the_cpu_numbers() -> None:
     b = trfviz.extract(doc, on_gpu).sentences[0]
     np.testing.assert_allclose(a.attention, b.attention, atol=1e-4)  # type: ignore[arg-type]
     np.testing.assert_allclose(a.states, b.states, atol=1e-3)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("special_tokens", ["keep", "drop"])
+def test_long_sentence_is_pooled_by_blocks_like_the_reference(special_tokens) -> None:  # type: ignore[no-untyped-def]
+    from trfviz import batch_pooling
+
+    loaded = minilm()
+    text = "The chiropractor's unbelievably tired assistant, who isn't here, said so " * 12
+    doc = nlp().make_doc(text.strip() + ".")
+    doc[0].is_sent_start = True  # one long sentence, whatever a parser would say
+    for token in doc[1:]:
+        token.is_sent_start = False
+    sentence = trfviz.extract(doc, loaded, special_tokens=special_tokens, states=False).sentences[0]
+    assert len(sentence.pieces) > batch_pooling.BLOCKED_MIN_WIDTH  # the blocked kernel ran
+    raw_attention, _ = _raw_outputs(loaded, doc.text)
+    expected = pool_attention(raw_attention, sentence.alignment, special_tokens=special_tokens)
+    assert sentence.attention is not None
+    np.testing.assert_allclose(sentence.attention, expected, atol=1e-5)
+    _check_rows(sentence)
