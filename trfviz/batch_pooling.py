@@ -103,13 +103,20 @@ def pool_attention_layers(
         del to_tokens, by_piece
         block = from_tokens.reshape(n_batch, rows, n_heads, rows)
         if drop:
-            sums = block.sum(dim=-1, keepdim=True)
-            block = torch.where(sums > 0, block / sums.clamp_min(1e-30), block)
+            block = _renormalized_rows(block)
         # [batch, row, head, row]: each sentence's corner is copied out head-major.
         values = block.cpu().numpy()
         for row, n in enumerate(sizes):
             pooled[row][index] = values[row, :n, :, :n].transpose(1, 0, 2)
     return pooled
+
+
+def _renormalized_rows(block: Any) -> Any:
+    """``block`` with every non-zero row divided by its sum (zero rows stay zero)."""
+    import torch
+
+    sums = block.sum(dim=-1, keepdim=True)
+    return torch.where(sums > 0, block / sums.clamp_min(1e-30), block)
 
 
 def _row_runs(matrix: np.ndarray, block: int) -> list[list[tuple[slice, int, int]]]:
@@ -177,6 +184,5 @@ def _pool_blocked(
                 for columns, first, end in runs:
                     target[:, first:end, :] += q[first:end, columns] @ to_tokens[:, columns, :]
             if drop:
-                sums = target.sum(dim=-1, keepdim=True)
-                target.copy_(torch.where(sums > 0, target / sums.clamp_min(1e-30), target))
+                target.copy_(_renormalized_rows(target))
         del layer

@@ -473,9 +473,13 @@ class _Runner:
             special_tokens=options.special_tokens,
             cols=width,
         )
-        sizes = [attention_rows(a, special_tokens=options.special_tokens) for a in alignments]
         if out is not None and out[0].shape[:2] != (len(layers), layers[0].shape[1]):
             out = None  # a config that misstates the layers or heads: allocate to fit
+        sizes = (
+            [array.shape[-1] for array in out]
+            if out is not None
+            else [attention_rows(a, special_tokens=options.special_tokens) for a in alignments]
+        )
         # Take the layers out of the output so each is freed as soon as it is pooled.
         pieces = list(layers)
         output.attentions = None
