@@ -14,10 +14,9 @@ RESULTS = Path(__file__).parent / "results"
 
 def ewt_dev_docs() -> list[Any]:
     """The 2,001 gold-parsed sentences of UD English EWT dev, one Doc each."""
-    from trfviz.analysis.conllu import read_conllu
-    from trfviz.data import shared_data_dir
+    from trfviz.datasets import ud_english_ewt
 
-    return read_conllu(shared_data_dir() / "ud" / "en_ewt-ud-dev.conllu")
+    return ud_english_ewt("dev")
 
 
 def best_of(runs: int, fn: Callable[[], Any]) -> float:

@@ -65,11 +65,10 @@ def main() -> None:
     from trfviz.analysis import (
         AttentionPatterns,
         HeadRelationAccuracy,
-        read_conllu,
         run_corpus,
     )
 
-    docs = read_conllu(trfviz.shared_data_dir() / "ud" / "en_ewt-ud-dev.conllu", limit=args.limit)
+    docs = trfviz.datasets.ud_english_ewt("dev", limit=args.limit)
     texts = [doc.text for doc in docs]
     loaded = trfviz.load_model(MODEL)
     chunk_size = args.chunk_size

@@ -26,18 +26,9 @@ from trfviz.analysis.ambiguity import (
     parse_stimuli,
     token_spans,
 )
-from trfviz.data import shared_data_dir
+from trfviz.datasets import syntaxgym_dir
 from trfviz.extraction import Extraction, SentenceExtraction
 
-
-def have_shared_data() -> bool:
-    try:
-        return (shared_data_dir() / "syntaxgym").is_dir()
-    except FileNotFoundError:
-        return False
-
-
-needs_data = pytest.mark.skipif(not have_shared_data(), reason="shared data not found")
 
 # -- regions and text ---------------------------------------------------------------------------
 
@@ -137,7 +128,6 @@ def test_built_in_pp_attachment_pairs() -> None:
     assert frame.columns.tolist() == ["item", "condition", "region_number", "region", "content"]
 
 
-@needs_data
 def test_load_npz_ambig_suite() -> None:
     suite = load_suite("npz_ambig")
     assert suite.name == "npz_ambig"
@@ -166,11 +156,10 @@ def test_load_npz_ambig_suite() -> None:
         first.span(7)
 
 
-@needs_data
-def test_every_shared_suite_loads_with_exact_region_spans(tmp_path) -> None:
+def test_every_shipped_suite_loads_with_exact_region_spans(tmp_path) -> None:
     names = list_suites()
     assert {"npz_ambig", "mvrr", "subordination"} <= set(names)
-    directory = shared_data_dir() / "syntaxgym"
+    directory = syntaxgym_dir()
     for name in names:
         suite = load_suite(name)
         raw = json.loads((directory / f"{name}.json").read_text())

@@ -8,7 +8,7 @@ import pytest
 from spacy.vocab import Vocab
 
 from trfviz.analysis.conllu import iter_conllu, parse_conllu, read_conllu
-from trfviz.data import shared_data_dir
+from trfviz.datasets import ud_english_ewt_path
 from trfviz.parse import parse_doc
 
 
@@ -123,10 +123,7 @@ def test_docs_share_the_vocab_given(tmp_path) -> None:
 
 @pytest.fixture(scope="module")
 def ewt_path():
-    path = shared_data_dir() / "ud" / "en_ewt-ud-dev.conllu"
-    if not path.exists():
-        pytest.skip("EWT dev not in the shared data")
-    return path
+    return ud_english_ewt_path("dev")
 
 
 def _plain_rows(path) -> list[list[list[str]]]:

@@ -386,12 +386,10 @@ def test_best_heads_per_relation_picks_the_top_head() -> None:
 @pytest.mark.model
 @pytest.mark.slow
 def test_minilm_heads_beat_the_offset_baseline_on_ewt_dev() -> None:
-    from trfviz.analysis.conllu import read_conllu
     from trfviz.analysis.corpus import run_corpus
-    from trfviz.data import shared_data_dir
+    from trfviz.datasets import ud_english_ewt
 
-    path = shared_data_dir() / "ud" / "en_ewt-ud-dev.conllu"
-    docs = read_conllu(path)
+    docs = ud_english_ewt("dev")
     model = "sentence-transformers/all-MiniLM-L6-v2"
     run = run_corpus(docs, [HeadRelationAccuracy()], models=model, progress=False)
     assert run.n_sentences == len(docs) == 2001

@@ -5,8 +5,8 @@ spaCy tokens it covers, and gives attention and hidden states per spaCy token
 for every layer and head.
 """
 
+from trfviz import datasets
 from trfviz.alignment import Alignment, align_spans, align_texts
-from trfviz.data import shared_data_dir
 from trfviz.extract import extract, extract_docs, sentences_of
 from trfviz.extraction import Extraction, ExtractionOptions, SentenceExtraction
 from trfviz.models import LoadedModel, ModelNotAvailableError, load_model
@@ -28,6 +28,7 @@ __all__ = [
     "SentenceParse",
     "align_spans",
     "align_texts",
+    "datasets",
     "extract",
     "extract_docs",
     "load_model",
@@ -37,5 +38,4 @@ __all__ = [
     "pool_attention",
     "pool_states",
     "sentences_of",
-    "shared_data_dir",
 ]

@@ -186,15 +186,15 @@ def _region_index(region: Region, names: Sequence[str]) -> int:
 
 
 def list_suites(directory: str | Path | None = None) -> tuple[str, ...]:
-    """Names of the SyntaxGym suites in ``directory`` (default: ``shared_data_dir()/syntaxgym``)."""
+    """Names of the SyntaxGym suites in ``directory`` (default: the suites trfviz ships)."""
     return tuple(sorted(p.stem for p in _suite_dir(directory).glob("*.json")))
 
 
 def load_suite(name: str | Path, *, directory: str | Path | None = None) -> Suite:
     """A SyntaxGym suite, by name (``"npz_ambig"``) or by path to its JSON file.
 
-    Names are looked up in ``directory``, by default the ``syntaxgym/`` folder
-    of :func:`trfviz.data.shared_data_dir`.
+    Names are looked up in ``directory``, by default the suites trfviz ships
+    (:func:`trfviz.datasets.syntaxgym_dir`).
     """
     path = Path(name)
     if path.suffix != ".json":
@@ -247,9 +247,9 @@ def suite_from_dict(data: Mapping[str, object], *, name: str | None = None) -> S
 def _suite_dir(directory: str | Path | None) -> Path:
     if directory is not None:
         return Path(directory)
-    from trfviz.data import shared_data_dir
+    from trfviz.datasets import syntaxgym_dir
 
-    return shared_data_dir() / "syntaxgym"
+    return syntaxgym_dir()
 
 
 #: Built-in PP-attachment minimal pairs: (subject, verb, object, preposition,

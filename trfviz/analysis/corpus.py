@@ -54,7 +54,7 @@ How the runner works
 Example
 -------
 >>> from trfviz.analysis import HeadRelationAccuracy, read_conllu  # doctest: +SKIP
->>> docs = read_conllu("../shared/data/ud/en_ewt-ud-dev.conllu")  # doctest: +SKIP
+>>> docs = trfviz.datasets.ud_english_ewt("dev")  # doctest: +SKIP
 >>> run = run_corpus(docs, [HeadRelationAccuracy()],
 ...                  models="sentence-transformers/all-MiniLM-L6-v2")  # doctest: +SKIP
 >>> run.reducers[0].result().head()  # doctest: +SKIP
