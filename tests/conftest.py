@@ -9,7 +9,22 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pytest
+from hypothesis import HealthCheck, settings
 from tokenizer_fixtures import load_byte_level_bpe, load_wordpiece, train_unigram
+
+# Hypothesis profiles: "dev" keeps a developer's run quick; "ci" (.ci/run sets
+# TRFVIZ_HYPOTHESIS_PROFILE=ci) runs the alignment and pooling properties, which take
+# their example count from the profile, with 2,000 examples for each tokenizer family.
+# Tests that set max_examples themselves keep their own count under both profiles.
+settings.register_profile("dev", max_examples=150, deadline=None)
+settings.register_profile(
+    "ci",
+    max_examples=2000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.load_profile(os.environ.get("TRFVIZ_HYPOTHESIS_PROFILE", "dev"))
 
 
 @pytest.fixture(scope="session")

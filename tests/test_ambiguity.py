@@ -29,7 +29,6 @@ from trfviz.analysis.ambiguity import (
 from trfviz.datasets import syntaxgym_dir
 from trfviz.extraction import Extraction, SentenceExtraction
 
-
 # -- regions and text ---------------------------------------------------------------------------
 
 

@@ -48,7 +48,7 @@ def test_errors_are_reported_not_raised(capsys) -> None:  # type: ignore[no-unty
 
 
 @pytest.mark.notebook
-def test_demo_renders_notebooks_as_html(tmp_path: Path) -> None:
+def test_demo_renders_notebooks_as_html(tmp_path: Path, capfd) -> None:  # type: ignore[no-untyped-def]
     import shutil
 
     notebooks = tmp_path / "notebooks"
@@ -58,3 +58,17 @@ def test_demo_renders_notebooks_as_html(tmp_path: Path) -> None:
     assert main(["demo", "--model", MINILM, "-o", str(out), "--notebooks", str(notebooks)]) == 0
     page = (out / "notebooks" / "quickstart.html").read_text()
     assert "every attention row sums to 1" in page  # an executed cell's output
+    assert not list(out.rglob("trfviz-output"))  # nothing nested under the output folder
+    console = capfd.readouterr()
+    assert "[1/1] quickstart.ipynb ... done in" in console.out
+    # The kernel's connection notices are not the user's business.
+    assert "IPKernelApp" not in console.err and "without encryption" not in console.err
+
+
+def test_notebooks_write_their_files_where_the_demo_tells_them() -> None:
+    """A notebook's own files go to $TRFVIZ_FIGURES, so the demo never nests output folders."""
+    for path in sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb")):
+        text = path.read_text(encoding="utf-8")
+        relative = text.count('\\"trfviz-output\\"')
+        governed = text.count('os.environ.get(\\"TRFVIZ_FIGURES\\") or \\"trfviz-output\\"')
+        assert relative == governed, path.name

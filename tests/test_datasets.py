@@ -47,7 +47,7 @@ def test_ewt_dev_loads_every_sentence_with_its_gold_tree() -> None:
 
 
 def test_ewt_split_that_does_not_ship_says_how_to_get_it() -> None:
-    with pytest.raises(ValueError, match="does not ship.*read_conllu"):
+    with pytest.raises(ValueError, match=r"does not ship.*read_conllu"):
         ud_english_ewt("train")
 
 
@@ -62,7 +62,7 @@ def test_a_users_own_conllu_file_goes_through_the_same_loader(tmp_path) -> None:
     )
     (doc,) = read_conllu(own)
     assert doc.text == "Dogs bark."
-    assert [(t.text, t.head.text, t.dep_) for t in doc][0] == ("Dogs", "bark", "nsubj")
+    assert (doc[0].text, doc[0].head.text, doc[0].dep_) == ("Dogs", "bark", "nsubj")
 
 
 def test_every_shipped_suite_is_listed_and_loads() -> None:
@@ -97,7 +97,7 @@ def test_each_dataset_carries_its_licence_and_source_note() -> None:
     assert "CC BY-SA 4.0" in (ud / "SOURCE.md").read_text(encoding="utf-8")
     assert "MIT License" in (syntaxgym_dir() / "LICENSE").read_text(encoding="utf-8")
     assert "SyntaxGym" in (syntaxgym_dir() / "SOURCE.md").read_text(encoding="utf-8")
-    assert datasets.DATA_DIR == Path(datasets.__file__).resolve().parent
+    assert Path(datasets.__file__).resolve().parent == datasets.DATA_DIR
 
 
 def _tracked_files() -> list[str]:
@@ -139,7 +139,8 @@ def test_a_clean_clone_with_nothing_beside_it_loads_the_data_and_builds_a_full_w
         "import trfviz, pathlib, sys\n"
         "assert pathlib.Path(trfviz.__file__).is_relative_to(pathlib.Path(sys.argv[1]))\n"
         "docs = trfviz.datasets.ud_english_ewt('dev')\n"
-        "suites = [trfviz.datasets.syntaxgym_suite(n) for n in trfviz.datasets.syntaxgym_suites()]\n"
+        "names = trfviz.datasets.syntaxgym_suites()\n"
+        "suites = [trfviz.datasets.syntaxgym_suite(n) for n in names]\n"
         "print(len(docs), len(suites))\n"
     )
     environment = {**os.environ, "PYTHONPATH": str(clone)}

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
-from trfviz.notebooks import execute_notebook
+from trfviz.notebooks import KERNEL_NAME, execute_notebook, kernel_manager
 
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
 
@@ -23,6 +24,41 @@ def test_notebook_is_committed_without_outputs(path: Path) -> None:
         if cell["cell_type"] == "code":
             assert cell.get("outputs", []) == [], f"{path.name} has outputs"
             assert cell.get("execution_count") is None
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_names_the_trfviz_kernel(path: Path) -> None:
+    assert json.loads(path.read_text())["metadata"]["kernelspec"]["name"] == KERNEL_NAME
+
+
+def test_make_setup_registered_the_kernel_in_this_environment() -> None:
+    if not (Path(sys.prefix) / ".trfviz-installed").exists():
+        pytest.skip("not the environment `make setup` builds")
+    spec = Path(sys.prefix) / "share" / "jupyter" / "kernels" / KERNEL_NAME / "kernel.json"
+    argv = json.loads(spec.read_text())["argv"]
+    assert Path(argv[0]).parent.resolve() == Path(sys.executable).parent.resolve()
+
+
+def test_a_kernel_of_the_same_name_from_another_checkout_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "user" / "kernels" / KERNEL_NAME
+    elsewhere.mkdir(parents=True)
+    stranger = "/elsewhere/checkout/.venv/bin/python"
+    (elsewhere / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [stranger, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "trfviz elsewhere",
+                "language": "python",
+            }
+        )
+    )
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "user"))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "user"))
+    argv = kernel_manager().kernel_spec.argv
+    assert argv[0] != stranger
+    assert Path(argv[0]).parent.resolve() == Path(sys.executable).parent.resolve()
 
 
 @pytest.mark.notebook

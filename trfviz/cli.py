@@ -179,7 +179,8 @@ def run_demo(
         previous = os.environ.get("TRFVIZ_FIGURES")
         os.environ["TRFVIZ_FIGURES"] = str((out / "figures").resolve())
         try:
-            pages = render_notebooks(notebooks, out / "notebooks")
+            print(f"\nexecuting the notebooks in {notebooks}:")
+            pages = render_notebooks(notebooks, out / "notebooks", progress=True)
         finally:
             if previous is None:
                 del os.environ["TRFVIZ_FIGURES"]

@@ -1,13 +1,40 @@
-"""Executing the project's notebooks and writing them out as HTML."""
+"""Executing the project's notebooks and writing them out as HTML.
+
+Notebooks run in the ``trfviz`` kernel that ``make setup`` registers inside this
+checkout's environment (``.venv/share/jupyter/kernels/trfviz``), looked up
+there and nowhere else, so a kernel of the same name that another checkout
+installed for the user cannot stand in for it. Without that kernel (trfviz
+installed by pip), the current interpreter's own ``python3`` kernel is used.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["execute_notebook", "render_notebooks"]
+__all__ = ["KERNEL_NAME", "execute_notebook", "kernel_manager", "render_notebooks"]
+
+#: The name ``make setup`` registers this checkout's kernel under; the notebooks name it.
+KERNEL_NAME = "trfviz"
+
+
+def kernel_manager() -> Any:
+    """A ``jupyter_client`` kernel manager for this environment's ``trfviz`` kernel.
+
+    Only this interpreter's ``share/jupyter/kernels`` is searched; where it has no
+    ``trfviz`` kernel, the manager starts ``python3`` on this interpreter.
+    """
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+
+    kernels = str(Path(sys.prefix) / "share" / "jupyter" / "kernels")
+    specs = KernelSpecManager(kernel_dirs=[kernels])
+    name = KERNEL_NAME if KERNEL_NAME in specs.find_kernel_specs() else "python3"
+    return KernelManager(kernel_name=name, kernel_spec_manager=specs)
 
 
 def execute_notebook(
@@ -22,13 +49,22 @@ def execute_notebook(
     from nbclient import NotebookClient
 
     notebook = nbformat.read(path, as_version=4)
+    manager = kernel_manager()
     client = NotebookClient(
         notebook,
+        km=manager,
         timeout=timeout,
-        kernel_name="python3",
         resources={"metadata": {"path": str(cwd)}},
+        # The kernel's start-up chatter (plain-TCP notices) is not the user's business;
+        # its errors still reach the cells' outputs and the console.
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
     )
-    client.execute()
+    try:
+        client.execute()
+    finally:
+        # A kernel manager passed in is not shut down by nbclient itself.
+        if manager.has_kernel:
+            manager.shutdown_kernel(now=False)
     return notebook
 
 
@@ -37,11 +73,13 @@ def render_notebooks(
     out: str | os.PathLike[str],
     *,
     names: Sequence[str] | None = None,
+    progress: bool = False,
 ) -> list[Path]:
     """Execute every notebook in ``source`` with ``out`` as working directory; write HTML there.
 
-    Files the notebooks write with relative paths land in ``out`` too. Returns
-    the HTML paths, in name order.
+    Files the notebooks write with relative paths land in ``out`` too. With
+    ``progress``, one line per notebook says which is running and how long it
+    took. Returns the HTML paths, in name order.
     """
     from nbconvert import HTMLExporter
 
@@ -52,8 +90,13 @@ def render_notebooks(
         paths = [p for p in paths if p.stem in names or p.name in names]
     exporter = HTMLExporter()
     written = []
-    for path in paths:
+    for number, path in enumerate(paths, start=1):
+        started = time.perf_counter()
+        if progress:
+            print(f"  [{number}/{len(paths)}] {path.name} ...", end="", flush=True)
         notebook = execute_notebook(path, cwd=target)
+        if progress:
+            print(f" done in {time.perf_counter() - started:.0f} s", flush=True)
         body, _ = exporter.from_notebook_node(notebook)
         page = target / f"{path.stem}.html"
         page.write_text(body, encoding="utf-8")

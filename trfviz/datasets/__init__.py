@@ -65,7 +65,7 @@ def ud_english_ewt_path(split: str = "dev") -> Path:
 def ud_english_ewt(
     split: str = "dev", *, vocab: Vocab | None = None, limit: int | None = None
 ) -> list[Doc]:
-    """One gold-parsed ``Doc`` per sentence of UD English EWT ``split`` (see :func:`read_conllu`)."""
+    """One gold-parsed ``Doc`` per sentence of UD English EWT ``split`` (see read_conllu)."""
     return read_conllu(ud_english_ewt_path(split), vocab, limit=limit)
 
 
@@ -91,11 +91,11 @@ def syntaxgym_suites(directory: str | os.PathLike[str] | None = None) -> tuple[s
     """The names of the SyntaxGym suites in ``directory`` (default: the shipped ones), sorted."""
     from trfviz.analysis.ambiguity import list_suites
 
-    return list_suites(directory)
+    return list_suites(None if directory is None else Path(directory))
 
 
 def syntaxgym_suite(name_or_path: str | os.PathLike[str]) -> Suite:
     """A SyntaxGym suite: a shipped one by name (``"npz_ambig"``), or a suite JSON file by path."""
     from trfviz.analysis.ambiguity import load_suite
 
-    return load_suite(name_or_path)
+    return load_suite(name_or_path if isinstance(name_or_path, str) else Path(name_or_path))
