@@ -408,6 +408,11 @@ def test_arrays_of_the_wrong_kind_are_refused_on_saving_and_loading(tmp_path: Pa
     manifest["sentences"][0]["arrays"]["missing"]["dtype"] = "<i8"
     with pytest.raises(UnsafeExtractionError, match="'missing' has dtype '<i8'"):
         load_extraction(_pack(tmp_path / "x.trfviz", manifest, members))
+    _, members = _entries(_synthetic(), tmp_path)
+    manifest["sentences"][0]["arrays"]["missing"]["dtype"] = "|b1"
+    manifest["sentences"][0]["arrays"]["states"]["dtype"] = "<f16"  # a float, not a listed one
+    with pytest.raises(UnsafeExtractionError, match="'states' has dtype '<f16'"):
+        load_extraction(_pack(tmp_path / "x.trfviz", manifest, members))
     sentence = _synthetic().sentences[0]
     texts = np.array(["a"] * sentence.states.shape[0])  # type: ignore[union-attr]
     bad = Extraction(

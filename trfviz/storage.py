@@ -561,12 +561,12 @@ def _options(raw: dict[str, Any]) -> ExtractionOptions:
     if unknown:
         raise CorruptExtractionError(f"manifest options has unknown keys {unknown[:5]}")
     for key, value in raw.items():
-        allowed = typing.get_args(hints[key])
-        if (allowed and value not in allowed) or (
-            hints[key] is bool and not isinstance(value, bool)
+        allowed = typing.get_args(hints[key])  # the choices of a Literal, else ()
+        if not (
+            isinstance(value, str) and value in allowed
+            if allowed
+            else isinstance(value, hints[key])
         ):
-            raise CorruptExtractionError(f"manifest options: {key}={value!r} is not allowed")
-        if allowed and not isinstance(value, str):
             raise CorruptExtractionError(f"manifest options: {key}={value!r} is not allowed")
     return ExtractionOptions(**raw)
 
