@@ -9,7 +9,13 @@ from trfviz import datasets
 from trfviz.alignment import Alignment, align_spans, align_texts
 from trfviz.extract import extract, extract_docs, sentences_of
 from trfviz.extraction import Extraction, ExtractionOptions, SentenceExtraction
-from trfviz.models import LoadedModel, ModelNotAvailableError, load_model
+from trfviz.models import (
+    LoadedModel,
+    ModelNotAvailableError,
+    ModelPathNotFoundError,
+    UnsupportedModelError,
+    load_model,
+)
 from trfviz.parse import Arc, EntitySpan, SentenceParse, parse_doc, parse_sentence
 from trfviz.pipelines import load_pipeline
 from trfviz.pooling import pool_attention, pool_states
@@ -24,8 +30,10 @@ __all__ = [
     "ExtractionOptions",
     "LoadedModel",
     "ModelNotAvailableError",
+    "ModelPathNotFoundError",
     "SentenceExtraction",
     "SentenceParse",
+    "UnsupportedModelError",
     "align_spans",
     "align_texts",
     "datasets",
