@@ -38,7 +38,8 @@ How the runner works
   template taken before the run), and the chunk's reducers are merged into
   the totals **in chunk order**. In-process, on a cluster and after any
   number of resumes the same batches are run and the same sums formed in the
-  same order, so the results are identical, floats included.
+  same order, so the results are identical, floats included (as long as the
+  model itself is deterministic; some GPU kernels are not).
 - ``checkpoint=path``: at chunk ends the totals are saved to ``path``, early
   enough that a kill loses at most ``checkpoint_every`` documents (default
   100) or about ``checkpoint_seconds`` of work (default 60), whichever is
@@ -48,7 +49,10 @@ How the runner works
   given an existing checkpoint skips the documents it holds and goes on from
   there; the final state is saved at the end, so running again returns at
   once. ``Ctrl-C`` (``KeyboardInterrupt``) leaves the last checkpoint as it
-  was, warns with the call that resumes, and is re-raised.
+  was, warns with the call that resumes, and is re-raised. Every save writes
+  the whole state: for reducers that hold a lot (:class:`~trfviz.analysis.similarity.LayerCKA` over all
+  layers of two models holds hundreds of MB) raise ``checkpoint_every`` and
+  ``checkpoint_seconds``.
 - Checkpoints are pickles, because a reducer may hold anything: **load only
   checkpoints you wrote yourself**; unpickling a file runs code chosen by
   whoever wrote it. A checkpoint records the models, the reducer types, the
@@ -252,11 +256,13 @@ def run_corpus(
             checkpoint is only resumed with its own chunk size.
         checkpoint: a file to save the reducers to and resume from (a pickle:
             load only your own, see the module docs).
-        checkpoint_every: save (at a chunk end) before more than this many
-            documents are done but unsaved.
-        checkpoint_seconds: save (at a chunk end) before about this many seconds
-            of work are unsaved, judged by the last chunk's time; None for no
-            time limit.
+        checkpoint_every: the most documents a kill may lose: the checkpoint
+            is saved at a chunk end whenever the next chunk would take the
+            documents done but unsaved past this many (at every chunk end if
+            chunks are larger).
+        checkpoint_seconds: likewise, about the most seconds of work a kill
+            may lose (the next chunk is assumed to take as long as the last);
+            None for no time limit.
         progress: show a progress bar over documents.
         total: number of documents, for the progress bar, when ``documents``
             has no ``len``.
@@ -274,51 +280,21 @@ def run_corpus(
             reducers, or a checkpoint written by a run with other settings.
         KeyboardInterrupt: re-raised after a warning that says how to resume.
     """
-    _check_int("checkpoint_every", checkpoint_every)
-    _check_int("batch_size", batch_size)
-    if chunk_size is not None:
-        _check_int("chunk_size", chunk_size)
-    if total is not None:
-        _check_int("total", total, minimum=0)
-    if checkpoint_seconds is not None and (
-        isinstance(checkpoint_seconds, bool)
-        or not isinstance(checkpoint_seconds, (int, float))
-        or not checkpoint_seconds > 0
-    ):
-        raise ValueError(
-            f"checkpoint_seconds must be a positive number of seconds or None; "
-            f"got {checkpoint_seconds!r}"
-        )
-    if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
-        raise TypeError(f"checkpoint must be a file path or None; got {type(checkpoint).__name__}")
-    if isinstance(documents, (str, bytes)) or not isinstance(documents, Iterable):
-        raise TypeError(
-            "documents must be an iterable of texts or spaCy Docs (a list, a generator, ...); "
-            f"got {type(documents).__name__}"
-        )
-    if isinstance(reducers, (str, bytes)) or not isinstance(reducers, Iterable):
-        raise TypeError(f"reducers must be a list of reducers; got {type(reducers).__name__}")
+    _check_arguments(
+        documents,
+        reducers,
+        checkpoint=checkpoint,
+        chunk_size=chunk_size,
+        checkpoint_every=checkpoint_every,
+        checkpoint_seconds=checkpoint_seconds,
+        batch_size=batch_size,
+        total=total,
+    )
     model_list = _model_list(models)
     names = [_model_name(m) for m in model_list]
     if len(set(names)) != len(names):
         raise ValueError(f"each model may appear once; got {names}")
     reducers = list(reducers)
-    if not reducers:
-        raise ValueError("give at least one reducer")
-    for reducer in reducers:
-        missing = [
-            a for a in ("update", "merge", "result") if not callable(getattr(reducer, a, None))
-        ]
-        if missing:
-            raise TypeError(
-                f"{type(reducer).__name__} is not a reducer: it has no {', '.join(missing)} "
-                "(see trfviz.analysis.corpus.Reducer; wrap two-model reducers in ModelPair)"
-            )
-        if getattr(reducer, "n_sentences", 0):
-            raise ValueError(
-                f"{type(reducer).__name__} has already seen {reducer.n_sentences} sentences; "
-                "run_corpus needs fresh reducers (it copies them for every chunk)"
-            )
     template = pickle.dumps(reducers)
     options: dict[str, Any] = {
         "attention": any(getattr(r, "needs_attention", True) for r in reducers),
@@ -382,6 +358,9 @@ def run_corpus(
             if path is not None and (too_many or too_long):
                 state.save(path, config, chunk_size)
                 last_saved, last_save_time = state.n_docs, _monotonic()
+        if path is not None and (state.n_docs != last_saved or not path.exists()):
+            state.save(path, config, chunk_size)
+            last_saved = state.n_docs
     except KeyboardInterrupt:
         warnings.warn(
             _resume_message(
@@ -411,8 +390,6 @@ def run_corpus(
             close()  # on a cluster, cancels the chunks still running
         if bar is not None:
             bar.close()
-    if path is not None and (state.n_docs != last_saved or not path.exists()):
-        state.save(path, config, chunk_size)
     return CorpusRun(
         reducers=tuple(state.reducers),
         n_docs=state.n_docs,
@@ -427,6 +404,60 @@ DEFAULT_CHUNK_SIZE = 50
 #: The clock that times chunks for ``checkpoint_seconds`` (a module attribute so tests can
 #: replace it).
 _monotonic = time.monotonic
+
+
+def _check_arguments(
+    documents: Any,
+    reducers: Any,
+    *,
+    checkpoint: Any,
+    chunk_size: Any,
+    checkpoint_every: Any,
+    checkpoint_seconds: Any,
+    batch_size: Any,
+    total: Any,
+) -> None:
+    """Raise one clear TypeError or ValueError for the first bad argument of run_corpus."""
+    _check_int("checkpoint_every", checkpoint_every)
+    _check_int("batch_size", batch_size)
+    if chunk_size is not None:
+        _check_int("chunk_size", chunk_size)
+    if total is not None:
+        _check_int("total", total, minimum=0)
+    if checkpoint_seconds is not None:
+        if isinstance(checkpoint_seconds, bool) or not isinstance(checkpoint_seconds, (int, float)):
+            raise TypeError(
+                "checkpoint_seconds must be a number of seconds or None; "
+                f"got {type(checkpoint_seconds).__name__} {checkpoint_seconds!r}"
+            )
+        if not checkpoint_seconds > 0:
+            raise ValueError(f"checkpoint_seconds must be positive; got {checkpoint_seconds}")
+    if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
+        raise TypeError(f"checkpoint must be a file path or None; got {type(checkpoint).__name__}")
+    if isinstance(documents, (str, bytes)) or not isinstance(documents, Iterable):
+        raise TypeError(
+            "documents must be an iterable of texts or spaCy Docs (a list, a generator, ...); "
+            f"got {type(documents).__name__}"
+        )
+    if isinstance(reducers, (str, bytes)) or not isinstance(reducers, Iterable):
+        raise TypeError(f"reducers must be a list of reducers; got {type(reducers).__name__}")
+    reducers = list(reducers)
+    if not reducers:
+        raise ValueError("give at least one reducer")
+    for reducer in reducers:
+        missing = [
+            a for a in ("update", "merge", "result") if not callable(getattr(reducer, a, None))
+        ]
+        if missing:
+            raise TypeError(
+                f"{type(reducer).__name__} is not a reducer: it has no {', '.join(missing)} "
+                "(see trfviz.analysis.corpus.Reducer; wrap two-model reducers in ModelPair)"
+            )
+        if getattr(reducer, "n_sentences", 0):
+            raise ValueError(
+                f"{type(reducer).__name__} has already seen {reducer.n_sentences} sentences; "
+                "run_corpus needs fresh reducers (it copies them for every chunk)"
+            )
 
 
 def _check_int(name: str, value: Any, *, minimum: int = 1) -> None:
