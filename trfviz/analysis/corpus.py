@@ -50,8 +50,9 @@ How the runner works
   there; the final state is saved at the end, so running again returns at
   once. ``Ctrl-C`` (``KeyboardInterrupt``) leaves the last checkpoint as it
   was, warns with the call that resumes, and is re-raised. Every save writes
-  the whole state: for reducers that hold a lot (:class:`~trfviz.analysis.similarity.LayerCKA` over all
-  layers of two models holds hundreds of MB) raise ``checkpoint_every`` and
+  the whole state: for reducers that hold a lot
+  (:class:`~trfviz.analysis.similarity.LayerCKA` over every layer of two
+  models holds hundreds of MB) raise ``checkpoint_every`` and
   ``checkpoint_seconds``.
 - Checkpoints are pickles, because a reducer may hold anything: **load only
   checkpoints you wrote yourself**; unpickling a file runs code chosen by
