@@ -31,19 +31,34 @@ similarity reducers) fit through :class:`ModelPair`.
 How the runner works
 --------------------
 
-- Documents are counted in chunks of ``chunk_size``. Each chunk's sentences
-  go to fresh copies of the reducers (unpickled from a template taken before
-  the run), and the chunk's reducers are merged into the totals **in chunk
-  order**: in-process, on a cluster and after a resume the same sums are
-  formed in the same order. In-process, each model sees the whole stream in
-  one :func:`trfviz.extract_docs` call, so its length-sorted batches span
-  chunks; on a cluster a chunk is one task and is batched on its own.
-- ``checkpoint=path``: after every ``checkpoint_every`` documents (at the end
-  of a chunk) the totals are pickled to ``path`` (written to a temporary file
-  and renamed, so an interrupted write leaves the previous checkpoint). A run
-  given an existing checkpoint skips the documents it already holds and goes
-  on from there; the final state is written at the end, so running again
-  returns at once. Checkpoints are pickles: load only your own.
+- Documents are cut into chunks of ``chunk_size``, counted from the first
+  document. A chunk is the unit of everything: the extractor runs over one
+  chunk at a time (so its length-sorted batches never span chunks), the
+  chunk's sentences go to fresh copies of the reducers (unpickled from a
+  template taken before the run), and the chunk's reducers are merged into
+  the totals **in chunk order**. In-process, on a cluster and after any
+  number of resumes the same batches are run and the same sums formed in the
+  same order, so the results are identical, floats included (as long as the
+  model itself is deterministic; some GPU kernels are not).
+- ``checkpoint=path``: at chunk ends the totals are saved to ``path``, early
+  enough that a kill loses at most ``checkpoint_every`` documents (default
+  100) or about ``checkpoint_seconds`` of work (default 60), whichever is
+  smaller. Each save is atomic (:func:`trfviz.atomic.atomic_writer`: a
+  temporary file, fsynced, renamed over the old one), so a process killed at
+  any moment, even mid-write, leaves the previous checkpoint whole. A run
+  given an existing checkpoint skips the documents it holds and goes on from
+  there; the final state is saved at the end, so running again returns at
+  once. ``Ctrl-C`` (``KeyboardInterrupt``) leaves the last checkpoint as it
+  was, warns with the call that resumes, and is re-raised. Every save writes
+  the whole state: for reducers that hold a lot
+  (:class:`~trfviz.analysis.similarity.LayerCKA` over every layer of two
+  models holds hundreds of MB) raise ``checkpoint_every`` and
+  ``checkpoint_seconds``.
+- Checkpoints are pickles, because a reducer may hold anything: **load only
+  checkpoints you wrote yourself**; unpickling a file runs code chosen by
+  whoever wrote it. A checkpoint records the models, the reducer types, the
+  extraction options and the chunk size, and a run whose settings differ is
+  refused rather than mixed in.
 - ``client=``: a ``distributed.Client``. Chunks become tasks (a few per worker
   in flight, so the corpus is never all on the client); Docs travel as
   ``DocBin`` bytes, texts as strings parsed on the worker when ``pipeline`` is
@@ -65,12 +80,15 @@ from __future__ import annotations
 import itertools
 import os
 import pickle
+import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from trfviz.atomic import atomic_writer
 from trfviz.extraction import Extraction, SentenceExtraction
 from trfviz.parse import SentenceParse, parse_sentence
 from trfviz.pooling import QueryPooling, SpecialTokens, StatePooling
@@ -86,7 +104,7 @@ if TYPE_CHECKING:
 __all__ = ["CorpusRun", "Extractor", "ModelPair", "Reducer", "run_corpus"]
 
 CHECKPOINT_FORMAT = "trfviz.corpus-checkpoint"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
 
 #: ``extractor(docs, model, **options)`` streams one Extraction per Doc, in order;
 #: :func:`trfviz.extract_docs` is the default.
@@ -200,9 +218,10 @@ def run_corpus(
     models: str | LoadedModel | Sequence[str | LoadedModel],
     pipeline: str | Language = "en_core_web_sm",
     client: Any = None,
-    chunk_size: int = 256,
+    chunk_size: int | None = None,
     checkpoint: str | os.PathLike[str] | None = None,
-    checkpoint_every: int = 1000,
+    checkpoint_every: int = 100,
+    checkpoint_seconds: float | None = 60.0,
     progress: bool = True,
     total: int | None = None,
     pooling: StatePooling = "weighted",
@@ -212,6 +231,10 @@ def run_corpus(
     extractor: Extractor | None = None,
 ) -> CorpusRun:
     """Feed every sentence of ``documents``, as every model sees it, to ``reducers``.
+
+    A run killed at any moment (``Ctrl-C``, ``SIGKILL``, a lost machine) and
+    started again with the same arguments and fresh reducers goes on from its
+    last checkpoint and gives exactly the result of one uninterrupted run.
 
     Args:
         documents: texts (parsed with ``pipeline``) or spaCy Docs with sentence
@@ -225,40 +248,54 @@ def run_corpus(
             loaded ``Language``.
         client: a ``distributed.Client`` to run chunks on its workers; in-process
             when None.
-        chunk_size: documents per partial result: reducers are merged, and
-            checkpoints written, at chunk ends. In-process the model still
-            batches sentences across chunks; on a cluster a chunk is one task,
-            batched on its own, so larger chunks waste less on padding (but
-            hold more attention in a worker's memory).
-        checkpoint: a file to save the reducers to and resume from.
-        checkpoint_every: save after at least this many more documents.
+        chunk_size: documents per chunk, the unit of extraction, merging and
+            checkpointing (see the module docs). Larger chunks batch sentences
+            better (the model sorts a chunk's sentences by length) but hold more
+            attention in memory and make checkpoints coarser. Default: the
+            checkpoint's when resuming, else ``min(50, checkpoint_every)``.
+            Runs with different chunk sizes agree up to float rounding, so a
+            checkpoint is only resumed with its own chunk size.
+        checkpoint: a file to save the reducers to and resume from (a pickle:
+            load only your own, see the module docs).
+        checkpoint_every: the most documents a kill may lose: the checkpoint
+            is saved at a chunk end whenever the next chunk would take the
+            documents done but unsaved past this many (at every chunk end if
+            chunks are larger).
+        checkpoint_seconds: likewise, about the most seconds of work a kill
+            may lose (the next chunk is assumed to take as long as the last);
+            None for no time limit.
         progress: show a progress bar over documents.
         total: number of documents, for the progress bar, when ``documents``
             has no ``len``.
         pooling, query_pooling, special_tokens, batch_size: passed to
             :func:`trfviz.extract_docs`.
         extractor: what runs a model over Docs, ``extractor(docs, model,
-            **options)``; :func:`trfviz.extract_docs` by default. Must be
-            picklable for a cluster.
+            **options)``; :func:`trfviz.extract_docs` by default. It is called
+            once per chunk and model. Must be picklable for a cluster.
 
     Returns:
         A :class:`CorpusRun` with the reducers and counts.
+
+    Raises:
+        TypeError, ValueError: an argument of the wrong type or value, used
+            reducers, or a checkpoint written by a run with other settings.
+        KeyboardInterrupt: re-raised after a warning that says how to resume.
     """
-    if chunk_size < 1 or checkpoint_every < 1:
-        raise ValueError("chunk_size and checkpoint_every must be positive")
+    _check_arguments(
+        documents,
+        reducers,
+        checkpoint=checkpoint,
+        chunk_size=chunk_size,
+        checkpoint_every=checkpoint_every,
+        checkpoint_seconds=checkpoint_seconds,
+        batch_size=batch_size,
+        total=total,
+    )
     model_list = _model_list(models)
     names = [_model_name(m) for m in model_list]
     if len(set(names)) != len(names):
         raise ValueError(f"each model may appear once; got {names}")
     reducers = list(reducers)
-    if not reducers:
-        raise ValueError("give at least one reducer")
-    for reducer in reducers:
-        if getattr(reducer, "n_sentences", 0):
-            raise ValueError(
-                f"{type(reducer).__name__} has already seen {reducer.n_sentences} sentences; "
-                "run_corpus needs fresh reducers (it copies them for every chunk)"
-            )
     template = pickle.dumps(reducers)
     options: dict[str, Any] = {
         "attention": any(getattr(r, "needs_attention", True) for r in reducers),
@@ -278,53 +315,202 @@ def run_corpus(
     state = _State(reducers=reducers, n_docs=0, n_sentences=0)
     path = Path(checkpoint) if checkpoint is not None else None
     if path is not None and path.exists():
-        state.restore(path, config)
+        chunk_size = state.restore(path, config, chunk_size)
+    if chunk_size is None:
+        chunk_size = min(DEFAULT_CHUNK_SIZE, checkpoint_every)
     resumed = state.n_docs
 
     if total is None and isinstance(documents, Sized):
         total = len(documents)
+    if total is not None and total < resumed:
+        raise ValueError(
+            f"the checkpoint {path} holds {resumed} documents but this run has only {total}: "
+            "resume with the same documents, or pass another checkpoint path"
+        )
     remaining = itertools.islice(iter(documents), resumed, None)
+    chunks = _chunks(remaining, chunk_size)
     bar = _progress_bar(progress, total, resumed)
     last_saved = resumed
     outputs: Iterator[tuple[int, list[Any], int]] = iter(())
+    last_save_time = last_chunk_time = _monotonic()
     try:
         if client is None:
             outputs = _run_in_process(
-                remaining, pipeline, template, model_list, names, options, extractor, chunk_size
+                chunks, pipeline, template, model_list, names, options, extractor
             )
         else:
             if any(not isinstance(m, str) for m in model_list):
                 model_list = list(names)
             outputs = _run_on_cluster(
-                client,
-                _chunks(remaining, chunk_size),
-                pipeline,
-                template,
-                model_list,
-                names,
-                options,
-                extractor,
+                client, chunks, pipeline, template, model_list, names, options, extractor
             )
         for n_docs, chunk_reducers, n_sentences in outputs:
             state.add(chunk_reducers, n_docs, n_sentences)
             if bar is not None:
                 bar.update(n_docs)
-            if path is not None and state.n_docs - last_saved >= checkpoint_every:
-                state.save(path, config)
-                last_saved = state.n_docs
+            clock = _monotonic()
+            chunk_seconds, last_chunk_time = clock - last_chunk_time, clock
+            # Save now if waiting for the next chunk would leave too much unsaved.
+            too_many = state.n_docs - last_saved + chunk_size > checkpoint_every
+            too_long = (
+                checkpoint_seconds is not None
+                and clock - last_save_time + chunk_seconds > checkpoint_seconds
+            )
+            if path is not None and (too_many or too_long):
+                state.save(path, config, chunk_size)
+                last_saved, last_save_time = state.n_docs, _monotonic()
+        if path is not None and (state.n_docs != last_saved or not path.exists()):
+            state.save(path, config, chunk_size)
+            last_saved = state.n_docs
+    except KeyboardInterrupt:
+        warnings.warn(
+            _resume_message(
+                path,
+                last_saved,
+                state.n_docs,
+                models=names,
+                reducers=reducers,
+                chunk_size=chunk_size,
+                client=client,
+                others={
+                    "pipeline": (pipeline, "en_core_web_sm"),
+                    "pooling": (pooling, "weighted"),
+                    "query_pooling": (query_pooling, "mean"),
+                    "special_tokens": (special_tokens, "keep"),
+                    "batch_size": (batch_size, 32),
+                    "extractor": (extractor, None),
+                },
+            ),
+            UserWarning,
+            stacklevel=2,
+        )
+        raise
     finally:
         close = getattr(outputs, "close", None)
         if close is not None:
             close()  # on a cluster, cancels the chunks still running
         if bar is not None:
             bar.close()
-    if path is not None and (state.n_docs != last_saved or not path.exists()):
-        state.save(path, config)
     return CorpusRun(
         reducers=tuple(state.reducers),
         n_docs=state.n_docs,
         n_sentences=state.n_sentences,
         resumed_docs=resumed,
+    )
+
+
+#: Documents per chunk when ``chunk_size`` is not given (at most ``checkpoint_every``).
+DEFAULT_CHUNK_SIZE = 50
+
+#: The clock that times chunks for ``checkpoint_seconds`` (a module attribute so tests can
+#: replace it).
+_monotonic = time.monotonic
+
+
+def _check_arguments(
+    documents: Any,
+    reducers: Any,
+    *,
+    checkpoint: Any,
+    chunk_size: Any,
+    checkpoint_every: Any,
+    checkpoint_seconds: Any,
+    batch_size: Any,
+    total: Any,
+) -> None:
+    """Raise one clear TypeError or ValueError for the first bad argument of run_corpus."""
+    _check_int("checkpoint_every", checkpoint_every)
+    _check_int("batch_size", batch_size)
+    if chunk_size is not None:
+        _check_int("chunk_size", chunk_size)
+    if total is not None:
+        _check_int("total", total, minimum=0)
+    if checkpoint_seconds is not None:
+        if isinstance(checkpoint_seconds, bool) or not isinstance(checkpoint_seconds, (int, float)):
+            raise TypeError(
+                "checkpoint_seconds must be a number of seconds or None; "
+                f"got {type(checkpoint_seconds).__name__} {checkpoint_seconds!r}"
+            )
+        if not checkpoint_seconds > 0:
+            raise ValueError(f"checkpoint_seconds must be positive; got {checkpoint_seconds}")
+    if checkpoint is not None and not isinstance(checkpoint, (str, os.PathLike)):
+        raise TypeError(f"checkpoint must be a file path or None; got {type(checkpoint).__name__}")
+    if isinstance(documents, (str, bytes)) or not isinstance(documents, Iterable):
+        raise TypeError(
+            "documents must be an iterable of texts or spaCy Docs (a list, a generator, ...); "
+            f"got {type(documents).__name__}"
+        )
+    if isinstance(reducers, (str, bytes)) or not isinstance(reducers, Iterable):
+        raise TypeError(f"reducers must be a list of reducers; got {type(reducers).__name__}")
+    reducers = list(reducers)
+    if not reducers:
+        raise ValueError("give at least one reducer")
+    for reducer in reducers:
+        missing = [
+            a for a in ("update", "merge", "result") if not callable(getattr(reducer, a, None))
+        ]
+        if missing:
+            raise TypeError(
+                f"{type(reducer).__name__} is not a reducer: it has no {', '.join(missing)} "
+                "(see trfviz.analysis.corpus.Reducer; wrap two-model reducers in ModelPair)"
+            )
+        if getattr(reducer, "n_sentences", 0):
+            raise ValueError(
+                f"{type(reducer).__name__} has already seen {reducer.n_sentences} sentences; "
+                "run_corpus needs fresh reducers (it copies them for every chunk)"
+            )
+
+
+def _check_int(name: str, value: Any, *, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int; got {type(value).__name__} {value!r}")
+    if value < minimum:
+        relation = "positive" if minimum == 1 else f"at least {minimum}"
+        raise ValueError(f"{name} must be {relation}; got {value}")
+
+
+def _resume_message(
+    path: Path | None,
+    saved: int,
+    done: int,
+    *,
+    models: Sequence[str],
+    reducers: Sequence[Any],
+    chunk_size: int,
+    client: Any,
+    others: Mapping[str, tuple[Any, Any]],
+) -> str:
+    """What to tell someone who pressed Ctrl-C: what is saved and the call that resumes."""
+    if path is None:
+        return (
+            f"run_corpus was interrupted after {done} documents; nothing was saved because no "
+            "checkpoint was given. Pass checkpoint='corpus-checkpoint.pkl' (any file path) to "
+            "be able to resume an interrupted run."
+        )
+    arguments = [
+        "documents",
+        "reducers",
+        f"models={models[0]!r}" if len(models) == 1 else f"models={list(models)!r}",
+        f"checkpoint={str(path)!r}",
+        f"chunk_size={chunk_size}",
+    ]
+    if client is not None:
+        arguments.append("client=client")
+    for name, (value, default) in others.items():
+        if value is default or (isinstance(value, (str, int)) and value == default):
+            continue
+        if isinstance(value, (str, int)):
+            arguments.append(f"{name}={value!r}")
+        else:  # a function by its name; a loaded pipeline or other object by a placeholder
+            arguments.append(f"{name}={getattr(value, '__name__', '...')}")
+    kinds = ", ".join(type(r).__name__ for r in reducers)
+    held = f"the first {saved} documents" if saved else "no documents yet"
+    return (
+        f"run_corpus was interrupted after {done} documents; the checkpoint {path} holds "
+        f"{held}. To resume, call\n\n    run_corpus({', '.join(arguments)})\n\n"
+        f"with the same documents and new, unused reducers ({kinds}) made with the same "
+        "settings (the ones passed to this run hold a partial result); it skips the "
+        f"{saved} saved documents and gives the result of one uninterrupted run."
     )
 
 
@@ -342,32 +528,51 @@ class _State:
         self.n_docs += n_docs
         self.n_sentences += n_sentences
 
-    def save(self, path: Path, config: dict[str, Any]) -> None:
+    def save(self, path: Path, config: dict[str, Any], chunk_size: int) -> None:
+        """Pickle the totals to ``path`` atomically: a killed process leaves the old file."""
         payload = {
             "format": CHECKPOINT_FORMAT,
             "version": CHECKPOINT_VERSION,
             "config": config,
+            "chunk_size": chunk_size,
             "n_docs": self.n_docs,
             "n_sentences": self.n_sentences,
             "reducers": self.reducers,
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        staging = path.with_name(path.name + ".tmp")
-        with open(staging, "wb") as handle:
+        with atomic_writer(path) as handle:
             pickle.dump(payload, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(staging, path)
 
-    def restore(self, path: Path, config: dict[str, Any]) -> None:
+    def restore(self, path: Path, config: dict[str, Any], chunk_size: int | None) -> int:
+        """Merge the checkpoint's totals in; the checkpoint's chunk size.
+
+        The file is unpickled, which runs code of its writer's choosing: the
+        caller's own checkpoints only (see the module docs).
+        """
         with open(path, "rb") as handle:
-            payload = pickle.load(handle)
+            payload = pickle.load(handle)  # the caller's own checkpoint only
         if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
             raise ValueError(f"{path} is not a trfviz corpus checkpoint")
-        if payload.get("version") != CHECKPOINT_VERSION or payload.get("config") != config:
+        if payload.get("version") != CHECKPOINT_VERSION:
+            raise ValueError(
+                f"the checkpoint {path} was written by another version of trfviz (format "
+                f"{payload.get('version')}, this one reads {CHECKPOINT_VERSION}); delete it "
+                "or pass another path"
+            )
+        if payload.get("config") != config:
             raise ValueError(
                 f"the checkpoint {path} was written by a different run "
                 f"({payload.get('config')}, this run: {config}); delete it or pass another path"
             )
+        saved_chunk_size = int(payload["chunk_size"])
+        if chunk_size is not None and chunk_size != saved_chunk_size:
+            raise ValueError(
+                f"the checkpoint {path} was written with chunk_size={saved_chunk_size}, this "
+                f"run asks for {chunk_size}: pass chunk_size={saved_chunk_size} (or leave it "
+                "out) to resume; chunks set how sums are grouped, so another size would not "
+                "give the uninterrupted result"
+            )
         self.add(payload["reducers"], payload["n_docs"], payload["n_sentences"])
+        return saved_chunk_size
 
 
 def _run_chunk(
@@ -389,39 +594,23 @@ def _run_chunk(
 
 
 def _run_in_process(
-    documents: Iterator[str | Doc],
+    chunks: Iterator[list[str | Doc]],
     pipeline: str | Language,
     template: bytes,
     models: Sequence[str | LoadedModel],
     names: Sequence[str],
     options: Mapping[str, Any],
     extractor: Extractor | None,
-    chunk_size: int,
 ) -> Iterator[tuple[int, list[Any], int]]:
-    """Stream every document through one extraction per model; yield (n_docs, reducers,
-    n_sentences) per ``chunk_size`` documents.
+    """Run chunk after chunk, as a worker would; yield (n_docs, reducers, n_sentences).
 
-    The extractor sees the whole stream, so it batches sentences across chunks
-    (:func:`trfviz.extract_docs` sorts a few thousand sentences at a time by length):
-    the chunk only sets how often the reducers are merged and checkpointed.
+    Each chunk is extracted on its own, as on a cluster, so a chunk's batches do
+    not depend on where a run started: a resumed run repeats them exactly.
     """
-    extract = _extractor(extractor)
-    streams = itertools.tee(_parsed_stream(documents, pipeline), len(models) + 1)
-    extractions = [
-        extract(stream, model, **options) for stream, model in zip(streams[1:], models, strict=True)
-    ]
-    reducers: list[Any] | None = None
-    n_docs = n_sentences = 0
-    for doc, *doc_extractions in zip(streams[0], *extractions, strict=True):
-        if reducers is None:
-            reducers = pickle.loads(template)
-        n_sentences += _feed(reducers, doc, doc_extractions, names)
-        n_docs += 1
-        if n_docs == chunk_size:
-            yield n_docs, reducers, n_sentences
-            reducers, n_docs, n_sentences = None, 0, 0
-    if reducers is not None:
-        yield n_docs, reducers, n_sentences
+    for chunk in chunks:
+        docs = _parsed(chunk, pipeline)
+        reducers, n_sentences = _run_chunk(docs, template, models, names, options, extractor)
+        yield len(docs), reducers, n_sentences
 
 
 def _feed(
@@ -575,21 +764,6 @@ def _parsed(chunk: Sequence[str | Doc], pipeline: str | Language) -> list[Doc]:
     return [next(parsed) if isinstance(d, str) else d for d in chunk]
 
 
-def _parsed_stream(items: Iterable[str | Doc], pipeline: str | Language) -> Iterator[Doc]:
-    """The documents as Docs: Docs as they come, texts parsed a few hundred at a time."""
-    texts: list[str] = []
-    for item in items:
-        if isinstance(item, str):
-            texts.append(item)
-            if len(texts) < 256:
-                continue
-        yield from _parsed(texts, pipeline)
-        texts = []
-        if not isinstance(item, str):
-            yield item
-    yield from _parsed(texts, pipeline)
-
-
 def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     iterator = iter(items)
     while chunk := list(itertools.islice(iterator, size)):
@@ -599,11 +773,22 @@ def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 def _model_list(
     models: str | LoadedModel | Sequence[str | LoadedModel],
 ) -> list[str | LoadedModel]:
-    if isinstance(models, str) or not isinstance(models, Sequence):
-        return [models]
-    if not models:
+    from trfviz.models import LoadedModel
+
+    listed = [models] if isinstance(models, (str, LoadedModel)) else models
+    if not isinstance(listed, Sequence):
+        raise TypeError(
+            f"models must be a model name, a LoadedModel or a list of them; "
+            f"got {type(models).__name__}"
+        )
+    if not listed:
         raise ValueError("give at least one model")
-    return list(models)
+    for model in listed:
+        if not isinstance(model, (str, LoadedModel)):
+            raise TypeError(
+                f"each model must be a name or a LoadedModel; got {type(model).__name__}"
+            )
+    return list(listed)
 
 
 def _model_name(model: str | LoadedModel) -> str:
