@@ -337,6 +337,19 @@ def test_streamed_feature_transforms_equal_the_in_memory_ones(features) -> None:
         assert row.cka == pytest.approx(expected, rel=1e-6)
 
 
+def test_reducers_pickled_before_the_variants_still_load() -> None:
+    a, b = corpus(14)
+    reducer = run(zip(a, b, strict=True))
+    state = reducer.__getstate__()
+    for name in ("kernel", "features", "debiased", "sigma", "trim_dims", "clip_quantile"):
+        del state[name]
+    for name in ("max_tokens", "seed", "streams", "_priority", "_sample_a", "_sample_b"):
+        del state[name]
+    old = LayerCKA.__new__(LayerCKA)
+    old.__setstate__(state)
+    np.testing.assert_allclose(old.result()["cka"], reducer.result()["cka"])
+
+
 def test_bad_options_are_refused_clearly() -> None:
     x = np.zeros((5, 2))
     with pytest.raises(ValueError, match="kernel must be one of"):

@@ -43,7 +43,8 @@ quantiles), so :class:`LayerCKA` keeps a *sample* of at most ``max_tokens``
 tokens: bottom-k sampling, each token's priority drawn from a random
 generator seeded by ``seed`` and the sentence (its start and words), so the
 sample does not depend on the order sentences arrive or on how a corpus was
-split and merged. Below ``max_tokens`` tokens every token is kept.
+split and merged (identical sentences at the same position of their Docs get
+the same priorities). Below ``max_tokens`` tokens every token is kept.
 
 Why the variants: SmolLM2's residual stream has "massive activations" (Sun et
 al. 2024): from layer 12 on, dimension 507 alone holds ~98 % of the variance,
@@ -568,6 +569,12 @@ class LayerCKA:
     def __getstate__(self) -> dict[str, object]:
         self._flush()  # pickles hold moments or the sample, not raw buffers
         return self.__dict__.copy()
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        # Reducers pickled before the variants existed (corpus checkpoints) were linear and raw:
+        # the defaults fill in what they lack.
+        self.__dict__.update(LayerCKA().__dict__)
+        self.__dict__.update(state)
 
     # -- internals ----------------------------------------------------------------------------
 
