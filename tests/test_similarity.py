@@ -422,6 +422,26 @@ def test_cka_skips_missing_tokens_and_selects_layers() -> None:
         compare_layers_cka([a], [b], layers_a=[3])
 
 
+def test_bad_layer_indices_get_one_error_naming_them() -> None:
+    rng = np.random.default_rng(13)
+    a = make_sentence(None, rng.normal(size=(3, 5, 4)).astype(np.float32))
+    b = make_sentence(None, rng.normal(size=(4, 5, 3)).astype(np.float32))
+    message = r"layers_a: \[3, -4\] out of range for 3 hidden-state layers \(0 = embeddings \.\. 2"
+    with pytest.raises(ValueError, match=message):
+        compare_layers_cka([a], [b], layers_a=[0, 3, -4, 1])
+    with pytest.raises(ValueError, match=r"layers_b: \[4\] out of range for 4"):
+        compare_layers_cka([a], [b], layers_b=[4])
+    with pytest.raises(ValueError, match="layers_b names a layer twice"):
+        compare_layers_cka([a], [b], layers_b=[3, -1])
+    with pytest.raises(ValueError, match="layers_a is empty"):
+        compare_layers_cka([a], [b], layers_a=[])
+    with pytest.raises(TypeError, match="integer layer indices"):
+        LayerCKA(layers_a=[1.0])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="sequence of layer indices"):
+        LayerCKA(layers_b=3)  # type: ignore[arg-type]
+    assert compare_layers_cka([a], [b], layers_a=[np.int64(-1)])["layer_a"].tolist() == [2] * 4
+
+
 def test_cka_can_leave_out_each_sentences_first_tokens() -> None:
     rng = np.random.default_rng(15)
     sa = [make_sentence(None, rng.normal(size=(2, n, 3)).astype(np.float32)) for n in (4, 1, 6)]
@@ -536,6 +556,27 @@ def test_minilm_against_smollm2(real_extractions: tuple[list, list]) -> None:
     cka = compare_layers_cka(minilm, smollm)
     assert len(cka) == 7 * 31
     assert cka["cka"].between(0, 1 + 1e-9).all()
+
+
+@pytest.mark.model
+@pytest.mark.filterwarnings("ignore:.*GGUF")
+def test_smollm2_massive_activations_swamp_linear_cka(real_extractions: tuple[list, list]) -> None:
+    # Sun et al. 2024: from layer 12 on, one dimension of SmolLM2 holds almost all the variance,
+    # carried by each sentence's first token; linear CKA is ~0, leaving that token out or the
+    # RBF kernel is not.
+    minilm, smollm = real_extractions
+    states = np.concatenate([s.states[15] for e in smollm for s in e.sentences]).astype(float)
+    variances = states.var(axis=0)
+    assert variances.max() / variances.sum() > 0.9
+    assert np.abs(states).max() > 1000 * np.median(np.abs(states))
+
+    def best(**options: object) -> float:
+        table = compare_layers_cka(minilm, smollm, layers_b=[15], **options)  # type: ignore[arg-type]
+        return float(table["cka"].max())
+
+    assert best() < 0.2
+    assert best(skip_initial=1) > 0.4
+    assert best(kernel="rbf") > 0.4
 
 
 @pytest.mark.model

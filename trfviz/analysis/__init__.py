@@ -20,6 +20,16 @@ from trfviz.analysis.ambiguity import (
     measure_region_attention,
     parse_stimuli,
 )
+from trfviz.analysis.cka import (
+    FEATURES,
+    KERNELS,
+    center_gram,
+    cka_from_grams,
+    compute_cka,
+    gram_linear,
+    gram_rbf,
+    prepare_features,
+)
 from trfviz.analysis.conllu import doc_from_conllu, iter_conllu, parse_conllu, read_conllu
 from trfviz.analysis.corpus import CorpusRun, ModelPair, Reducer, run_corpus
 from trfviz.analysis.similarity import (

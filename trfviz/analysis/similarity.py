@@ -36,9 +36,11 @@ query rows of all sentences:
   both directions, and :func:`summarize_head_similarity` averages that over
   heads for a model-level score.
 
-Hidden states are compared layer by layer with linear CKA (Kornblith et al.
-2019, "Similarity of neural network representations revisited"), tokens as
-examples, for every pair of layers.
+Hidden states are compared layer by layer with CKA (Kornblith et al. 2019,
+"Similarity of neural network representations revisited"), tokens as
+examples, for every pair of layers: linear by default, with the outlier-robust
+and debiased variants of :mod:`trfviz.analysis.cka` (where :class:`LayerCKA`,
+:func:`compare_layers_cka` and :func:`linear_cka` live; they are re-exported here).
 
 All of it is computed as streaming reductions: :class:`HeadSimilarity` and
 :class:`LayerCKA` keep only sufficient statistics (sums over rows; centred
@@ -55,13 +57,17 @@ axis, where 0 is the embedding output and ``l`` the output of layer ``l``.
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Iterable, Iterator, Sequence
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from trfviz.analysis._pairing import Extractions
+from trfviz.analysis._pairing import name_of as _name_of
+from trfviz.analysis._pairing import pair_sentences as _pair_sentences
+
+# Layer CKA lives in trfviz.analysis.cka; re-exported here for code written before the split.
+from trfviz.analysis.cka import LayerCKA, compare_layers_cka, linear_cka
 from trfviz.extraction import Extraction, SentenceExtraction
 
 __all__ = [
@@ -78,7 +84,6 @@ __all__ = [
 ]
 
 KeySupport = Literal["all", "preceding"]
-Extractions = Extraction | Iterable[Extraction | SentenceExtraction]
 
 #: Smoothing weight of Clark et al. (2019): rows are mixed with 0.1 % uniform.
 CLARK_EPSILON = 0.001
@@ -453,278 +458,6 @@ def _topk_indicator(att: np.ndarray, support: np.ndarray, top_k: int) -> np.ndar
     return hot
 
 
-# -- hidden states: linear CKA --------------------------------------------------------------------
-
-
-def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
-    """Linear CKA of two representations of the same ``n`` examples (Kornblith et al. 2019).
-
-    Args:
-        x: ``[n, p]``; y: ``[n, q]``. Rows are examples (tokens).
-
-    Returns:
-        ``||Yc^T Xc||_F^2 / (||Xc^T Xc||_F ||Yc^T Yc||_F)`` with column-centred
-        ``Xc``, ``Yc``: 1 for representations equal up to rotation and scale.
-
-    >>> rng = np.random.default_rng(0)
-    >>> x = rng.normal(size=(50, 4))
-    >>> round(linear_cka(x, 3 * x), 12)
-    1.0
-    """
-    xc = np.asarray(x, np.float64) - np.mean(x, axis=0)
-    yc = np.asarray(y, np.float64) - np.mean(y, axis=0)
-    if len(xc) != len(yc):
-        raise ValueError(f"x has {len(xc)} examples and y {len(yc)}")
-    cross = np.linalg.norm(yc.T @ xc) ** 2
-    return float(cross / (np.linalg.norm(xc.T @ xc) * np.linalg.norm(yc.T @ yc)))
-
-
-class LayerCKA:
-    """Streaming linear CKA between every hidden-state layer of two models.
-
-    Keeps, per model, the token count, the running mean of every layer's states
-    and their centred second moments (``Xc^T Xc`` per layer), and the centred
-    cross-moment ``Xc^T Yc`` of every layer pair; updates and merges combine
-    them exactly (the pairwise update of Chan et al., which stays accurate
-    where hidden states have large means). Memory is about
-    ``8 * (layers_a * dim_a) * (layers_b * dim_b)`` bytes: 384 MB for all of
-    MiniLM (7 x 384) against all of SmolLM2 (31 x 576); pass ``layers_a`` /
-    ``layers_b`` to keep fewer.
-
-    Tokens missing in either model are skipped. States are buffered and folded
-    in ``chunk_tokens`` at a time, so the big products run as few large BLAS calls.
-
-    Linear CKA weighs directions by their variance, so a few outlying tokens
-    can dominate it: causal language models put "massive activations" on the
-    first position of a sequence (Sun et al. 2024), hundreds of times the
-    typical size, which swamp every middle layer of SmolLM2.
-    ``skip_initial=1`` leaves each sentence's first token out.
-
-    Args:
-        model_a, model_b: names for the table (default from the Extractions).
-        layers_a, layers_b: hidden-state indices to keep (0 = embeddings;
-            negative indices count from the end); default all.
-        skip_initial: leave out the first ``skip_initial`` tokens of every sentence.
-        chunk_tokens: tokens buffered before they are folded in.
-    """
-
-    #: What the corpus runner must extract for this reducer.
-    needs_attention = False
-    needs_states = True
-
-    def __init__(
-        self,
-        *,
-        model_a: str | None = None,
-        model_b: str | None = None,
-        layers_a: Sequence[int] | None = None,
-        layers_b: Sequence[int] | None = None,
-        skip_initial: int = 0,
-        chunk_tokens: int = 1024,
-    ) -> None:
-        if skip_initial < 0:
-            raise ValueError("skip_initial must not be negative")
-        self.skip_initial = int(skip_initial)
-        self.model_a = model_a
-        self.model_b = model_b
-        self.layers_a = None if layers_a is None else tuple(int(i) for i in layers_a)
-        self.layers_b = None if layers_b is None else tuple(int(i) for i in layers_b)
-        self.chunk_tokens = max(1, int(chunk_tokens))
-        self.n = 0
-        self.n_sentences = 0
-        self._index_a: np.ndarray | None = None  # resolved layer indices
-        self._index_b: np.ndarray | None = None
-        self._dims: tuple[int, int] | None = None
-        self._mean_a = np.zeros(0)
-        self._mean_b = np.zeros(0)
-        self._self_a = np.zeros((0, 0, 0))
-        self._self_b = np.zeros((0, 0, 0))
-        self._cross = np.zeros((0, 0))
-        self._buffer_a: list[np.ndarray] = []
-        self._buffer_b: list[np.ndarray] = []
-        self._buffered = 0
-
-    def update(
-        self, a: SentenceExtraction | Extraction, b: SentenceExtraction | Extraction
-    ) -> None:
-        """Add the tokens of one sentence (or of every sentence of a Doc) as seen by both models."""
-        if isinstance(a, Extraction) or isinstance(b, Extraction):
-            if self.model_a is None and isinstance(a, Extraction):
-                self.model_a = a.model
-            if self.model_b is None and isinstance(b, Extraction):
-                self.model_b = b.model
-            for sa, sb in _pair_sentences(a, b):
-                self.update(sa, sb)
-            return
-        if a.tokens != b.tokens:
-            raise ValueError(
-                f"the two extractions tokenize the sentence at token {a.start} differently"
-            )
-        if a.states is None or b.states is None:
-            raise ValueError("the extraction kept no hidden states (states=False)")
-        self._resolve(a.states, b.states)
-        assert self._index_a is not None and self._index_b is not None
-        keep = np.flatnonzero(~(np.asarray(a.missing) | np.asarray(b.missing)))
-        keep = keep[keep >= self.skip_initial]
-        self.n_sentences += 1
-        if len(keep) == 0:
-            return
-        # [tokens, layers * dim]: each token's states of all kept layers side by side.
-        rows_a = a.states[self._index_a][:, keep].transpose(1, 0, 2).reshape(len(keep), -1)
-        rows_b = b.states[self._index_b][:, keep].transpose(1, 0, 2).reshape(len(keep), -1)
-        self._buffer_a.append(rows_a.astype(np.float64))
-        self._buffer_b.append(rows_b.astype(np.float64))
-        self._buffered += len(keep)
-        if self._buffered >= self.chunk_tokens:
-            self._flush()
-
-    def merge(self, other: LayerCKA) -> LayerCKA:
-        """Fold ``other``'s tokens into this reducer, in place; returns ``self``.
-
-        ``other`` is left unchanged (its moments are read, not copied, unless it
-        still buffers states).
-        """
-        if not isinstance(other, LayerCKA):
-            raise TypeError(f"cannot merge LayerCKA with {type(other).__name__}")
-        if self.skip_initial != other.skip_initial:
-            raise ValueError("cannot merge CKA reducers with different skip_initial")
-        if other._buffered:
-            other = copy.deepcopy(other)
-            other._flush()
-        self._flush()
-        self.model_a = self.model_a or other.model_a
-        self.model_b = self.model_b or other.model_b
-        self.n_sentences += other.n_sentences
-        if other.n == 0:
-            return self
-        if self.n == 0:
-            self._index_a, self._index_b, self._dims = other._index_a, other._index_b, other._dims
-            for name in ("_mean_a", "_mean_b", "_self_a", "_self_b", "_cross"):
-                setattr(self, name, getattr(other, name).copy())
-            self.n = other.n
-            return self
-        assert self._index_a is not None and other._index_a is not None
-        assert self._index_b is not None and other._index_b is not None
-        if not (
-            np.array_equal(self._index_a, other._index_a)
-            and np.array_equal(self._index_b, other._index_b)
-            and self._dims == other._dims
-        ):
-            raise ValueError("cannot merge CKA reducers over different layers or dimensions")
-        self._combine(
-            other.n, other._mean_a, other._mean_b, other._self_a, other._self_b, other._cross
-        )
-        return self
-
-    def result(self) -> pd.DataFrame:
-        """The tidy table: one row per (layer of A, layer of B) pair.
-
-        Columns: ``model_a, layer_a, model_b, layer_b, cka, n_tokens``; layers
-        index the hidden states (0 = embedding output).
-
-        Raises:
-            ValueError: fewer than two tokens were seen.
-        """
-        self._flush()
-        if self.n < 2 or self._dims is None:
-            raise ValueError("linear CKA needs at least two tokens")
-        assert self._index_a is not None and self._index_b is not None
-        dim_a, dim_b = self._dims
-        n_a, n_b = len(self._index_a), len(self._index_b)
-        blocks = self._cross.reshape(n_a, dim_a, n_b, dim_b)
-        cross = np.einsum("apbq,apbq->ab", blocks, blocks)
-        norm_a = np.sqrt(np.einsum("apq,apq->a", self._self_a, self._self_a))
-        norm_b = np.sqrt(np.einsum("apq,apq->a", self._self_b, self._self_b))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cka = cross / np.outer(norm_a, norm_b)
-        grid_a, grid_b = np.meshgrid(self._index_a, self._index_b, indexing="ij")
-        return pd.DataFrame(
-            {
-                "model_a": self.model_a or "a",
-                "layer_a": grid_a.ravel(),
-                "model_b": self.model_b or "b",
-                "layer_b": grid_b.ravel(),
-                "cka": cka.ravel(),
-                "n_tokens": self.n,
-            }
-        )
-
-    def __getstate__(self) -> dict[str, object]:
-        self._flush()  # pickles hold moments, not raw states
-        return self.__dict__.copy()
-
-    # -- internals ----------------------------------------------------------------------------
-
-    def _resolve(self, states_a: np.ndarray, states_b: np.ndarray) -> None:
-        dims = (int(states_a.shape[-1]), int(states_b.shape[-1]))
-        if self._dims is None:
-            self._index_a = _layer_index(self.layers_a, states_a.shape[0])
-            self._index_b = _layer_index(self.layers_b, states_b.shape[0])
-            self._dims = dims
-            width_a, width_b = len(self._index_a) * dims[0], len(self._index_b) * dims[1]
-            self._mean_a, self._mean_b = np.zeros(width_a), np.zeros(width_b)
-            self._self_a = np.zeros((len(self._index_a), dims[0], dims[0]))
-            self._self_b = np.zeros((len(self._index_b), dims[1], dims[1]))
-            self._cross = np.zeros((width_a, width_b))
-        elif dims != self._dims:
-            raise ValueError(f"hidden size changed from {self._dims} to {dims}")
-
-    def _flush(self) -> None:
-        if not self._buffered:
-            return
-        x = np.concatenate(self._buffer_a)
-        y = np.concatenate(self._buffer_b)
-        self._buffer_a, self._buffer_b, self._buffered = [], [], 0
-        m = len(x)
-        total = self.n + m
-        # Welford-style batch update: M += (x - mean_old)^T (y - mean_new) is exactly the
-        # pairwise combination of the old moments with the batch's, in one product.
-        new_mean_a = self._mean_a + (x.sum(0) - m * self._mean_a) / total
-        new_mean_b = self._mean_b + (y.sum(0) - m * self._mean_b) / total
-        xo, xn = x - self._mean_a, x - new_mean_a
-        yo, yn = y - self._mean_b, y - new_mean_b
-        self._cross += xo.T @ yn
-        dim_a, dim_b = self._dims or (0, 0)
-        xo3, xn3 = xo.reshape(m, -1, dim_a), xn.reshape(m, -1, dim_a)
-        yo3, yn3 = yo.reshape(m, -1, dim_b), yn.reshape(m, -1, dim_b)
-        for layer in range(xo3.shape[1]):
-            self._self_a[layer] += xo3[:, layer].T @ xn3[:, layer]
-        for layer in range(yo3.shape[1]):
-            self._self_b[layer] += yo3[:, layer].T @ yn3[:, layer]
-        self._mean_a, self._mean_b, self.n = new_mean_a, new_mean_b, total
-
-    def _combine(
-        self,
-        n: int,
-        mean_a: np.ndarray,
-        mean_b: np.ndarray,
-        self_a: np.ndarray,
-        self_b: np.ndarray,
-        cross: np.ndarray,
-    ) -> None:
-        total = self.n + n
-        weight = self.n * n / total
-        delta_a, delta_b = mean_a - self._mean_a, mean_b - self._mean_b
-        dim_a, dim_b = self._dims or (0, 0)
-        da, db = delta_a.reshape(-1, dim_a), delta_b.reshape(-1, dim_b)
-        self._cross += cross
-        self._cross += weight * np.outer(delta_a, delta_b)
-        self._self_a += self_a + weight * da[:, :, None] * da[:, None, :]
-        self._self_b += self_b + weight * db[:, :, None] * db[:, None, :]
-        self._mean_a = self._mean_a + delta_a * (n / total)
-        self._mean_b = self._mean_b + delta_b * (n / total)
-        self.n = total
-
-
-def _layer_index(layers: tuple[int, ...] | None, n_layers: int) -> np.ndarray:
-    if layers is None:
-        return np.arange(n_layers)
-    index = np.array([i + n_layers if i < 0 else i for i in layers], dtype=int)
-    if len(index) == 0 or (index < 0).any() or (index >= n_layers).any():
-        raise ValueError(f"layers {layers} out of range for {n_layers} hidden-state layers")
-    return index
-
-
 # -- one-call functions ---------------------------------------------------------------------------
 
 
@@ -758,36 +491,6 @@ def compare_heads(
         epsilon=epsilon,
         keys=keys,
         min_keys=min_keys,
-    )
-    for sa, sb in _pair_sentences(a, b):
-        reducer.update(sa, sb)
-    return reducer.result()
-
-
-def compare_layers_cka(
-    a: Extractions,
-    b: Extractions,
-    *,
-    model_a: str | None = None,
-    model_b: str | None = None,
-    layers_a: Sequence[int] | None = None,
-    layers_b: Sequence[int] | None = None,
-    skip_initial: int = 0,
-) -> pd.DataFrame:
-    """Linear CKA between the hidden states of every layer pair of two models.
-
-    Tokens (of all sentences) are the examples; tokens missing in either
-    model are skipped. Arguments as in :func:`compare_heads` and :class:`LayerCKA`.
-
-    Returns:
-        One row per layer pair: ``model_a, layer_a, model_b, layer_b, cka, n_tokens``.
-    """
-    reducer = LayerCKA(
-        model_a=model_a or _name_of(a),
-        model_b=model_b or _name_of(b),
-        layers_a=layers_a,
-        layers_b=layers_b,
-        skip_initial=skip_initial,
     )
     for sa, sb in _pair_sentences(a, b):
         reducer.update(sa, sb)
@@ -866,41 +569,6 @@ def summarize_head_similarity(table: pd.DataFrame) -> pd.DataFrame:
 
 
 # -- input handling ---------------------------------------------------------------------------
-
-
-def _flatten(items: Extractions) -> list[SentenceExtraction]:
-    if isinstance(items, Extraction):
-        return list(items.sentences)
-    out: list[SentenceExtraction] = []
-    for item in items:
-        if isinstance(item, Extraction):
-            out.extend(item.sentences)
-        elif isinstance(item, SentenceExtraction):
-            out.append(item)
-        else:
-            raise TypeError(f"expected Extraction or SentenceExtraction, got {type(item).__name__}")
-    return out
-
-
-def _pair_sentences(
-    a: Extractions | SentenceExtraction, b: Extractions | SentenceExtraction
-) -> Iterator[tuple[SentenceExtraction, SentenceExtraction]]:
-    left = [a] if isinstance(a, SentenceExtraction) else _flatten(a)
-    right = [b] if isinstance(b, SentenceExtraction) else _flatten(b)
-    if len(left) != len(right):
-        raise ValueError(
-            f"model A has {len(left)} sentences and model B {len(right)}; "
-            "compare extractions of the same Docs"
-        )
-    return zip(left, right, strict=True)
-
-
-def _name_of(items: object) -> str | None:
-    if isinstance(items, Extraction):
-        return items.model
-    if isinstance(items, Sequence) and items and isinstance(items[0], Extraction):
-        return items[0].model
-    return None
 
 
 def _toy_sentence(attention: np.ndarray) -> SentenceExtraction:
