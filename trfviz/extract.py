@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import os
 import warnings
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
@@ -25,18 +26,15 @@ from trfviz.batch_pooling import pool_attention_layers, pool_state_layers
 from trfviz.extraction import Extraction, ExtractionOptions, SentenceExtraction
 from trfviz.models import LoadedModel, load_model
 from trfviz.pooling import (
-    QUERY_POOLINGS,
-    SPECIAL_TOKEN_MODES,
-    STATE_POOLINGS,
     QueryPooling,
     SpecialTokens,
     StatePooling,
-    _check,
     attention_rows,
     batch_attention_weights,
     batch_state_weights,
     pool_attention,
 )
+from trfviz.validation import check_bool, check_doc, check_int
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span
@@ -89,6 +87,18 @@ def extract(
     Returns:
         An :class:`~trfviz.extraction.Extraction` with one entry per sentence.
 
+    Raises:
+        TypeError: ``doc`` is not a spaCy Doc, ``model`` not a name or
+            LoadedModel, or an option has the wrong type.
+        ValueError: the Doc's text is empty or only whitespace, it has several
+            tokens but no sentence boundaries, or an option makes no sense.
+            (:func:`extract_docs` instead yields an empty Extraction for an
+            empty Doc, so one blank line does not stop a corpus.)
+
+    Control characters (NUL, ESC ...) are accepted: the tokenizer drops them and
+    the tokens holding them are aligned by their other characters (a token of
+    nothing else is flagged in ``missing``).
+
     Example:
         >>> import trfviz
         >>> nlp = trfviz.load_pipeline("en_core_web_sm")  # doctest: +SKIP
@@ -97,6 +107,9 @@ def extract(
         >>> ext.attention[0].shape  # 6 layers, 12 heads, 6 tokens + [CLS] + [SEP]  # doctest: +SKIP
         (6, 12, 8, 8)
     """
+    check_doc(doc)
+    if not doc.text.strip():
+        raise ValueError("the Doc's text is empty or only whitespace: there is nothing to extract")
     (result,) = extract_docs(
         [doc],
         model,
@@ -130,16 +143,14 @@ def extract_docs(
 ) -> Iterator[Extraction]:
     """Stream one :class:`~trfviz.extraction.Extraction` per Doc, in order.
 
+    An empty Doc gives an Extraction with no sentences. Raises as :func:`extract`
+    does for bad options (before the model loads) and for an item that is not a Doc.
+
     Docs are read in chunks of about ``buffer_sentences`` sentences; within a
     chunk, sentences are sorted by length and batched together, so many short
     Docs run as fast as one long one. Options are those of :func:`extract`.
     """
-    _check("pooling", pooling, STATE_POOLINGS)
-    _check("query_pooling", query_pooling, QUERY_POOLINGS)
-    _check("special_tokens", special_tokens, SPECIAL_TOKEN_MODES)
-    if batch_size < 1 or max_batch_pieces < 1:
-        raise ValueError("batch_size and max_batch_pieces must be positive")
-    loaded = model if isinstance(model, LoadedModel) else load_model(model, attention=attention)
+    # Every option is checked before the model loads, so a typo fails at once.
     options = ExtractionOptions(
         attention=attention,
         states=states,
@@ -147,8 +158,23 @@ def extract_docs(
         query_pooling=query_pooling,
         special_tokens=special_tokens,
     )
-    if max_length is not None and max_length < 1:
-        raise ValueError("max_length must be positive")
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    max_batch_pieces = check_int("max_batch_pieces", max_batch_pieces, minimum=1)
+    buffer_sentences = check_int("buffer_sentences", buffer_sentences, minimum=1)
+    max_length = check_int("max_length", max_length, minimum=1, allow_none=True)
+    if progress is not None:
+        check_bool("progress", progress)
+    if isinstance(docs, str):
+        raise TypeError("docs must be an iterable of spaCy Docs, not a string")
+    if isinstance(model, LoadedModel):
+        loaded = model
+    elif isinstance(model, str | os.PathLike) and str(model).strip():
+        loaded = load_model(model, attention=attention)
+    else:
+        raise TypeError(
+            "model must be a hub id or local path (a non-empty string) or a "
+            f"trfviz.LoadedModel; got {type(model).__name__} {model!r}"
+        )
     runner = _Runner(
         loaded,
         options,
@@ -157,12 +183,15 @@ def extract_docs(
         max_length=max_length or _default_length_limit(loaded, attention=attention),
     )
     doc_iter = iter(docs)
+    n_docs = 0
     bar = None
     try:
         while True:
             chunk: list[Doc] = []
             n_sentences = 0
             for doc in doc_iter:
+                check_doc(doc, f"docs[{n_docs}]")
+                n_docs += 1
                 chunk.append(doc)
                 n_sentences += len(sentences_of(doc))
                 if n_sentences >= buffer_sentences:
@@ -194,6 +223,7 @@ def sentences_of(doc: Doc) -> list[Span]:
     Raises:
         ValueError: the Doc has several tokens but no sentence boundaries.
     """
+    check_doc(doc)
     if len(doc) == 0:
         return []
     if len(doc) == 1:
