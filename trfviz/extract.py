@@ -341,6 +341,8 @@ class _Runner:
             encoded.append(
                 _Encoded(doc_index, span.start, words, ids, pieces, alignment, truncated)
             )
+        if encodings[0][2] is None:
+            _warn_unmatched(encoded, self.loaded.name)
         return encoded
 
     def _tokenize(
@@ -553,6 +555,28 @@ def _token_spans(docs: Sequence[Doc], spans: list[tuple[int, Span]]) -> list[np.
         start = starts_lengths[:, 0] - span.start_char
         result.append(np.stack([start, start + starts_lengths[:, 1]], axis=1))
     return result
+
+
+def _warn_unmatched(encoded: list[_Encoded], name: str) -> None:
+    """Warn when matching pieces by their text (no offsets) left visible tokens uncovered."""
+    lost = [
+        word
+        for e in encoded
+        if not e.truncated
+        for word, missing in zip(e.tokens, e.alignment.missing, strict=True)
+        # Tokens of only spaces or control characters have no pieces with any tokenizer.
+        if missing and any(c.isprintable() and not c.isspace() for c in word)
+    ]
+    if lost:
+        shown = ", ".join(repr(w) for w in lost[:5]) + (" ..." if len(lost) > 5 else "")
+        warnings.warn(
+            f"the tokenizer of {name} gives no character offsets (a slow, Python tokenizer), "
+            f"so pieces were matched to tokens by their text; {len(lost)} token(s) could not "
+            f"be matched ({shown}) and have zero rows, flagged in `missing`. Load the model "
+            "with a fast tokenizer (use_fast=True) to align them",
+            UserWarning,
+            stacklevel=5,
+        )
 
 
 def _cut_short(
