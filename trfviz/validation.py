@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "MODEL_HINT",
     "IndexOutOfRangeError",
     "check_bool",
     "check_choice",
@@ -23,6 +24,9 @@ __all__ = [
     "check_int",
     "check_text",
 ]
+
+#: What to do about an empty model name.
+MODEL_HINT = "give a hub id (sentence-transformers/all-MiniLM-L6-v2) or a local model path"
 
 
 class IndexOutOfRangeError(IndexError, ValueError):
@@ -99,10 +103,10 @@ def check_doc(value: Any, name: str = "doc") -> None:
     raise TypeError(f"{name} must be a spaCy Doc; got {type(value).__name__}{hint}")
 
 
-def check_text(name: str, value: Any) -> str:
+def check_text(name: str, value: Any, *, hint: str = "give some text to analyse") -> str:
     """``value``, after checking it is a string with something besides whitespace in it."""
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a string; got {type(value).__name__} {value!r}")
     if not value.strip():
-        raise ValueError(f"{name} is empty or only whitespace; give some text to analyse")
+        raise ValueError(f"{name} is empty or only whitespace; {hint}")
     return value

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -185,12 +186,14 @@ def _region_index(region: Region, names: Sequence[str]) -> int:
 # -- loading ----------------------------------------------------------------------------------
 
 
-def list_suites(directory: str | Path | None = None) -> tuple[str, ...]:
+def list_suites(directory: str | os.PathLike[str] | None = None) -> tuple[str, ...]:
     """Names of the SyntaxGym suites in ``directory`` (default: the suites trfviz ships)."""
     return tuple(sorted(p.stem for p in _suite_dir(directory).glob("*.json")))
 
 
-def load_suite(name: str | Path, *, directory: str | Path | None = None) -> Suite:
+def load_suite(
+    name: str | os.PathLike[str], *, directory: str | os.PathLike[str] | None = None
+) -> Suite:
     """A SyntaxGym suite, by name (``"npz_ambig"``) or by path to its JSON file.
 
     Names are looked up in ``directory``, by default the suites trfviz ships
@@ -315,7 +318,7 @@ def _region_texts(regions: object, where: str, numbers: Sequence[int]) -> dict[i
     return texts
 
 
-def _suite_dir(directory: str | Path | None) -> Path:
+def _suite_dir(directory: str | os.PathLike[str] | None) -> Path:
     if directory is not None:
         return Path(directory)
     from trfviz.datasets import syntaxgym_dir

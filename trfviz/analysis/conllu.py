@@ -156,10 +156,10 @@ def _checked(block: list[str], start: int, source: str) -> str:
             )
         token_id, head = columns[0], columns[6]
         if "-" in token_id:
-            first, _, last = token_id.partition("-")
-            if not (first.isdigit() and last.isdigit()) or not 0 < int(first) < int(last):
+            low, _, high = token_id.partition("-")
+            if not (low.isdigit() and high.isdigit()) or not 0 < int(low) < int(high):
                 raise fail(f"multiword token id {token_id!r} must be a range such as 3-4")
-            ranges.append((number, int(first), int(last)))
+            ranges.append((number, int(low), int(high)))
             continue
         if "." in token_id:
             whole, _, part = token_id.partition(".")
@@ -175,16 +175,16 @@ def _checked(block: list[str], start: int, source: str) -> str:
             if not head.isdigit():
                 raise fail(f"HEAD {head!r} is not a whole number (or _)")
             heads.append((number, int(head)))
-    for number, head in heads:
-        if head > words:
+    for line_number, head_id in heads:
+        if head_id > words:
             raise ConlluFormatError(
-                f"{source}, line {number}: HEAD {head} points outside the sentence's "
+                f"{source}, line {line_number}: HEAD {head_id} points outside the sentence's "
                 f"{words} word(s)"
             )
-    for number, first, last in ranges:
+    for line_number, first, last in ranges:
         if last > words:
             raise ConlluFormatError(
-                f"{source}, line {number}: multiword token {first}-{last} goes past the "
+                f"{source}, line {line_number}: multiword token {first}-{last} goes past the "
                 f"sentence's {words} word(s)"
             )
     return "\n".join(block) + "\n\n"
