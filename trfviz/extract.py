@@ -34,7 +34,7 @@ from trfviz.pooling import (
     batch_state_weights,
     pool_attention,
 )
-from trfviz.validation import check_bool, check_doc, check_int
+from trfviz.validation import MODEL_HINT, check_bool, check_doc, check_int, check_text
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span
@@ -150,7 +150,8 @@ def extract_docs(
     chunk, sentences are sorted by length and batched together, so many short
     Docs run as fast as one long one. Options are those of :func:`extract`.
     """
-    # Every option is checked before the model loads, so a typo fails at once.
+    # Every option is checked here, when extract_docs is called, before any Doc is
+    # read or the model loads, so a typo fails at once and at the caller's line.
     options = ExtractionOptions(
         attention=attention,
         states=states,
@@ -158,38 +159,56 @@ def extract_docs(
         query_pooling=query_pooling,
         special_tokens=special_tokens,
     )
-    batch_size = check_int("batch_size", batch_size, minimum=1)
-    max_batch_pieces = check_int("max_batch_pieces", max_batch_pieces, minimum=1)
-    buffer_sentences = check_int("buffer_sentences", buffer_sentences, minimum=1)
-    max_length = check_int("max_length", max_length, minimum=1, allow_none=True)
+    check_int("batch_size", batch_size, minimum=1)
+    check_int("max_batch_pieces", max_batch_pieces, minimum=1)
+    check_int("buffer_sentences", buffer_sentences, minimum=1)
+    check_int("max_length", max_length, minimum=1, allow_none=True)
     if progress is not None:
         check_bool("progress", progress)
-    if isinstance(docs, str):
-        raise TypeError("docs must be an iterable of spaCy Docs, not a string")
-    if isinstance(model, LoadedModel):
-        loaded = model
-    elif isinstance(model, str | os.PathLike) and str(model).strip():
-        loaded = load_model(model, attention=attention)
-    else:
+    if isinstance(docs, str | bytes) or not isinstance(docs, Iterable):
         raise TypeError(
-            "model must be a hub id or local path (a non-empty string) or a "
-            f"trfviz.LoadedModel; got {type(model).__name__} {model!r}"
+            f"docs must be an iterable of spaCy Docs; got {type(docs).__name__}"
+            + (" (for one Doc use trfviz.extract)" if hasattr(docs, "vocab") else "")
         )
-    runner = _Runner(
-        loaded,
+    if not isinstance(model, LoadedModel | str | os.PathLike):
+        raise TypeError(
+            "model must be a hub id or local path (a string) or a trfviz.LoadedModel; "
+            f"got {type(model).__name__} {model!r}"
+        )
+    if not isinstance(model, LoadedModel):
+        check_text("model", str(model), hint=MODEL_HINT)
+    return _stream(
+        iter(docs),
+        model,
         options,
-        batch_size=batch_size,
-        max_batch_pieces=max_batch_pieces,
-        max_length=max_length or _default_length_limit(loaded, attention=attention),
+        batch_size=int(batch_size),
+        max_batch_pieces=int(max_batch_pieces),
+        buffer_sentences=int(buffer_sentences),
+        max_length=None if max_length is None else int(max_length),
+        progress=progress,
     )
-    doc_iter = iter(docs)
+
+
+def _stream(
+    docs: Iterator[Doc],
+    model: str | os.PathLike[str] | LoadedModel,
+    options: ExtractionOptions,
+    *,
+    batch_size: int,
+    max_batch_pieces: int,
+    buffer_sentences: int,
+    max_length: int | None,
+    progress: bool | None,
+) -> Iterator[Extraction]:
+    """The Extractions of :func:`extract_docs`; the model loads once the first Docs are read."""
+    runner = None
     n_docs = 0
     bar = None
     try:
         while True:
             chunk: list[Doc] = []
             n_sentences = 0
-            for doc in doc_iter:
+            for doc in docs:
                 check_doc(doc, f"docs[{n_docs}]")
                 n_docs += 1
                 chunk.append(doc)
@@ -198,12 +217,26 @@ def extract_docs(
                     break
             if not chunk:
                 break
+            if runner is None:
+                loaded = (
+                    model
+                    if isinstance(model, LoadedModel)
+                    else load_model(model, attention=options.attention)
+                )
+                runner = _Runner(
+                    loaded,
+                    options,
+                    batch_size=batch_size,
+                    max_batch_pieces=max_batch_pieces,
+                    max_length=max_length
+                    or _default_length_limit(loaded, attention=options.attention),
+                )
             if bar is None and (
                 progress or (progress is None and n_sentences > PROGRESS_THRESHOLD)
             ):
                 from tqdm.auto import tqdm
 
-                bar = tqdm(desc=f"extract {loaded.name}", unit="sent")
+                bar = tqdm(desc=f"extract {runner.loaded.name}", unit="sent")
             yield from runner.run(chunk, bar)
     finally:
         if bar is not None:
