@@ -165,10 +165,12 @@ def extract_docs(
     check_int("max_length", max_length, minimum=1, allow_none=True)
     if progress is not None:
         check_bool("progress", progress)
-    if isinstance(docs, str | bytes) or not isinstance(docs, Iterable):
+    # A Doc (and a str) is iterable too, over its tokens (characters).
+    one_doc = hasattr(docs, "vocab") and hasattr(docs, "sents")
+    if one_doc or isinstance(docs, str | bytes) or not isinstance(docs, Iterable):
         raise TypeError(
             f"docs must be an iterable of spaCy Docs; got {type(docs).__name__}"
-            + (" (for one Doc use trfviz.extract)" if hasattr(docs, "vocab") else "")
+            + (" (for one Doc use trfviz.extract)" if one_doc else "")
         )
     if not isinstance(model, LoadedModel | str | os.PathLike):
         raise TypeError(
