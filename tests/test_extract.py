@@ -138,9 +138,9 @@ def test_outputs_can_be_switched_off() -> None:
 
 
 def test_empty_and_whitespace_only_text() -> None:
-    empty = trfviz.extract(nlp()(""), minilm())
+    # extract() refuses them (tests/test_bad_input.py); a stream of Docs goes on past them.
+    empty, spaces = trfviz.extract_docs([nlp()(""), nlp()("   ")], minilm())
     assert empty.sentences == () and empty.n_tokens == 0
-    spaces = trfviz.extract(nlp()("   "), minilm())
     (sentence,) = spaces.sentences
     assert sentence.missing.all()  # nothing for the model to see
     assert sentence.states is not None and not sentence.states.any()
@@ -212,7 +212,7 @@ def test_bad_options_are_rejected() -> None:
         trfviz.extract(doc, minilm(), pooling="median")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="special_tokens"):
         trfviz.extract(doc, minilm(), special_tokens="hide")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match="batch_size must be at least 1"):
         trfviz.extract(doc, minilm(), batch_size=0)
 
 

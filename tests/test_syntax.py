@@ -229,7 +229,7 @@ def test_mismatched_parse_and_extraction_are_refused() -> None:
     scorer = HeadRelationAccuracy()
     with pytest.raises(ValueError, match="tokens but the parse has"):
         scorer.update({"m": make_sentence(np.ones((1, 1, 5, 5)))}, make_parse([1, -1], ["a", "r"]))
-    with pytest.raises(KeyError):
+    with pytest.raises(ValueError, match="no extraction for model"):
         HeadRelationAccuracy(models=["other"]).update(
             {"m": make_sentence(np.ones((1, 1, 5, 5)))}, make_parse([1, -1, 1], ["a", "r", "b"])
         )

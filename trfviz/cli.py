@@ -10,7 +10,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import numpy as np
 import pandas as pd
@@ -31,8 +31,13 @@ DEMO_TEXT = (
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    parser = argparse.ArgumentParser(
+    """Run the command line; returns the exit status.
+
+    Every error, argparse's included, is one line ``trfviz: error: ...`` on
+    stderr and exit status 2 (130 when interrupted); set ``TRFVIZ_DEBUG=1`` to
+    get the traceback instead.
+    """
+    parser = _ArgumentParser(
         prog="trfviz", description="What transformers attend to, in linguistic terms."
     )
     commands = parser.add_subparsers(dest="command", required=True)
@@ -62,12 +67,65 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         add_figure_command(commands)
 
-    args = parser.parse_args(argv)
+    debug = os.environ.get("TRFVIZ_DEBUG", "") not in ("", "0")
     try:
+        args = parser.parse_args(argv)
+        _check_arguments(args)
         return int(args.run(args) or 0)
-    except (ValueError, OSError, RuntimeError) as error:
-        print(f"trfviz: error: {error}", file=sys.stderr)
-        return 2
+    except _UsageError as error:
+        _fail(f"{error} (see {error.prog} --help)")
+    except KeyboardInterrupt:
+        _fail("interrupted")
+        return 130
+    except (ValueError, TypeError, OSError, RuntimeError, LookupError, ImportError) as error:
+        if debug:
+            raise
+        _fail(str(error) or type(error).__name__)
+    except Exception as error:  # a bug: still one line, with the way to the traceback
+        if debug:
+            raise
+        _fail(
+            f"unexpected {type(error).__name__}: {error} "
+            "(set TRFVIZ_DEBUG=1 for the traceback, and please report it)"
+        )
+    return 2
+
+
+class _UsageError(Exception):
+    """A command line argparse refused; raised instead of argparse's usage text and exit."""
+
+    def __init__(self, message: str, prog: str) -> None:
+        super().__init__(message)
+        self.prog = prog
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors reach :func:`main` as :class:`_UsageError`."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(message, self.prog)
+
+
+def _fail(message: str) -> None:
+    """Print ``message`` as the one line ``trfviz: error: ...`` on stderr."""
+    line = " ".join(message.split())
+    print(f"trfviz: error: {line}", file=sys.stderr)
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    """Refuse empty text and model names before anything loads (minutes for a model)."""
+    from trfviz.validation import MODEL_HINT, check_text
+
+    if args.command in ("demo", "align"):
+        check_text("--text" if args.command == "demo" else "TEXT", args.text)
+        for model in args.model or ():
+            check_text("a --model name", model, hint=MODEL_HINT)
+    if args.command == "demo":
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise ValueError(f"-o/--out {out} is a file; give a folder for the results")
+        if args.notebooks is not None and not Path(args.notebooks).is_dir():
+            raise ValueError(f"--notebooks {args.notebooks}: no such folder")
 
 
 def _run_demo_command(args: argparse.Namespace) -> int:

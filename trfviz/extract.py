@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import os
 import warnings
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
@@ -25,18 +26,15 @@ from trfviz.batch_pooling import pool_attention_layers, pool_state_layers
 from trfviz.extraction import Extraction, ExtractionOptions, SentenceExtraction
 from trfviz.models import LoadedModel, load_model
 from trfviz.pooling import (
-    QUERY_POOLINGS,
-    SPECIAL_TOKEN_MODES,
-    STATE_POOLINGS,
     QueryPooling,
     SpecialTokens,
     StatePooling,
-    _check,
     attention_rows,
     batch_attention_weights,
     batch_state_weights,
     pool_attention,
 )
+from trfviz.validation import MODEL_HINT, check_bool, check_doc, check_int, check_text
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span
@@ -89,6 +87,18 @@ def extract(
     Returns:
         An :class:`~trfviz.extraction.Extraction` with one entry per sentence.
 
+    Raises:
+        TypeError: ``doc`` is not a spaCy Doc, ``model`` not a name or
+            LoadedModel, or an option has the wrong type.
+        ValueError: the Doc's text is empty or only whitespace, it has several
+            tokens but no sentence boundaries, or an option makes no sense.
+            (:func:`extract_docs` instead yields an empty Extraction for an
+            empty Doc, so one blank line does not stop a corpus.)
+
+    Control characters (NUL, ESC ...) are accepted: the tokenizer drops them and
+    the tokens holding them are aligned by their other characters (a token of
+    nothing else is flagged in ``missing``).
+
     Example:
         >>> import trfviz
         >>> nlp = trfviz.load_pipeline("en_core_web_sm")  # doctest: +SKIP
@@ -97,6 +107,9 @@ def extract(
         >>> ext.attention[0].shape  # 6 layers, 12 heads, 6 tokens + [CLS] + [SEP]  # doctest: +SKIP
         (6, 12, 8, 8)
     """
+    check_doc(doc)
+    if not doc.text.strip():
+        raise ValueError("the Doc's text is empty or only whitespace: there is nothing to extract")
     (result,) = extract_docs(
         [doc],
         model,
@@ -130,16 +143,15 @@ def extract_docs(
 ) -> Iterator[Extraction]:
     """Stream one :class:`~trfviz.extraction.Extraction` per Doc, in order.
 
+    An empty Doc gives an Extraction with no sentences. Raises as :func:`extract`
+    does for bad options (before the model loads) and for an item that is not a Doc.
+
     Docs are read in chunks of about ``buffer_sentences`` sentences; within a
     chunk, sentences are sorted by length and batched together, so many short
     Docs run as fast as one long one. Options are those of :func:`extract`.
     """
-    _check("pooling", pooling, STATE_POOLINGS)
-    _check("query_pooling", query_pooling, QUERY_POOLINGS)
-    _check("special_tokens", special_tokens, SPECIAL_TOKEN_MODES)
-    if batch_size < 1 or max_batch_pieces < 1:
-        raise ValueError("batch_size and max_batch_pieces must be positive")
-    loaded = model if isinstance(model, LoadedModel) else load_model(model, attention=attention)
+    # Every option is checked here, when extract_docs is called, before any Doc is
+    # read or the model loads, so a typo fails at once and at the caller's line.
     options = ExtractionOptions(
         attention=attention,
         states=states,
@@ -147,34 +159,86 @@ def extract_docs(
         query_pooling=query_pooling,
         special_tokens=special_tokens,
     )
-    if max_length is not None and max_length < 1:
-        raise ValueError("max_length must be positive")
-    runner = _Runner(
-        loaded,
+    check_int("batch_size", batch_size, minimum=1)
+    check_int("max_batch_pieces", max_batch_pieces, minimum=1)
+    check_int("buffer_sentences", buffer_sentences, minimum=1)
+    check_int("max_length", max_length, minimum=1, allow_none=True)
+    if progress is not None:
+        check_bool("progress", progress)
+    # A Doc (and a str) is iterable too, over its tokens (characters).
+    one_doc = hasattr(docs, "vocab") and hasattr(docs, "sents")
+    if one_doc or isinstance(docs, str | bytes) or not isinstance(docs, Iterable):
+        raise TypeError(
+            f"docs must be an iterable of spaCy Docs; got {type(docs).__name__}"
+            + (" (for one Doc use trfviz.extract)" if one_doc else "")
+        )
+    if not isinstance(model, LoadedModel | str | os.PathLike):
+        raise TypeError(
+            "model must be a hub id or local path (a string) or a trfviz.LoadedModel; "
+            f"got {type(model).__name__} {model!r}"
+        )
+    if not isinstance(model, LoadedModel):
+        check_text("model", str(model), hint=MODEL_HINT)
+    return _stream(
+        iter(docs),
+        model,
         options,
-        batch_size=batch_size,
-        max_batch_pieces=max_batch_pieces,
-        max_length=max_length or _default_length_limit(loaded, attention=attention),
+        batch_size=int(batch_size),
+        max_batch_pieces=int(max_batch_pieces),
+        buffer_sentences=int(buffer_sentences),
+        max_length=None if max_length is None else int(max_length),
+        progress=progress,
     )
-    doc_iter = iter(docs)
+
+
+def _stream(
+    docs: Iterator[Doc],
+    model: str | os.PathLike[str] | LoadedModel,
+    options: ExtractionOptions,
+    *,
+    batch_size: int,
+    max_batch_pieces: int,
+    buffer_sentences: int,
+    max_length: int | None,
+    progress: bool | None,
+) -> Iterator[Extraction]:
+    """The Extractions of :func:`extract_docs`; the model loads once the first Docs are read."""
+    runner = None
+    n_docs = 0
     bar = None
     try:
         while True:
             chunk: list[Doc] = []
             n_sentences = 0
-            for doc in doc_iter:
+            for doc in docs:
+                check_doc(doc, f"docs[{n_docs}]")
+                n_docs += 1
                 chunk.append(doc)
                 n_sentences += len(sentences_of(doc))
                 if n_sentences >= buffer_sentences:
                     break
             if not chunk:
                 break
+            if runner is None:
+                loaded = (
+                    model
+                    if isinstance(model, LoadedModel)
+                    else load_model(model, attention=options.attention)
+                )
+                runner = _Runner(
+                    loaded,
+                    options,
+                    batch_size=batch_size,
+                    max_batch_pieces=max_batch_pieces,
+                    max_length=max_length
+                    or _default_length_limit(loaded, attention=options.attention),
+                )
             if bar is None and (
                 progress or (progress is None and n_sentences > PROGRESS_THRESHOLD)
             ):
                 from tqdm.auto import tqdm
 
-                bar = tqdm(desc=f"extract {loaded.name}", unit="sent")
+                bar = tqdm(desc=f"extract {runner.loaded.name}", unit="sent")
             yield from runner.run(chunk, bar)
     finally:
         if bar is not None:
@@ -194,6 +258,7 @@ def sentences_of(doc: Doc) -> list[Span]:
     Raises:
         ValueError: the Doc has several tokens but no sentence boundaries.
     """
+    check_doc(doc)
     if len(doc) == 0:
         return []
     if len(doc) == 1:
@@ -311,6 +376,8 @@ class _Runner:
             encoded.append(
                 _Encoded(doc_index, span.start, words, ids, pieces, alignment, truncated)
             )
+        if encodings[0][2] is None:
+            _warn_unmatched(encoded, self.loaded.name)
         return encoded
 
     def _tokenize(
@@ -523,6 +590,28 @@ def _token_spans(docs: Sequence[Doc], spans: list[tuple[int, Span]]) -> list[np.
         start = starts_lengths[:, 0] - span.start_char
         result.append(np.stack([start, start + starts_lengths[:, 1]], axis=1))
     return result
+
+
+def _warn_unmatched(encoded: list[_Encoded], name: str) -> None:
+    """Warn when matching pieces by their text (no offsets) left visible tokens uncovered."""
+    lost = [
+        word
+        for e in encoded
+        if not e.truncated
+        for word, missing in zip(e.tokens, e.alignment.missing, strict=True)
+        # Tokens of only spaces or control characters have no pieces with any tokenizer.
+        if missing and any(c.isprintable() and not c.isspace() for c in word)
+    ]
+    if lost:
+        shown = ", ".join(repr(w) for w in lost[:5]) + (" ..." if len(lost) > 5 else "")
+        warnings.warn(
+            f"the tokenizer of {name} gives no character offsets (a slow, Python tokenizer), "
+            f"so pieces were matched to tokens by their text; {len(lost)} token(s) could not "
+            f"be matched ({shown}) and have zero rows, flagged in `missing`. Load the model "
+            "with a fast tokenizer (use_fast=True) to align them",
+            UserWarning,
+            stacklevel=5,
+        )
 
 
 def _cut_short(

@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from trfviz.alignment import Alignment
-from trfviz.pooling import QueryPooling, SpecialTokens, StatePooling
+from trfviz.pooling import (
+    QUERY_POOLINGS,
+    SPECIAL_TOKEN_MODES,
+    STATE_POOLINGS,
+    QueryPooling,
+    SpecialTokens,
+    StatePooling,
+)
+from trfviz.validation import IndexOutOfRangeError, check_bool, check_choice, check_index
 
 __all__ = ["Extraction", "ExtractionOptions", "SentenceExtraction"]
 
@@ -37,6 +45,15 @@ class ExtractionOptions:
     pooling: StatePooling = "weighted"
     query_pooling: QueryPooling = "mean"
     special_tokens: SpecialTokens = "keep"
+
+    def __post_init__(self) -> None:
+        # Checked once here, so every path that builds options (extract, storage) refuses
+        # nonsense with one clear error instead of failing later inside pooling.
+        check_bool("attention", self.attention)
+        check_bool("states", self.states)
+        check_choice("pooling", self.pooling, STATE_POOLINGS)
+        check_choice("query_pooling", self.query_pooling, QUERY_POOLINGS)
+        check_choice("special_tokens", self.special_tokens, SPECIAL_TOKEN_MODES)
 
 
 @dataclass(frozen=True)
@@ -143,21 +160,27 @@ class Extraction:
         return any(s.truncated for s in self.sentences)
 
     def sentence_of(self, token: int) -> SentenceExtraction:
-        """The sentence holding Doc token ``token``."""
+        """The sentence holding Doc token ``token`` (from 0; ``-1`` is the last token)."""
+        token = check_index("token", token, self.n_tokens)
         for sentence in self.sentences:
             if sentence.start <= token < sentence.end:
                 return sentence
-        raise IndexError(f"token {token} is outside the Doc's {self.n_tokens} tokens")
+        raise IndexOutOfRangeError(f"token {token} is outside the Doc's {self.n_tokens} tokens")
 
     def token_states(self, layer: int = -1) -> np.ndarray:
-        """float32 ``[n_tokens, dim]``: one layer's states for every token of the Doc."""
+        """float32 ``[n_tokens, dim]``: one layer's states for every token of the Doc.
+
+        ``layer`` 0 is the embedding output, ``l`` the output of layer ``l``; ``-1``
+        (the default) is the last layer.
+        """
+        if not self.sentences:
+            raise ValueError("the extraction has no sentences (its Doc was empty)")
         rows = []
         for sentence in self.sentences:
             if sentence.states is None:
-                raise ValueError("this extraction kept no hidden states (states=False)")
-            rows.append(sentence.states[layer])
-        if not rows:
-            raise ValueError("the extraction has no sentences")
+                raise ValueError("this extraction kept no hidden states: extract with states=True")
+            index = check_index("layer", layer, sentence.states.shape[0])
+            rows.append(sentence.states[index])
         return np.concatenate(rows, axis=0)
 
 

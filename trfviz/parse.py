@@ -77,6 +77,14 @@ class SentenceParse:
 
 def parse_sentence(span: Span) -> SentenceParse:
     """The plain-data parse of one sentence (any ``Span``) of a Doc."""
+    from spacy.tokens import Doc, Span
+
+    if isinstance(span, Doc):
+        span = span[:]
+    if not isinstance(span, Span):
+        raise TypeError(
+            f"parse_sentence needs a spaCy Span (a sentence of a Doc); got {type(span).__name__}"
+        )
     doc = span.doc
     has_deps = doc.has_annotation("DEP")
     arcs = []
@@ -99,6 +107,9 @@ def parse_sentence(span: Span) -> SentenceParse:
 
 def parse_doc(doc: Doc) -> tuple[SentenceParse, ...]:
     """One :class:`SentenceParse` per sentence of ``doc`` (the whole Doc if it has no sentences)."""
+    from trfviz.validation import check_doc
+
+    check_doc(doc)
     if not doc.has_annotation("SENT_START") and not doc.has_annotation("DEP"):
         return (parse_sentence(doc[:]),)
     return tuple(parse_sentence(sent) for sent in doc.sents)

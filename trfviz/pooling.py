@@ -60,8 +60,9 @@ SPECIAL_TOKEN_MODES: tuple[str, ...] = ("keep", "drop")
 
 
 def _check(name: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
+    from trfviz.validation import check_choice
+
+    check_choice(name, value, allowed)
 
 
 def state_weights(alignment: Alignment, *, pooling: StatePooling = "weighted") -> np.ndarray:

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -185,12 +186,14 @@ def _region_index(region: Region, names: Sequence[str]) -> int:
 # -- loading ----------------------------------------------------------------------------------
 
 
-def list_suites(directory: str | Path | None = None) -> tuple[str, ...]:
+def list_suites(directory: str | os.PathLike[str] | None = None) -> tuple[str, ...]:
     """Names of the SyntaxGym suites in ``directory`` (default: the suites trfviz ships)."""
     return tuple(sorted(p.stem for p in _suite_dir(directory).glob("*.json")))
 
 
-def load_suite(name: str | Path, *, directory: str | Path | None = None) -> Suite:
+def load_suite(
+    name: str | os.PathLike[str], *, directory: str | os.PathLike[str] | None = None
+) -> Suite:
     """A SyntaxGym suite, by name (``"npz_ambig"``) or by path to its JSON file.
 
     Names are looked up in ``directory``, by default the suites trfviz ships
@@ -208,27 +211,73 @@ def load_suite(name: str | Path, *, directory: str | Path | None = None) -> Suit
 
 
 def suite_from_dict(data: Mapping[str, object], *, name: str | None = None) -> Suite:
-    """A :class:`Suite` from SyntaxGym's JSON structure (``meta``, ``region_meta``, ``items``)."""
+    """A :class:`Suite` from SyntaxGym's JSON structure (``meta``, ``region_meta``, ``items``).
+
+    Raises:
+        ValueError: the structure is incomplete or inconsistent (an item without a
+            condition or region, an unknown region number ...); the message names
+            the item, condition and region.
+        TypeError: ``data`` is not a mapping.
+    """
+    if not isinstance(data, Mapping):
+        raise TypeError(f"a suite is a mapping (SyntaxGym's JSON); got {type(data).__name__}")
     meta = data.get("meta") or {}
     region_meta = data.get("region_meta") or {}
     if not isinstance(meta, Mapping) or not isinstance(region_meta, Mapping):
         raise ValueError("meta and region_meta must be objects")
-    numbers = sorted(int(n) for n in region_meta)
+    if not region_meta:
+        raise ValueError('the suite has no region_meta: name its regions, {"1": "Start", ...}')
+    try:
+        numbers = sorted(int(n) for n in region_meta)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"region_meta keys must be region numbers from 1; got {list(region_meta)}"
+        ) from None
     region_names = tuple(str(region_meta[str(n)]) for n in numbers)
     items_data = data.get("items")
     if not isinstance(items_data, list) or not items_data:
         raise ValueError("the suite has no items")
-    conditions = tuple(c["condition_name"] for c in items_data[0]["conditions"])
+    conditions: tuple[str, ...] = ()
     items = []
-    for item in items_data:
-        by_condition = {c["condition_name"]: c["regions"] for c in item["conditions"]}
+    for position, item in enumerate(items_data):
+        label = f"item {position + 1}"
+        if not isinstance(item, Mapping):
+            raise ValueError(f"{label} is not an object")
+        number = item.get("item_number", position + 1)
+        label = f"item {number}"
+        raw_conditions = item.get("conditions")
+        if not isinstance(raw_conditions, list) or not raw_conditions:
+            raise ValueError(f"{label} has no conditions")
+        by_condition: dict[str, object] = {}
+        for entry in raw_conditions:
+            if not isinstance(entry, Mapping) or "condition_name" not in entry:
+                raise ValueError(f"{label} has a condition without condition_name")
+            if "regions" not in entry:
+                raise ValueError(f"{label}, condition {entry['condition_name']!r} has no regions")
+            by_condition[str(entry["condition_name"])] = entry["regions"]
+        if not conditions:
+            conditions = tuple(by_condition)
         if set(by_condition) != set(conditions):
-            raise ValueError(f"item {item['item_number']} has conditions {sorted(by_condition)}")
+            raise ValueError(
+                f"{label} has conditions {sorted(by_condition)}; the first item has "
+                f"{sorted(conditions)}"
+            )
         contents = []
         for condition in conditions:
-            texts = {int(r["region_number"]): r["content"].strip() for r in by_condition[condition]}
-            contents.append(tuple(texts.get(n, "") for n in numbers))
-        items.append(SuiteItem(int(item["item_number"]), tuple(contents)))
+            where = f"{label}, condition {condition!r}"
+            texts = _region_texts(by_condition[condition], where, numbers)
+            missing = [n for n in numbers if n not in texts]
+            if missing:
+                raise ValueError(
+                    f"{where} lacks region(s) "
+                    + ", ".join(f"{n} ({region_meta[str(n)]})" for n in missing)
+                    + '; give every region, an empty one as {"region_number": n, "content": ""}'
+                )
+            contents.append(tuple(texts[n] for n in numbers))
+        try:
+            items.append(SuiteItem(int(number), tuple(contents)))
+        except (TypeError, ValueError):
+            raise ValueError(f"{label}: item_number must be a whole number") from None
     raw_predictions = data.get("predictions")
     predictions = tuple(
         str(p.get("formula", ""))
@@ -244,7 +293,32 @@ def suite_from_dict(data: Mapping[str, object], *, name: str | None = None) -> S
     )
 
 
-def _suite_dir(directory: str | Path | None) -> Path:
+def _region_texts(regions: object, where: str, numbers: Sequence[int]) -> dict[int, str]:
+    """Region number to stripped content, for one item in one condition."""
+    if not isinstance(regions, list):
+        raise ValueError(f"{where}: regions must be a list")
+    texts: dict[int, str] = {}
+    for region in regions:
+        if not isinstance(region, Mapping) or "region_number" not in region:
+            raise ValueError(f"{where} has a region without region_number")
+        try:
+            number = int(region["region_number"])
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{where}: region_number {region['region_number']!r} is not a number"
+            ) from None
+        if number not in numbers:
+            raise ValueError(
+                f"{where}: region {number} is not in region_meta (regions {list(numbers)})"
+            )
+        content = region.get("content")
+        if not isinstance(content, str):
+            raise ValueError(f"{where}, region {number} has no text content")
+        texts[number] = content.strip()
+    return texts
+
+
+def _suite_dir(directory: str | os.PathLike[str] | None) -> Path:
     if directory is not None:
         return Path(directory)
     from trfviz.datasets import syntaxgym_dir

@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from spacy.tokens import Doc
     from spacy.vocab import Vocab
 
-__all__ = ["doc_from_conllu", "iter_conllu", "parse_conllu", "read_conllu"]
+__all__ = ["ConlluFormatError", "doc_from_conllu", "iter_conllu", "parse_conllu", "read_conllu"]
 
 
 def read_conllu(
@@ -76,23 +76,118 @@ def read_conllu(
 def iter_conllu(
     path: str | os.PathLike[str], vocab: Vocab | None = None, *, limit: int | None = None
 ) -> Iterator[Doc]:
-    """Stream one gold-parsed ``Doc`` per sentence of a CoNLL-U file (see :func:`read_conllu`)."""
-    import conllu
+    """Stream one gold-parsed ``Doc`` per sentence of a CoNLL-U file (see :func:`read_conllu`).
 
+    Raises:
+        ConlluFormatError: a malformed line; the message names the file and line.
+    """
     vocab = _vocab(vocab)
     with open(path, encoding="utf-8") as handle:
-        for count, sentence in enumerate(conllu.parse_incr(handle)):
+        docs = _docs(handle, vocab, str(path))
+        for count, doc in enumerate(docs):
             if limit is not None and count >= limit:
                 return
-            yield doc_from_conllu(sentence, vocab)
+            yield doc
 
 
 def parse_conllu(text: str, vocab: Vocab | None = None) -> list[Doc]:
     """One gold-parsed ``Doc`` per sentence of CoNLL-U ``text`` (see :func:`read_conllu`)."""
+    if not isinstance(text, str):
+        raise TypeError(f"parse_conllu takes CoNLL-U text (a str); got {type(text).__name__}")
+    return list(_docs(text.splitlines(), _vocab(vocab), "CoNLL-U text"))
+
+
+class ConlluFormatError(ValueError):
+    """A CoNLL-U line that cannot be read; the message says where (file, line) and why."""
+
+
+def _docs(lines: Iterable[str], vocab: Vocab, source: str) -> Iterator[Doc]:
+    """The Doc of each sentence block of ``lines``, its token lines checked first."""
     import conllu
 
-    vocab = _vocab(vocab)
-    return [doc_from_conllu(sentence, vocab) for sentence in conllu.parse(text)]
+    for start, block in _blocks(lines, source):
+        try:
+            sentences = conllu.parse(block)
+        except conllu.exceptions.ParseException as error:
+            raise ConlluFormatError(f"{source}, sentence at line {start}: {error}") from None
+        for sentence in sentences:
+            try:
+                yield doc_from_conllu(sentence, vocab)
+            except ValueError as error:
+                raise ConlluFormatError(f"{source}, sentence at line {start}: {error}") from None
+
+
+def _blocks(lines: Iterable[str], source: str) -> Iterator[tuple[int, str]]:
+    """``(first line number, text)`` of each blank-line separated sentence, after checking it."""
+    block: list[str] = []
+    start = 0
+    for number, raw in enumerate(lines, start=1):
+        line = raw.rstrip("\r\n")
+        if not line.strip():
+            if block:
+                yield start, _checked(block, start, source)
+                block = []
+            continue
+        if not block:
+            start = number
+        block.append(line)
+    if block:
+        yield start, _checked(block, start, source)
+
+
+def _checked(block: list[str], start: int, source: str) -> str:
+    """``block`` as text, or a :class:`ConlluFormatError` naming the first bad line."""
+    words = 0
+    heads: list[tuple[int, int]] = []  # (line number, head)
+    ranges: list[tuple[int, int, int]] = []  # (line number, first word, last word)
+    for offset, line in enumerate(block):
+        number = start + offset
+
+        def fail(problem: str, number: int = number) -> ConlluFormatError:
+            return ConlluFormatError(f"{source}, line {number}: {problem}")
+
+        if line.startswith("#"):
+            continue
+        columns = line.split("\t")
+        if len(columns) != 10:
+            raise fail(
+                f"{len(columns)} column(s); a CoNLL-U token line has 10 separated by tabs "
+                "(ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC)"
+            )
+        token_id, head = columns[0], columns[6]
+        if "-" in token_id:
+            low, _, high = token_id.partition("-")
+            if not (low.isdigit() and high.isdigit()) or not 0 < int(low) < int(high):
+                raise fail(f"multiword token id {token_id!r} must be a range such as 3-4")
+            ranges.append((number, int(low), int(high)))
+            continue
+        if "." in token_id:
+            whole, _, part = token_id.partition(".")
+            if not (whole.isdigit() and part.isdigit()):
+                raise fail(f"empty node id {token_id!r} must be a decimal such as 8.1")
+            continue
+        if not token_id.isdigit():
+            raise fail(f"token id {token_id!r} is not a whole number")
+        if int(token_id) != words + 1:
+            raise fail(f"token ids must run 1, 2, 3, ...; found {token_id} after {words}")
+        words += 1
+        if head != "_":
+            if not head.isdigit():
+                raise fail(f"HEAD {head!r} is not a whole number (or _)")
+            heads.append((number, int(head)))
+    for line_number, head_id in heads:
+        if head_id > words:
+            raise ConlluFormatError(
+                f"{source}, line {line_number}: HEAD {head_id} points outside the sentence's "
+                f"{words} word(s)"
+            )
+    for line_number, first, last in ranges:
+        if last > words:
+            raise ConlluFormatError(
+                f"{source}, line {line_number}: multiword token {first}-{last} goes past the "
+                f"sentence's {words} word(s)"
+            )
+    return "\n".join(block) + "\n\n"
 
 
 def doc_from_conllu(sentence: Iterable[dict[str, Any]], vocab: Vocab | None = None) -> Doc:
@@ -144,6 +239,17 @@ def doc_from_conllu(sentence: Iterable[dict[str, Any]], vocab: Vocab | None = No
         head = token.get("head")
         heads.append(None if head is None or head == "_" else int(head))
         deps.append(_field(token.get("deprel")))
+    for i, head in enumerate(heads):
+        if head is not None and not 0 <= head <= len(words):
+            raise ValueError(
+                f"word {i + 1} has HEAD {head}, outside the sentence's {len(words)} word(s)"
+            )
+    for start, end, form in multiword:
+        if not 0 <= start < end <= len(words):
+            raise ValueError(
+                f"multiword token {start + 1}-{end} {form!r} is outside the sentence's "
+                f"{len(words)} word(s)"
+            )
     for start, end, form in multiword:
         if "".join(words[start:end]) != form:
             spaces[start : end - 1] = [True] * (end - 1 - start)

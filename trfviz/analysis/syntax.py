@@ -68,6 +68,7 @@ import numpy as np
 
 from trfviz.extraction import Extraction, SentenceExtraction
 from trfviz.parse import SentenceParse, parse_sentence
+from trfviz.validation import check_int
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -244,8 +245,7 @@ class HeadRelationAccuracy:
         max_offset: int = 5,
         relation_subtypes: bool = True,
     ) -> None:
-        if max_offset < 1:
-            raise ValueError("max_offset must be at least 1")
+        check_int("max_offset", max_offset, minimum=1)
         self.models = tuple(models) if models is not None else None
         self.max_offset = max_offset
         self.relation_subtypes = relation_subtypes
@@ -572,7 +572,7 @@ def _selected(
         return
     for name in models:
         if name not in extractions:
-            raise KeyError(f"no extraction for model {name!r}; have {sorted(extractions)}")
+            raise ValueError(f"no extraction for model {name!r}; have {sorted(extractions)}")
         yield name, extractions[name]
 
 
@@ -590,16 +590,48 @@ def _attention_of(extraction: SentenceExtraction, n_words: int, name: str) -> np
 def _sentence_pairs(
     extractions: Iterable[Extraction], parses: Iterable[Doc | Sequence[SentenceParse]]
 ) -> Iterator[tuple[dict[str, SentenceExtraction], SentenceParse]]:
-    for extraction, doc_parses in zip(extractions, parses, strict=True):
+    parse_iter = iter(parses)
+    count = 0
+    for count, extraction in enumerate(extractions, start=1):
+        if not isinstance(extraction, Extraction):
+            raise TypeError(
+                f"extractions[{count - 1}] must be a trfviz.Extraction; "
+                f"got {type(extraction).__name__}"
+            )
+        doc_parses = next(parse_iter, None)
+        if doc_parses is None:
+            raise ValueError(
+                f"{count} extraction(s) but only {count - 1} Doc(s) or parse list(s); "
+                "give one per extraction, in the same order"
+            )
         if hasattr(doc_parses, "vocab"):  # a spaCy Doc: parse the extraction's sentences
             doc: Any = doc_parses
+            if doc.text != extraction.text:
+                raise ValueError(
+                    f"Doc {count - 1}'s text is not the text of extraction {count - 1}; "
+                    "give the Docs in the order of the extractions"
+                )
             sentence_parses: Sequence[SentenceParse] = [
                 parse_sentence(doc[s.start : s.end]) for s in extraction.sentences
             ]
         else:
             sentence_parses = list(doc_parses)
+        if len(sentence_parses) != len(extraction.sentences):
+            raise ValueError(
+                f"extraction {count - 1} has {len(extraction.sentences)} sentence(s) but "
+                f"{len(sentence_parses)} parse(s) were given for it"
+            )
         for sentence, parse in zip(extraction.sentences, sentence_parses, strict=True):
+            if not isinstance(parse, SentenceParse):
+                raise TypeError(
+                    f"parses for extraction {count - 1} must be SentenceParse objects "
+                    f"(trfviz.parse_doc(doc)); got {type(parse).__name__}"
+                )
             yield {extraction.model: sentence}, parse
+    if next(parse_iter, None) is not None:
+        raise ValueError(
+            f"more Docs or parse lists than the {count} extraction(s); give one per extraction"
+        )
 
 
 def score_dependency_heads(

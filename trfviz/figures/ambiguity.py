@@ -149,9 +149,14 @@ def plot_condition_values(
     """
     rows = _select(table, model=model)
     _require(rows, ["layer", "head", "item", "condition", value])
-    rows = rows[(rows["layer"] == layer) & (rows["head"] == head)]
-    if rows.empty:
-        raise ValueError(f"no rows for layer {layer}, head {head}")
+    chosen = rows[(rows["layer"] == layer) & (rows["head"] == head)]
+    if chosen.empty:
+        raise ValueError(
+            f"no rows for layer {layer}, head {head}; the table has layers "
+            f"{rows['layer'].min()}..{rows['layer'].max()} and heads "
+            f"{rows['head'].min()}..{rows['head'].max()}"
+        )
+    rows = chosen
     order = list(conditions) if conditions is not None else list(rows["condition"].unique())
     wide = rows.pivot(index="item", columns="condition", values=value)
     wide = wide.reindex(columns=order)

@@ -46,12 +46,12 @@ from trfviz.figures.style import (
     get_preset,
     paper_style,
 )
+from trfviz.parse import SentenceParse
+from trfviz.validation import check_index, check_int
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
-
-    from trfviz.parse import SentenceParse
 
 __all__ = ["plot_attention_arcs", "select_attention_arcs", "stack_levels"]
 
@@ -124,13 +124,21 @@ def plot_attention_arcs(
     Arrows point at the dependent (parse) and at the key (attention).
     Self-attention of a token is drawn as a dot under it, sized by weight.
     """
+    if not isinstance(parse, SentenceParse):
+        raise TypeError(
+            "parse must be a trfviz.SentenceParse (trfviz.parse_sentence(span) or "
+            f"trfviz.parse_doc(doc)[i]); got {type(parse).__name__}"
+        )
     words = [displayable(w) for w in parse.words]
     n = len(words)
     matrix = np.asarray(attention, dtype=float)
     if matrix.ndim != 2 or matrix.shape[0] < n or matrix.shape[1] < n:
         raise ValueError(f"attention has shape {matrix.shape}; the parse has {n} words")
-    if source is not None and not 0 <= source < n:
-        raise ValueError(f"source {source} is outside the sentence's {n} words")
+    if source is not None:
+        source = check_index("source", source, n)
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold {threshold}: an attention weight is between 0 and 1")
+    check_int("top_k", top_k, minimum=1, allow_none=True)
     start, end = check_window(window, n) if window is not None else (0, n)
     if source is not None and not start <= source < end:
         raise ValueError(f"source {source} is outside the window {window}")

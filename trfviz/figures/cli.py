@@ -11,6 +11,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from trfviz.validation import (
+    MODEL_HINT,
+    IndexOutOfRangeError,
+    check_index,
+    check_int,
+    check_text,
+)
+
 __all__ = ["FIGURE_KINDS", "add_figure_command", "make_figure"]
 
 FIGURE_KINDS = ("arcs", "heatmap", "grid", "tokenization", "comparison")
@@ -97,10 +105,17 @@ def make_figure(
     from trfviz.figures.tokenization import aligned_tokenization_from, plot_aligned_tokenization
     from trfviz.parse import parse_sentence
 
-    if kind not in FIGURE_KINDS:
-        raise ValueError(f"kind must be one of {', '.join(FIGURE_KINDS)}; got {kind!r}")
-    if kind == "comparison" and len(models) != 2:
-        raise ValueError("--kind comparison needs two --model options")
+    _check_arguments(
+        text,
+        models=models,
+        out=out,
+        kind=kind,
+        sentence=sentence,
+        threshold=threshold,
+        preset=preset,
+        layer=layer,
+        head=head,
+    )
     nlp = trfviz.load_pipeline(pipeline)
     doc = nlp(text)
     need_attention = kind != "tokenization"
@@ -109,7 +124,10 @@ def make_figure(
     }
     n_sentences = len(next(iter(extractions.values())).sentences)
     if not 0 <= sentence < n_sentences:
-        raise ValueError(f"--sentence {sentence}: the text has {n_sentences} sentence(s)")
+        raise ValueError(
+            f"--sentence {sentence}: the text has {n_sentences} sentence(s), "
+            f"so 0..{n_sentences - 1} are valid"
+        )
     sents = {m: e.sentences[sentence] for m, e in extractions.items()}
     first_name = models[0]
     first = sents[first_name]
@@ -119,10 +137,12 @@ def make_figure(
         att = sents[name].attention
         if att is None:
             raise RuntimeError(f"{name} returned no attention")
-        if not -att.shape[0] <= layer < att.shape[0]:
-            raise ValueError(f"--layer {layer}: {name} has {att.shape[0]} layers")
-        if head is not None and not -att.shape[1] <= head < att.shape[1]:
-            raise ValueError(f"--head {head}: {name} has {att.shape[1]} heads")
+        try:
+            check_index("--layer", layer, att.shape[0])
+            if head is not None:
+                check_index("--head", head, att.shape[1])
+        except IndexOutOfRangeError as error:
+            raise IndexOutOfRangeError(f"{error} for {name}") from None
         return att[layer].mean(axis=0) if head is None else att[layer, head]
 
     n_layers = extractions[first_name].n_layers
@@ -169,6 +189,42 @@ def make_figure(
         return save_figure(fig, out, preset=preset)
     finally:
         plt.close(fig)
+
+
+def _check_arguments(
+    text: str,
+    *,
+    models: Sequence[str],
+    out: Path,
+    kind: str,
+    sentence: int,
+    threshold: float | None,
+    preset: str | None,
+    layer: int,
+    head: int | None,
+) -> None:
+    """Refuse arguments that make no sense before the pipeline and models load (minutes)."""
+    from trfviz.figures.export import FORMATS
+    from trfviz.figures.style import get_preset
+
+    check_text("TEXT", text)
+    if kind not in FIGURE_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(FIGURE_KINDS)}; got {kind!r}")
+    if isinstance(models, str) or not models:
+        raise TypeError("models must be a non-empty sequence of model names")
+    for model in models:
+        check_text("a --model name", model, hint=MODEL_HINT)
+    if kind == "comparison" and len(models) != 2:
+        raise ValueError("--kind comparison needs two --model options")
+    if Path(out).suffix.lower() not in FORMATS:
+        raise ValueError(f"cannot save {Path(out).name!r}: use one of {', '.join(FORMATS)}")
+    check_int("--sentence", sentence, minimum=0)
+    check_int("--layer", layer)
+    check_int("--head", head, allow_none=True)
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"--threshold {threshold}: an attention weight is between 0 and 1")
+    if preset is not None:
+        get_preset(preset)
 
 
 def _token_index(source: str | int | None, tokens: Sequence[str]) -> int | None:

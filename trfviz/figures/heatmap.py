@@ -18,6 +18,7 @@ import numpy as np
 
 from trfviz.figures.layout import displayable, keep_vector, measure_text, new_figure
 from trfviz.figures.style import Preset, get_preset, paper_style
+from trfviz.validation import check_int
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -66,6 +67,8 @@ def plot_attention_heatmap(
         annotate: write each weight in its cell (default: when at most 12 tokens).
         preset: lay out for a paper width (``"one-column"``, ``"two-column"``).
     """
+    if isinstance(labels, str) or isinstance(key_labels, str):
+        raise TypeError("labels must be a sequence of token texts, not one string")
     matrix = np.asarray(attention, dtype=float)
     rows = list(labels)
     cols = list(key_labels) if key_labels is not None else rows
@@ -73,6 +76,9 @@ def plot_attention_heatmap(
         raise ValueError(
             f"attention has shape {matrix.shape}; labels give ({len(rows)}, {len(cols)})"
         )
+    check_int("n_special", n_special, minimum=0)
+    if n_special > min(len(rows), len(cols)):
+        raise ValueError(f"n_special {n_special} is more than the {len(rows)} labels")
     special_rows = [i >= len(rows) - n_special for i in range(len(rows))]
     special_cols = [i >= len(cols) - n_special for i in range(len(cols))]
     if window is not None:

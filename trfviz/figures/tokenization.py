@@ -162,6 +162,22 @@ class _Row:
 
 def _rows(tokens: Sequence[str], models: ModelPieces, raw: bool) -> list[_Row]:
     rows = []
+    if isinstance(tokens, str):
+        raise TypeError("tokens must be a sequence of token texts, not one string")
+    if not isinstance(models, Mapping):
+        raise TypeError(
+            "models must map a model name to (pieces, alignment); "
+            "aligned_tokenization_from(sentence_extractions) makes one"
+        )
+    for name, value in models.items():
+        if (
+            not isinstance(value, tuple | list)
+            or len(value) != 2
+            or not isinstance(value[1], Alignment)
+        ):
+            raise TypeError(
+                f"models[{name!r}] must be (pieces, trfviz.Alignment); got {type(value).__name__}"
+            )
     for name, (pieces, alignment) in models.items():
         if alignment.n_tokens != len(tokens) or alignment.n_pieces != len(pieces):
             raise ValueError(

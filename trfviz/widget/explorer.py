@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from spacy.tokens import Doc
 
-__all__ = ["AttentionExplorer", "ExplorerView", "ViewPanel", "explore"]
+__all__ = ["AttentionExplorer", "ExplorerValueError", "ExplorerView", "ViewPanel", "explore"]
 
 _HERE = Path(__file__).parent
 
@@ -87,6 +87,14 @@ class ExplorerView:
     mode: Literal["side", "difference"]
     focus: int | None
     threshold: float
+
+
+class ExplorerValueError(t.TraitError, ValueError):
+    """A widget setting out of range (layer, head, sentence, token, model).
+
+    A ``traitlets.TraitError``, so the widget rolls the change back, and a
+    ``ValueError``, as trfviz raises for bad input everywhere else.
+    """
 
 
 def _layer_trait(default: LayerChoice = 0) -> t.Union:
@@ -209,21 +217,23 @@ class AttentionExplorer(anywidget.AnyWidget):
     def _valid_model(self, proposal: t.Bunch) -> str:
         value = proposal["value"]
         if value not in self._extractions:
-            raise t.TraitError(f"model must be one of {list(self._extractions)}, got {value!r}")
+            raise ExplorerValueError(
+                f"model must be one of {list(self._extractions)}, got {value!r}"
+            )
         return str(value)
 
     @t.validate("compare")
     def _valid_compare(self, proposal: t.Bunch) -> str:
         value = proposal["value"]
         if value and value not in self._extractions:
-            raise t.TraitError(f"compare must be '' or one of {list(self._extractions)}")
+            raise ExplorerValueError(f"compare must be '' or one of {list(self._extractions)}")
         return str(value)
 
     @t.validate("sentence")
     def _valid_sentence(self, proposal: t.Bunch) -> int:
         value = int(proposal["value"])
         if not 0 <= value < len(self._parses):
-            raise t.TraitError(f"sentence must be 0..{len(self._parses) - 1}, got {value}")
+            raise ExplorerValueError(f"sentence must be 0..{len(self._parses) - 1}, got {value}")
         return value
 
     @t.validate("layer", "compare_layer")
@@ -232,7 +242,7 @@ class AttentionExplorer(anywidget.AnyWidget):
         key = self.model if proposal["trait"].name == "layer" else self.compare
         n_layers = self._shapes[key][0] if key in self._shapes else None
         if value != "mean" and n_layers is not None and not 0 <= value < n_layers:
-            raise t.TraitError(f"layer must be 0..{n_layers - 1} or 'mean', got {value!r}")
+            raise ExplorerValueError(f"layer must be 0..{n_layers - 1} or 'mean', got {value!r}")
         return value
 
     @t.validate("head", "compare_head")
@@ -241,13 +251,25 @@ class AttentionExplorer(anywidget.AnyWidget):
         key = self.model if proposal["trait"].name == "head" else self.compare
         n_heads = self._shapes[key][1] if key in self._shapes else None
         if not isinstance(value, str) and n_heads is not None and not 0 <= value < n_heads:
-            raise t.TraitError(f"head must be 0..{n_heads - 1}, 'mean' or 'all', got {value!r}")
+            raise ExplorerValueError(
+                f"head must be 0..{n_heads - 1}, 'mean' or 'all', got {value!r}"
+            )
         return value
 
     @t.validate("selected", "hovered")
     def _valid_token(self, proposal: t.Bunch) -> int:
         value = int(proposal["value"])
-        return value if value >= 0 else -1
+        if value < 0:
+            return -1
+        n = len(self._parses[self.sentence].words)
+        if value >= n:
+            if proposal["trait"].name == "hovered":
+                return -1  # a pointer left over from the previous sentence: nothing hovered
+            raise ExplorerValueError(
+                f"selected must be -1 (no token) or 0..{n - 1} (a token of sentence "
+                f"{self.sentence}), got {value}"
+            )
+        return value
 
     # -- reacting to changes ----------------------------------------------------------------
 
@@ -566,8 +588,19 @@ class AttentionExplorer(anywidget.AnyWidget):
         if isinstance(extractions, Extraction):
             extractions = [extractions]
         if not isinstance(extractions, Mapping):
-            extractions = {short_name(e.model): e for e in extractions}
+            extractions = {short_name(getattr(e, "model", "?")): e for e in extractions}
         parses = parse_doc(doc)
+        for key, extraction in extractions.items():
+            if not isinstance(extraction, Extraction):
+                raise TypeError(
+                    f"extractions[{key!r}] must be a trfviz.Extraction (from trfviz.extract); "
+                    f"got {type(extraction).__name__}"
+                )
+            if extraction.text != doc.text:
+                raise ValueError(
+                    f"the extraction {key!r} was made from another text than the Doc's; "
+                    "extract this Doc (trfviz.extract(doc, model)) and explore that"
+                )
         return cls(parses, {key: e.sentences for key, e in extractions.items()}, **options)
 
 
