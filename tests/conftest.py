@@ -10,7 +10,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pytest
 from hypothesis import HealthCheck, settings
-from tokenizer_fixtures import load_byte_level_bpe, load_wordpiece, train_unigram
+
+from tests.tokenizer_fixtures import load_byte_level_bpe, load_wordpiece, train_unigram
 
 # Hypothesis profiles: "dev" keeps a developer's run quick; "ci" (.ci/run sets
 # TRFVIZ_HYPOTHESIS_PROFILE=ci) runs the alignment and pooling properties, which take

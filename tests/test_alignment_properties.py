@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
-from tokenizer_fixtures import FAMILIES
 
+from tests.tokenizer_fixtures import FAMILIES
 from trfviz.alignment import Alignment, align_spans, align_texts
 from trfviz.pooling import (
     QUERY_POOLINGS,

@@ -254,8 +254,7 @@ def test_attention_pooling_fills_the_given_arrays() -> None:
 
 
 def test_truncating_tokenizer_copy_is_made_once_per_tokenizer_and_vocabulary() -> None:
-    from tokenizer_fixtures import load_wordpiece
-
+    from tests.tokenizer_fixtures import load_wordpiece
     from trfviz.extract import _truncating_backend
 
     tokenizer = load_wordpiece()  # a fresh one: tokens are added below

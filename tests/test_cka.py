@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from test_similarity import make_sentence
 
+from tests.test_similarity import make_sentence
 from trfviz.analysis import LayerCKA, compare_layers_cka, compute_cka, linear_cka
 from trfviz.analysis.cka import center_gram, cka_from_grams, gram_rbf, prepare_features
 

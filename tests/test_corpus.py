@@ -15,16 +15,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import spacy
-from corpus_helper import (
+from spacy.tokens import Doc
+
+import trfviz.analysis.corpus as corpus
+from tests.corpus_helper import (
     FAKE_MODELS,
     KILL_RUN,
     every_reducer,
     fake_extract_docs,
     synthetic_docs,
 )
-from spacy.tokens import Doc
-
-import trfviz.analysis.corpus as corpus
 from trfviz.analysis.corpus import ModelPair, Reducer, run_corpus
 from trfviz.analysis.syntax import AttentionPatterns, HeadRelationAccuracy
 from trfviz.extract import sentences_of

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 import traitlets
-from browser.widget_data import NASTY, TELESCOPE, make_document, make_extraction, make_parse
 
+from tests.browser.widget_data import NASTY, TELESCOPE, make_document, make_extraction, make_parse
 from trfviz.extraction import Extraction, SentenceExtraction
 from trfviz.parse import SentenceParse
 from trfviz.widget import AttentionExplorer, explore

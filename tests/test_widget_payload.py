@@ -6,11 +6,11 @@ import json
 
 import numpy as np
 import pytest
-from browser.widget_data import TELESCOPE, make_extraction, make_parse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from tests.browser.widget_data import TELESCOPE, make_extraction, make_parse
 from trfviz.widget.payload import (
     count_message_bytes,
     downsample_matrix,

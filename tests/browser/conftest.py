@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import CHROMIUM, Jupyter, launch_chromium, start_jupyter
+
+from tests.browser.harness import CHROMIUM, Jupyter, launch_chromium, start_jupyter
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from harness import (
+
+from tests.browser.harness import (
     Jupyter,
     run_notebook,
     screenshot,
