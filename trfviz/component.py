@@ -14,10 +14,21 @@ several models can annotate one Doc. A component with ``set_vectors=True``
 vector and similarity hooks, so ``token.vector``, ``span.similarity`` and
 ``doc.similarity`` use the transformer, as spacy-transformers does; the last
 such component in the pipeline wins.
+
+The results survive spaCy's serialization (``Doc.to_bytes``, ``to_disk``,
+``DocBin(store_user_data=True)``, ``nlp.pipe(..., n_process=2)``, pickle)
+bit for bit: :mod:`trfviz.extraction` registers a msgpack codec with srsly.
+spaCy itself drops user hooks when it serializes a Doc (warning W109), and
+``DocBin`` drops ``doc.tensor``; :func:`restore_doc` puts both back from
+``doc._.trfviz``:
+
+>>> docs = DocBin(store_user_data=True).from_bytes(data).get_docs(nlp.vocab)  # doctest: +SKIP
+>>> docs = [restore_doc(doc) for doc in docs]  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -29,9 +40,13 @@ from trfviz.extract import extract_docs
 from trfviz.extraction import Extraction
 from trfviz.models import LoadedModel, load_model
 
-__all__ = ["TrfvizComponent", "make_trfviz_component"]
+__all__ = ["TrfvizComponent", "make_trfviz_component", "restore_doc"]
 
 EXTENSION = "trfviz"
+# user_data keys (plain strings, so spaCy serializes them with the Doc): the key in
+# doc._.trfviz whose last layer is doc.tensor, and which tokens have a vector.
+VECTORS_KEY = "trfviz_vectors"
+PRESENT_KEY = "trfviz_present"
 
 
 @Language.factory(
@@ -113,6 +128,7 @@ class TrfvizComponent:
         self.set_vectors = set_vectors
         self.device = device
         self._loaded: LoadedModel | None = None
+        self._pid = os.getpid()
         _register_extensions()
 
     @property
@@ -141,6 +157,13 @@ class TrfvizComponent:
             yield from self._annotate(buffer)
 
     def _annotate(self, docs: list[Doc]) -> Iterator[Doc]:
+        if os.getpid() != self._pid:
+            # A worker of nlp.pipe(n_process=n), forked from the process that made the
+            # component: torch's OpenMP pool does not survive fork, and a parent that
+            # has run torch leaves the child hanging in its first parallel op. One
+            # thread per worker is what n workers want anyway (as torch's DataLoader).
+            _use_one_thread()
+            self._pid = os.getpid()
         for doc, extraction in zip(
             docs, extract_docs(docs, self.loaded, **self.options), strict=True
         ):
@@ -150,8 +173,50 @@ class TrfvizComponent:
                 doc._.set(EXTENSION, store)
             store[self.key] = extraction
             if self.set_vectors:
-                _set_vectors(doc, extraction)
+                _set_vectors(doc, extraction, self.key)
             yield doc
+
+
+def restore_doc(doc: Doc) -> Doc:
+    """The Doc, with the trfviz vectors that spaCy's serialization drops put back.
+
+    Call it on a Doc read back with ``Doc.from_bytes``, ``from_disk``,
+    ``DocBin.get_docs`` or from ``nlp.pipe(..., n_process=n)``: it registers the
+    ``doc._.trfviz`` extension if this process has not yet, and where a trfviz
+    component set vectors (``set_vectors=True``) it sets ``doc.tensor`` from that
+    component's stored extraction again and re-installs the vector and similarity
+    hooks. A Doc without trfviz vectors is returned unchanged, so it can be mapped
+    over any stream of Docs. Calling it twice is harmless.
+
+    Raises:
+        ValueError: the Doc says its vectors came from a key that ``doc._.trfviz``
+            does not hold, or that extraction does not cover the Doc's tokens.
+    """
+    _register_extensions()
+    key = doc.user_data.get(VECTORS_KEY)
+    if key is None:
+        return doc
+    store = doc._.get(EXTENSION) or {}
+    if key not in store:
+        raise ValueError(
+            f"the Doc's trfviz vectors came from {key!r}, but doc._.trfviz holds "
+            f"{sorted(store)}: was the Doc serialized without its user_data "
+            "(use DocBin(store_user_data=True))?"
+        )
+    extraction = store[key]
+    if extraction.n_tokens != len(doc):
+        raise ValueError(
+            f"doc._.trfviz[{key!r}] covers {extraction.n_tokens} tokens but the Doc has "
+            f"{len(doc)}: the Doc was changed after the trfviz component ran"
+        )
+    _set_vectors(doc, extraction, key)
+    return doc
+
+
+def _use_one_thread() -> None:
+    import torch
+
+    torch.set_num_threads(1)
 
 
 def _register_extensions() -> None:
@@ -159,12 +224,13 @@ def _register_extensions() -> None:
         Doc.set_extension(EXTENSION, default=None)
 
 
-def _set_vectors(doc: Doc, extraction: Extraction) -> None:
+def _set_vectors(doc: Doc, extraction: Extraction, key: str) -> None:
     if len(doc) == 0:
         return
     doc.tensor = extraction.token_states(-1)
     present = ~extraction.missing
-    doc.user_data["trfviz_present"] = present
+    doc.user_data[VECTORS_KEY] = key
+    doc.user_data[PRESENT_KEY] = present
     doc.user_hooks["vector"] = _doc_vector
     doc.user_hooks["has_vector"] = lambda d: True
     doc.user_hooks["vector_norm"] = lambda d: float(np.linalg.norm(_doc_vector(d)))
@@ -174,13 +240,13 @@ def _set_vectors(doc: Doc, extraction: Extraction) -> None:
     doc.user_span_hooks["vector_norm"] = lambda s: float(np.linalg.norm(_span_vector(s)))
     doc.user_span_hooks["similarity"] = _similarity
     doc.user_token_hooks["vector"] = _token_vector
-    doc.user_token_hooks["has_vector"] = lambda t: bool(t.doc.user_data["trfviz_present"][t.i])
+    doc.user_token_hooks["has_vector"] = lambda t: bool(t.doc.user_data[PRESENT_KEY][t.i])
     doc.user_token_hooks["vector_norm"] = lambda t: float(np.linalg.norm(_token_vector(t)))
     doc.user_token_hooks["similarity"] = _similarity
 
 
 def _mean_rows(doc: Doc, start: int, end: int) -> np.ndarray:
-    rows = doc.tensor[start:end][doc.user_data["trfviz_present"][start:end]]
+    rows = doc.tensor[start:end][doc.user_data[PRESENT_KEY][start:end]]
     if len(rows) == 0:
         return np.zeros(doc.tensor.shape[1], dtype=np.float32)
     return np.asarray(rows.mean(axis=0), dtype=np.float32)
