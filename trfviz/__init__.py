@@ -7,6 +7,7 @@ for every layer and head.
 
 from trfviz import datasets
 from trfviz.alignment import Alignment, align_spans, align_texts
+from trfviz.component import restore_doc
 from trfviz.extract import extract, extract_docs, sentences_of
 from trfviz.extraction import Extraction, ExtractionOptions, SentenceExtraction
 from trfviz.models import (
@@ -45,5 +46,6 @@ __all__ = [
     "parse_sentence",
     "pool_attention",
     "pool_states",
+    "restore_doc",
     "sentences_of",
 ]
