@@ -539,7 +539,7 @@ def test_texts_through_spacy_and_minilm() -> None:
 
 @pytest.mark.model
 def test_minilm_interrupted_and_resumed_gives_the_uninterrupted_result(tmp_path) -> None:
-    from _shared import MINILM
+    from tests._shared import MINILM
 
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")

@@ -97,9 +97,8 @@ def test_figure_command_reports_bad_layers(tmp_path: Path, capsys) -> None:
 
 @pytest.mark.model
 def test_demo_figures_for_both_models(tmp_path: Path) -> None:
-    import _shared
-
     import trfviz
+    from tests import _shared
     from trfviz.figures import export_demo_figures
 
     doc = _shared.nlp()("The old man the boat. Apple isn't buying a U.K. startup in London.")
