@@ -331,7 +331,7 @@ def test_default_export_name_says_what_is_shown(
 
 
 def test_front_end_files_are_plain_esm_with_no_network() -> None:
-    folder = Path(__file__).resolve().parents[1] / "trfviz" / "widget"
+    folder = Path(__file__).resolve().parents[2] / "trfviz" / "widget"
     js = (folder / "explorer.js").read_text()
     code = "\n".join(line for line in js.splitlines() if not line.lstrip().startswith("//"))
     assert "export default { render }" in js
