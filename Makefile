@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.trfviz-installed
 OUT ?= trfviz-output
 
-.PHONY: setup demo test test-fast lint typecheck bench browser latex clean
+.PHONY: setup demo test test-fast lint typecheck bench browser latex js widget-js clean
 
 setup: $(STAMP)
 
@@ -29,6 +29,20 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
 	  else echo "chromium is missing: install Debian's chromium to run the browser tests"; fi; }
+
+# Node and esbuild (pinned in package-lock.json) for the widget's front end: tests/widget/
+# test_bundle.py rebuilds the bundle with them (skipped without them; needs root to install node).
+js:
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	  else echo "node/npm are missing: install Node.js to rebuild the widget's bundle"; fi; }
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error; fi
+
+# The widget's ES modules (trfviz/widget/js/) bundled into the one ESM anywidget loads,
+# trfviz/widget/explorer.js, which is committed: run this after editing trfviz/widget/js/.
+widget-js: js
+	node trfviz/widget/js/build.mjs
 
 # LaTeX for PGF export (matplotlib measures PGF text with it; needs root, else that test skips).
 latex:

@@ -12,16 +12,27 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import anywidget
 import numpy as np
 import traitlets as t
 
 from trfviz.extraction import Extraction, SentenceExtraction
-from trfviz.parse import SentenceParse, parse_doc
+from trfviz.palette import palette_payload
+from trfviz.parse import SentenceParse
+from trfviz.view import ViewSpec
+from trfviz.widget.export import (
+    ExplorerView,
+    ViewPanel,
+    compose_view,
+    draw_view,
+    head_spec,
+    layer_spec,
+    save_view,
+)
+from trfviz.widget.inputs import check_inputs, check_scores, inputs_from_doc
 from trfviz.widget.payload import (
     HeadChoice,
     LayerChoice,
@@ -30,63 +41,15 @@ from trfviz.widget.payload import (
     pack_grid,
     pack_layers,
     pack_sentence,
-    select_attention,
-    short_name,
 )
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
     from spacy.tokens import Doc
 
 __all__ = ["AttentionExplorer", "ExplorerValueError", "ExplorerView", "ViewPanel", "explore"]
 
 _HERE = Path(__file__).parent
-
-
-@dataclass(frozen=True)
-class ViewPanel:
-    """One panel of the explorer's current view, at full precision.
-
-    Attributes:
-        model: the model key (``"A - B"`` for a difference of A and B).
-        kind: ``"attention"``, ``"heads"`` (all heads of a layer; ``attention``
-            is their mean) or ``"difference"`` (first model minus second).
-        layer: the layer shown (an index or ``"mean"``).
-        head: the head shown (an index, ``"mean"`` or ``"all"``).
-        labels: the labels of both attention axes, ``n`` of them.
-        attention: float32 ``[query, key]`` (``n`` by ``n``).
-        heads: float32 ``[head, query, key]`` for ``kind == "heads"``, else None.
-    """
-
-    model: str
-    kind: Literal["attention", "heads", "difference"]
-    layer: LayerChoice
-    head: HeadChoice
-    labels: tuple[str, ...]
-    attention: np.ndarray
-    heads: np.ndarray | None = None
-
-
-@dataclass(frozen=True)
-class ExplorerView:
-    """What the explorer shows right now: the sentence, its parse and the panels.
-
-    Attributes:
-        sentence: index of the sentence shown.
-        parse: its words, arcs and entities.
-        panels: one per model side by side, or one difference panel.
-        mode: ``"side"`` or ``"difference"``.
-        focus: the selected token (sentence index) or None.
-        threshold: the weight under which attention lines are hidden.
-    """
-
-    sentence: int
-    parse: SentenceParse
-    panels: tuple[ViewPanel, ...]
-    mode: Literal["side", "difference"]
-    focus: int | None
-    threshold: float
 
 
 class ExplorerValueError(t.TraitError, ValueError):
@@ -180,6 +143,8 @@ class AttentionExplorer(anywidget.AnyWidget):
     _sentence_data = t.Dict().tag(sync=True)
     _layers = t.Dict().tag(sync=True)
     _grid = t.Dict().tag(sync=True)
+    # The one palette (trfviz.palette), sent once: the widget colours as the figures do.
+    _palette = t.Dict().tag(sync=True)
 
     def __init__(
         self,
@@ -193,13 +158,14 @@ class AttentionExplorer(anywidget.AnyWidget):
     ) -> None:
         self._parses = tuple(sentences)
         self._extractions = {key: tuple(value) for key, value in extractions.items()}
-        self._shapes = _check_inputs(self._parses, self._extractions)
-        self._scores = _check_scores(head_scores or {}, self._shapes)
+        self._shapes = check_inputs(self._parses, self._extractions)
+        self._scores = check_scores(head_scores or {}, self._shapes)
         keys = list(self._extractions)
         super().__init__()
         with self.hold_sync():
             self.set_trait("models", keys)
             self.set_trait("n_sentences", len(self._parses))
+            self._palette = palette_payload()
             self.model = model if model is not None else keys[0]
             if compare:
                 self.compare = compare
@@ -400,45 +366,31 @@ class AttentionExplorer(anywidget.AnyWidget):
             raise ValueError(f"{key} has no attention")
         return attention
 
-    def get_view(self) -> ExplorerView:
-        """The current view at full precision (what :meth:`save_figure` draws)."""
-        index = self.sentence
-        parse = self._parses[index]
-        n_tokens = len(parse.words)
+    def view_spec(self) -> ViewSpec:
+        """The current view as a :class:`~trfviz.view.ViewSpec` (what export draws)."""
         choices = self._choices()
         keys = self._shown_keys()
-        panels: list[ViewPanel] = []
-        if self.mode == "difference" and len(keys) == 2:
-            a_key, b_key = keys
-            a = select_attention(self._attention(a_key), *choices[a_key])
-            b = select_attention(self._attention(b_key), *choices[b_key])
-            a = a.mean(axis=0) if a.ndim == 3 else a
-            b = b.mean(axis=0) if b.ndim == 3 else b
-            panels.append(
-                ViewPanel(
-                    model=f"{a_key} - {b_key}",
-                    kind="difference",
-                    layer=choices[a_key][0],
-                    head=choices[a_key][1],
-                    labels=parse.words,
-                    attention=a[:n_tokens, :n_tokens] - b[:n_tokens, :n_tokens],
-                )
-            )
-            mode: Literal["side", "difference"] = "difference"
-        else:
-            for key in keys:
-                layer, head = choices[key]
-                selected = select_attention(self._attention(key), layer, head)
-                labels = self._extractions[key][index].labels
-                if selected.ndim == 3:
-                    panels.append(
-                        ViewPanel(key, "heads", layer, head, labels, selected.mean(0), selected)
-                    )
-                else:
-                    panels.append(ViewPanel(key, "attention", layer, head, labels, selected))
-            mode = "side"
-        focus = self.selected if self.selected >= 0 else None
-        return ExplorerView(index, parse, tuple(panels), mode, focus, self.threshold)
+        return ViewSpec(
+            models=tuple(keys),
+            layers=tuple(layer_spec(choices[key][0]) for key in keys),
+            heads=tuple(head_spec(choices[key][1]) for key in keys),
+            sentence=self.sentence,
+            mode="difference" if self.mode == "difference" and len(keys) == 2 else "attention",
+            focus=self.selected if self.selected >= 0 else None,
+            threshold=self.threshold,
+            show_parse=self.show_parse,
+            show_entities=self.show_entities,
+            show_heatmap=self.show_heatmap,
+        )
+
+    def _view_data(self, spec: ViewSpec) -> tuple[SentenceParse, dict[str, SentenceExtraction]]:
+        index = spec.sentence
+        return self._parses[index], {key: self._extractions[key][index] for key in spec.models}
+
+    def get_view(self) -> ExplorerView:
+        """The current view at full precision (what :meth:`save_figure` draws)."""
+        spec = self.view_spec()
+        return compose_view(spec, *self._view_data(spec))
 
     # -- export -----------------------------------------------------------------------------
 
@@ -449,131 +401,19 @@ class AttentionExplorer(anywidget.AnyWidget):
 
         Draws exactly what is shown (the sentence, model(s), layer, head, mode,
         the selected token, the line threshold, the parse and entity toggles)
-        with :mod:`trfviz.figures` and writes it with its ``save_figure`` at the
+        from :meth:`view_spec` with :func:`trfviz.widget.export.save_view`, at the
         ``preset``'s width (``"one-column"``, ``"two-column"``, ``"slide"``).
         Without a path the file goes to ``trfviz-output/`` with a name that
         says what it shows. The widget's "Export figure" button calls this with
         :attr:`export_path` and :attr:`export_preset`.
         """
-        import matplotlib.pyplot as plt
-
-        from trfviz.figures import save_figure
-
-        target = Path(path) if path is not None else Path("trfviz-output") / self._figure_name()
-        figure = self.draw_figure(preset=preset)
-        try:
-            return Path(save_figure(figure, target, preset=preset))
-        finally:
-            plt.close(figure)
+        spec = self.view_spec()
+        return save_view(spec, *self._view_data(spec), path, scores=self._scores, preset=preset)
 
     def draw_figure(self, *, preset: str | None = None) -> Figure:
-        """A matplotlib Figure of the current view, drawn with :mod:`trfviz.figures`.
-
-        Two models give their comparison (side by side or the difference);
-        all heads of a layer give a grid of the heads; one head (or a mean)
-        gives the sentence with its parse and the attention arcs, with the
-        heatmap under it while the heatmap is shown.
-        """
-        from trfviz.figures import (
-            plot_attention_arcs,
-            plot_attention_heatmap,
-            plot_head_grid,
-            plot_model_comparison,
-        )
-
-        view = self.get_view()
-        parse = view.parse
-        n = len(parse.words)
-        keys = self._shown_keys()
-        if len(keys) == 2:
-            a_key, b_key = keys
-            figure, _ = plot_model_comparison(
-                self._matrix_of(a_key)[:n, :n],
-                self._matrix_of(b_key)[:n, :n],
-                parse.words,
-                names=(short_name(a_key), short_name(b_key)),
-                mode="difference" if view.mode == "difference" else "side_by_side",
-                title=self._figure_title(),
-                preset=preset,
-            )
-            return figure
-        panel = view.panels[0]
-        n_special = len(panel.labels) - n
-        if panel.heads is not None:
-            # Every head of the layer, framed by the caller's head scores when given.
-            key = keys[0]
-            whole = isinstance(panel.layer, int)
-            figure, _ = plot_head_grid(
-                self._attention(key) if whole else panel.heads[None],
-                panel.labels,
-                scores=self._scores.get(key) if whole else None,
-                layers=[int(panel.layer)] if whole else None,
-                scale="head",
-                title=self._figure_title(),
-                preset=preset,
-            )
-            return figure
-        special_labels = panel.labels[n:]
-        # Without a source token only strong weights are drawn, or every arc would show.
-        threshold = view.threshold if view.focus is not None else max(view.threshold, 0.25)
-
-        def draw_arcs(ax: Axes | None = None) -> Figure:
-            figure, _ = plot_attention_arcs(
-                parse,
-                panel.attention,
-                source=view.focus,
-                threshold=threshold,
-                show_parse=self.show_parse,
-                show_entities=self.show_entities,
-                special_labels=special_labels,
-                ax=ax,
-                preset=preset,
-            )
-            return figure
-
-        if not self.show_heatmap:
-            return draw_arcs()
-        # The sentence over its heatmap, as in the widget: size each at its own layout first.
-        import matplotlib.pyplot as plt
-
-        alone = draw_arcs()
-        heat, _ = plot_attention_heatmap(
-            panel.attention, panel.labels, n_special=n_special, preset=preset
-        )
-        (w1, h1), (w2, h2) = alone.get_size_inches(), heat.get_size_inches()
-        plt.close(alone)
-        plt.close(heat)
-        figure = plt.figure(figsize=(max(w1, w2), h1 + h2), layout="constrained")
-        top, bottom = figure.subfigures(2, 1, height_ratios=[h1, h2])  # type: ignore[misc]
-        top.suptitle(self._figure_title())
-        draw_arcs(top.subplots())
-        plot_attention_heatmap(
-            panel.attention, panel.labels, n_special=n_special, ax=bottom.subplots(), preset=preset
-        )
-        return figure
-
-    def _matrix_of(self, key: str) -> np.ndarray:
-        selected = select_attention(self._attention(key), *self._choices()[key])
-        return selected.mean(axis=0) if selected.ndim == 3 else selected
-
-    def _figure_name(self) -> str:
-        def part(key: str) -> str:
-            layer, head = self._choices()[key]
-            return f"{short_name(key)}-L{layer}-H{head}"
-
-        keys = self._shown_keys()
-        joined = "-vs-".join(part(key) for key in keys)
-        suffix = "-diff" if self.mode == "difference" and len(keys) == 2 else ""
-        return f"attention-s{self.sentence}-{joined}{suffix}.pdf"
-
-    def _figure_title(self) -> str:
-        def part(key: str) -> str:
-            layer, head = self._choices()[key]
-            layer_text = "layer mean" if layer == "mean" else f"layer {layer}"
-            head_text = {"mean": "head mean", "all": "all heads"}.get(str(head), f"head {head}")
-            return f"{short_name(key)} {layer_text}, {head_text}"
-
-        return " vs ".join(part(key) for key in self._shown_keys())
+        """A matplotlib Figure of the current view (:func:`trfviz.widget.export.draw_view`)."""
+        spec = self.view_spec()
+        return draw_view(spec, *self._view_data(spec), scores=self._scores, preset=preset)
 
     # -- alternative constructor ------------------------------------------------------------
 
@@ -585,23 +425,8 @@ class AttentionExplorer(anywidget.AnyWidget):
         **options: Any,
     ) -> AttentionExplorer:
         """An explorer for a parsed ``doc`` and its extractions (keyed by name, or by model)."""
-        if isinstance(extractions, Extraction):
-            extractions = [extractions]
-        if not isinstance(extractions, Mapping):
-            extractions = {short_name(getattr(e, "model", "?")): e for e in extractions}
-        parses = parse_doc(doc)
-        for key, extraction in extractions.items():
-            if not isinstance(extraction, Extraction):
-                raise TypeError(
-                    f"extractions[{key!r}] must be a trfviz.Extraction (from trfviz.extract); "
-                    f"got {type(extraction).__name__}"
-                )
-            if extraction.text != doc.text:
-                raise ValueError(
-                    f"the extraction {key!r} was made from another text than the Doc's; "
-                    "extract this Doc (trfviz.extract(doc, model)) and explore that"
-                )
-        return cls(parses, {key: e.sentences for key, e in extractions.items()}, **options)
+        parses, sentences = inputs_from_doc(doc, extractions)
+        return cls(parses, sentences, **options)
 
 
 def explore(
@@ -616,50 +441,3 @@ def explore(
     :class:`AttentionExplorer` (``head_scores``, ``compare``, ``layer``...).
     """
     return AttentionExplorer.from_doc(doc, extractions, **options)
-
-
-def _check_inputs(
-    parses: Sequence[SentenceParse], extractions: Mapping[str, Sequence[SentenceExtraction]]
-) -> dict[str, tuple[int, int]]:
-    if not extractions:
-        raise ValueError("give at least one model's extractions")
-    if not parses:
-        raise ValueError("give at least one sentence")
-    shapes = {}
-    for key, sentences in extractions.items():
-        if len(sentences) != len(parses):
-            raise ValueError(
-                f"{key}: {len(sentences)} sentence extractions for {len(parses)} sentences"
-            )
-        shape = None
-        for i, (parse, sentence) in enumerate(zip(parses, sentences, strict=True)):
-            if tuple(sentence.tokens) != tuple(parse.words):
-                raise ValueError(f"{key}: sentence {i} has tokens that differ from the parse's")
-            if sentence.attention is None:
-                raise ValueError(f"{key}: sentence {i} kept no attention (attention=False)")
-            n = len(sentence.labels)
-            if sentence.attention.ndim != 4 or sentence.attention.shape[2:] != (n, n):
-                raise ValueError(
-                    f"{key}: sentence {i} attention must be [layer, head, {n}, {n}], "
-                    f"got {sentence.attention.shape}"
-                )
-            shape = shape or sentence.attention.shape[:2]
-            if sentence.attention.shape[:2] != shape:
-                raise ValueError(f"{key}: sentences differ in their number of layers or heads")
-        assert shape is not None
-        shapes[key] = (int(shape[0]), int(shape[1]))
-    return shapes
-
-
-def _check_scores(
-    scores: Mapping[str, np.ndarray], shapes: Mapping[str, tuple[int, int]]
-) -> dict[str, np.ndarray]:
-    checked = {}
-    for key, value in scores.items():
-        if key not in shapes:
-            raise ValueError(f"head_scores for unknown model {key!r}; models are {list(shapes)}")
-        array = np.asarray(value, dtype=np.float64)
-        if array.shape != shapes[key]:
-            raise ValueError(f"head_scores[{key!r}] must be [layer, head] = {shapes[key]}")
-        checked[key] = array
-    return checked

@@ -29,6 +29,7 @@ from typing import Any, Literal
 import numpy as np
 
 from trfviz.extraction import SentenceExtraction
+from trfviz.naming import short_model_name
 from trfviz.parse import SentenceParse
 
 __all__ = [
@@ -44,7 +45,6 @@ __all__ = [
     "pack_matrix",
     "pack_sentence",
     "select_attention",
-    "short_name",
 ]
 
 LayerChoice = int | Literal["mean"]
@@ -151,11 +151,6 @@ def downsample_matrix(matrix: np.ndarray, side: int = THUMBNAIL_SIDE) -> np.ndar
     return out.astype(np.float32)
 
 
-def short_name(model: str) -> str:
-    """The last path component of a model name (``"org/name"`` → ``"name"``)."""
-    return model.rstrip("/").rsplit("/", 1)[-1] or model
-
-
 def pack_sentence(
     index: int,
     parse: SentenceParse,
@@ -181,7 +176,7 @@ def pack_sentence(
         ]
         n_layers, n_heads = shapes[key]
         models[key] = {
-            "name": short_name(key),
+            "name": short_model_name(key),
             "labels": list(sentence.labels),
             "n_special": len(sentence.special_labels),
             "pieces": pieces,

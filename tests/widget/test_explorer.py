@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import traitlets
 
 from tests.browser.widget_data import NASTY, TELESCOPE, make_document, make_extraction, make_parse
 from trfviz.extraction import Extraction, SentenceExtraction
+from trfviz.palette import ENTITY_COLORS, palette_payload
 from trfviz.parse import SentenceParse
 from trfviz.widget import AttentionExplorer, explore
 from trfviz.widget.payload import (
@@ -331,24 +333,55 @@ def test_default_export_name_says_what_is_shown(
 
 
 def test_front_end_files_are_plain_esm_with_no_network() -> None:
-    folder = Path(__file__).resolve().parents[1] / "trfviz" / "widget"
-    js = (folder / "explorer.js").read_text()
-    code = "\n".join(line for line in js.splitlines() if not line.lstrip().startswith("//"))
-    assert "export default { render }" in js
-    for forbidden in (
-        "innerHTML",
-        "outerHTML",
-        "insertAdjacentHTML",
-        "document.write",
-        "eval(",
-        "require(",
-        "http://",
-        "https://",
-        "import(",
-    ):
-        assert forbidden not in code.replace('"http://www.w3.org/2000/svg"', ""), forbidden
+    folder = Path(__file__).resolve().parents[2] / "trfviz" / "widget"
+    # The sources are ES modules whose entry exports the render function; the committed
+    # bundle (what anywidget loads) exports the same object as its default.
+    assert "export default { render }" in (folder / "js" / "main.js").read_text()
+    bundle = (folder / "explorer.js").read_text()
+    assert re.search(r"export\s*\{\s*\w+ as default\s*\};?\s*$", bundle)
+    for path in [folder / "explorer.js", *sorted((folder / "js").glob("*.js"))]:
+        js = path.read_text()
+        code = "\n".join(line for line in js.splitlines() if not line.lstrip().startswith("//"))
+        for forbidden in (
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+            "eval(",
+            "require(",
+            "http://",
+            "https://",
+            "import(",
+        ):
+            assert forbidden not in code.replace('"http://www.w3.org/2000/svg"', ""), (
+                path.name,
+                forbidden,
+            )
     css = (folder / "explorer.css").read_text()
     assert "@import" not in css and "url(http" not in css
+
+
+def test_no_colour_is_hard_coded_in_the_front_end() -> None:
+    # One palette: every colour the browser draws with comes from trfviz.palette (the
+    # _palette trait), so none of its hex values may be written into the JS.
+    folder = Path(__file__).resolve().parents[2] / "trfviz" / "widget" / "js"
+    code = "\n".join(path.read_text() for path in folder.glob("*.js"))
+    payload = palette_payload()
+    colours = {c.lower() for stops in payload["scales"].values() for c in stops}
+    colours |= {c.lower() for c in payload["entities"].values()}
+    colours |= {payload[k].lower() for k in ("from", "to", "attention", "default_entity")}
+    assert not {c for c in colours if c in code.lower()}
+    assert not re.search(r"#[0-9a-fA-F]{6}\b", code)
+
+
+def test_the_palette_is_sent_once_with_the_figures_colours(explorer: AttentionExplorer) -> None:
+    assert explorer._palette == palette_payload()
+    assert explorer._palette["entities"]["PERSON"] == ENTITY_COLORS["PERSON"]  # displaCy's
+    sent = _record_sends(explorer)
+    for change in ({"layer": 1}, {"sentence": 1}, {"compare": "tiny-gpt"}):
+        for name, value in change.items():
+            setattr(explorer, name, value)
+    assert all("_palette" not in names for names, _ in sent)
 
 
 def test_importing_trfviz_does_not_import_the_widget() -> None:
@@ -359,3 +392,62 @@ def test_importing_trfviz_does_not_import_the_widget() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_view_spec_follows_the_widget_state(explorer: AttentionExplorer) -> None:
+    spec = explorer.view_spec()
+    assert (spec.models, spec.layers, spec.heads, spec.mode) == (
+        ("tiny-bert",),
+        (0,),
+        (0,),
+        "attention",
+    )
+    assert (spec.focus, spec.threshold, spec.show_heatmap, spec.scale) == (
+        None,
+        0.05,
+        True,
+        "sequential",
+    )
+    explorer.layer, explorer.head, explorer.selected = "mean", "all", 2
+    explorer.show_entities, explorer.threshold = False, 0.3
+    spec = explorer.view_spec()
+    assert (spec.layers, spec.heads, spec.focus) == ((None,), ("all",), 2)
+    assert (spec.show_entities, spec.threshold) == (False, 0.3)
+    explorer.layer, explorer.head = 1, "mean"
+    explorer.compare = "tiny-gpt"  # linked: layer 1 of 2 is layer 3 of 4; head mean stays
+    spec = explorer.view_spec()
+    assert (spec.models, spec.layers, spec.heads) == (
+        ("tiny-bert", "tiny-gpt"),
+        (1, 3),
+        (None, None),
+    )
+    explorer.mode = "difference"
+    assert (explorer.view_spec().mode, explorer.view_spec().scale) == ("difference", "diverging")
+    explorer.link = False
+    explorer.compare_layer, explorer.compare_head = 0, 1
+    assert explorer.view_spec().per_model == (("tiny-bert", 1, None), ("tiny-gpt", 0, 1))
+    explorer.sentence = 1
+    assert (explorer.view_spec().sentence, explorer.view_spec().focus) == (1, None)
+
+
+def test_export_draws_from_the_view_spec(
+    explorer: AttentionExplorer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    from trfviz.view import ViewSpec
+
+    explorer.layer, explorer.head, explorer.show_heatmap = 1, 2, True
+    figure = explorer.draw_figure()
+    # The sentence over its heatmap: the title is on the arcs' subfigure.
+    texts = {t.get_text() for sub in figure.subfigs for t in [sub._suptitle] if t is not None}
+    assert texts == {"tiny-bert layer 1, head 2"}
+    plt.close(figure)
+    # Export reads nothing but the spec: another spec, another figure and file name.
+    other = ViewSpec(models=("tiny-bert",), layers=(0,), heads=(None,), show_heatmap=False)
+    monkeypatch.setattr(explorer, "view_spec", lambda: other)
+    monkeypatch.chdir(tmp_path)
+    assert explorer.save_figure() == Path("trfviz-output/attention-s0-tiny-bert-L0-Hmean.pdf")
+    assert explorer.get_view().panels[0].head == "mean"
+    assert explorer.get_view().panels[0].layer == 0

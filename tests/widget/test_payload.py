@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from tests.browser.widget_data import TELESCOPE, make_extraction, make_parse
+from trfviz.naming import short_model_name
 from trfviz.widget.payload import (
     count_message_bytes,
     downsample_matrix,
@@ -21,7 +22,6 @@ from trfviz.widget.payload import (
     pack_matrix,
     pack_sentence,
     select_attention,
-    short_name,
 )
 
 FINITE = st.floats(-4, 4, allow_nan=False, width=32)
@@ -218,10 +218,10 @@ def test_count_message_bytes_hand_worked() -> None:
     }
 
 
-def test_short_name() -> None:
-    assert short_name("sentence-transformers/all-MiniLM-L6-v2") == "all-MiniLM-L6-v2"
-    assert short_name("MiniLM") == "MiniLM"
-    assert short_name("/models/local/") == "local"
+def test_model_names_are_shortened_by_the_shared_helper() -> None:
+    assert short_model_name("sentence-transformers/all-MiniLM-L6-v2") == "all-MiniLM-L6-v2"
+    assert short_model_name("MiniLM") == "MiniLM"
+    assert short_model_name("/models/local/") == "local"
 
 
 def _unpack(packed: dict) -> np.ndarray:

@@ -1,0 +1,122 @@
+"""One description of a view: which attention of which models, and how it is drawn.
+
+A :class:`ViewSpec` is plain, frozen data that the notebook widget produces from
+its state (:meth:`trfviz.widget.AttentionExplorer.view_spec`) and that the
+export path draws from, so "what is on screen" and "what goes in the paper" are
+one value. It names models by key and holds no arrays: the data it points at
+(the sentence's parse and extractions) travels beside it.
+
+>>> spec = ViewSpec(models=("MiniLM",), layers=(3,), heads=(None,), focus=2)
+>>> spec.mode, spec.scale, spec.comparing
+('attention', 'sequential', False)
+>>> ViewSpec(models=("A", "B"), layers=(0, 5), heads=(1, 1), mode="difference").scale
+'diverging'
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from typing import Literal
+
+from trfviz.palette import SCALES, ScaleName
+from trfviz.validation import check_bool, check_choice, check_int
+
+__all__ = ["HeadSpec", "LayerSpec", "ViewMode", "ViewSpec"]
+
+#: A layer index, or None for the mean over layers.
+LayerSpec = int | None
+#: A head index, None for the mean over the layer's heads, ``"all"`` for every head.
+HeadSpec = int | Literal["all"] | None
+#: ``"attention"`` draws each model's attention (side by side for two models);
+#: ``"difference"`` draws the first model's minus the second's.
+ViewMode = Literal["attention", "difference"]
+
+_MODES = ("attention", "difference")
+_SPECIAL_TOKENS = ("keep", "drop")
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    """One view of attention over a sentence, as plain data.
+
+    Attributes:
+        models: the model keys shown, one or two (the first is the main model).
+        layers: per model, the layer shown (None: the mean over layers).
+        heads: per model, the head shown (None: the mean over heads; ``"all"``:
+            every head of the layer).
+        sentence: index of the sentence shown.
+        mode: ``"attention"`` or ``"difference"`` (two models only).
+        focus: the token whose attention is traced (index into the sentence), or None.
+        threshold: the weight under which attention lines are hidden.
+        show_parse: draw the dependency arcs.
+        show_entities: draw the named-entity bands.
+        show_heatmap: draw the ``[query, key]`` heatmap under the sentence.
+        special_tokens: ``"keep"`` special pieces as pseudo-tokens or ``"drop"`` them.
+        scale: the palette scale colouring weights (:data:`trfviz.palette.SCALES`);
+            by default sequential for attention and diverging for a difference.
+        value_range: ``(low, high)`` of the colour scale, or None for each panel's
+            own range (0 to its largest weight; symmetric about 0 for a difference).
+        shared_range: one range across all panels rather than one per panel.
+    """
+
+    models: tuple[str, ...]
+    layers: tuple[LayerSpec, ...]
+    heads: tuple[HeadSpec, ...]
+    sentence: int = 0
+    mode: ViewMode = "attention"
+    focus: int | None = None
+    threshold: float = 0.05
+    show_parse: bool = True
+    show_entities: bool = True
+    show_heatmap: bool = True
+    special_tokens: Literal["keep", "drop"] = "keep"
+    scale: ScaleName | None = None
+    value_range: tuple[float, float] | None = None
+    shared_range: bool = False
+
+    def __post_init__(self) -> None:
+        models = tuple(self.models)
+        if not 1 <= len(models) <= 2 or not all(isinstance(m, str) and m for m in models):
+            raise ValueError(f"models must be one or two model keys (strings); got {models!r}")
+        for name, values in (("layers", self.layers), ("heads", self.heads)):
+            if len(tuple(values)) != len(models):
+                raise ValueError(
+                    f"{name} must hold one entry per model ({len(models)}); got {values!r}"
+                )
+        for layer in self.layers:
+            check_int("layer", layer, minimum=0, allow_none=True)
+        for head in self.heads:
+            if head != "all":
+                check_int("head", head, minimum=0, allow_none=True)
+        check_int("sentence", self.sentence, minimum=0)
+        check_choice("mode", self.mode, _MODES)
+        if self.mode == "difference" and len(models) != 2:
+            raise ValueError("mode 'difference' needs two models; give a second model key")
+        check_int("focus", self.focus, minimum=0, allow_none=True)
+        if not isinstance(self.threshold, numbers.Real) or not 0 <= self.threshold <= 1:
+            raise ValueError(f"threshold must be a number in [0, 1]; got {self.threshold!r}")
+        for flag in ("show_parse", "show_entities", "show_heatmap", "shared_range"):
+            check_bool(flag, getattr(self, flag))
+        check_choice("special_tokens", self.special_tokens, _SPECIAL_TOKENS)
+        scale = self.scale or ("diverging" if self.mode == "difference" else "sequential")
+        check_choice("scale", scale, tuple(SCALES))
+        if self.value_range is not None:
+            low, high = (float(x) for x in self.value_range)
+            if not low < high:
+                raise ValueError(f"value_range must be (low, high), low < high; got {low, high}")
+            object.__setattr__(self, "value_range", (low, high))
+        object.__setattr__(self, "models", models)
+        object.__setattr__(self, "layers", tuple(self.layers))
+        object.__setattr__(self, "heads", tuple(self.heads))
+        object.__setattr__(self, "scale", scale)
+
+    @property
+    def comparing(self) -> bool:
+        """True when two models are shown (side by side or as a difference)."""
+        return len(self.models) == 2
+
+    @property
+    def per_model(self) -> tuple[tuple[str, LayerSpec, HeadSpec], ...]:
+        """``(model, layer, head)`` for each model shown, in panel order."""
+        return tuple(zip(self.models, self.layers, self.heads, strict=True))

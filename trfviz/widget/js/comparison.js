@@ -1,0 +1,59 @@
+// Composing the view in the browser: one panel per model side by side, or the difference of
+// two. The kernel sends every head of the current layer per panel (`_layers`); the head, the
+// comparison's head and the mode are picked here, so a head switch is drawn at once, without
+// a round trip to the kernel.
+
+import { headMatrix } from "./decode.js";
+
+export function cropMatrix(m, n) {
+  const k = m.shape[1];
+  const values = new Float32Array(n * n);
+  for (let q = 0; q < n; q++) values.set(m.values.subarray(q * k, q * k + n), q * n);
+  return { values, shape: [n, n] };
+}
+
+export function subtract(a, b) {
+  const values = new Float32Array(a.values.length);
+  for (let i = 0; i < values.length; i++) values[i] = a.values[i] - b.values[i];
+  return { values, shape: a.shape };
+}
+
+// The linked comparison's head, as the kernel's `_linked_choice`: the same head, or the
+// head mean where the second model has no such head.
+export function linkedHead(head, nHeads) {
+  return typeof head === "number" && head >= nHeads ? "mean" : head;
+}
+
+// The panels to draw for the decoded layers and the heads shown (one per layer), or null
+// while the layers are not this sentence's. Panels hold decoded matrices: `matrix`; for
+// "heads" (all heads of a layer) also `heads`; for a difference (first minus second over
+// the spaCy tokens) also its operands `a` and `b`.
+export function composeView(sentence, layers, decoded, heads, mode) {
+  if (!sentence.tokens || !sentence.models || layers.sentence !== sentence.index) return null;
+  const matrices = [];
+  for (let i = 0; i < decoded.length; i++) {
+    const info = sentence.models[decoded[i].model];
+    const matrix = headMatrix(decoded[i], heads[i]);
+    if (!info || !matrix || matrix.shape[0] !== info.labels.length) return null;
+    matrices.push(matrix);
+  }
+  const part = (i) => `${decoded[i].model}/${decoded[i].layer}/${heads[i]}`;
+  if (mode === "difference" && decoded.length === 2) {
+    const [first, second] = decoded;
+    const cached = `difference/${heads[0]}/${heads[1]}`;
+    if (!first.cache.has(cached)) {
+      const n = sentence.tokens.length;
+      const a = cropMatrix(matrices[0], n), b = cropMatrix(matrices[1], n);
+      first.cache.set(cached, { a, b, matrix: subtract(a, b) });
+    }
+    const { a, b, matrix } = first.cache.get(cached);
+    return { key: `${part(0)};${part(1)};difference`, mode, panels: [{
+      model: first.model, compare: second.model, layer: first.layer, head: heads[0],
+      compare_layer: second.layer, compare_head: heads[1], kind: "difference", matrix, a, b }] };
+  }
+  const panels = decoded.map((d, i) => ({
+    model: d.model, layer: d.layer, head: heads[i], kind: heads[i] === "all" ? "heads" : "attention",
+    matrix: matrices[i], heads: heads[i] === "all" ? d.heads : null,
+  }));
+  return { key: panels.map((_, i) => part(i)).join(";") + ";side", mode: "side", panels };
+}

@@ -1,0 +1,69 @@
+// The read-out of the focused token: the info bar (the token, its tag, its wordpieces per
+// model) and, under each panel, the weights from and to it (or, for a difference, the two
+// models' weights and their difference).
+
+import { at } from "./decode.js";
+import { el, fmt } from "./dom.js";
+
+// The info bar for the focused token (or a hint when there is none).
+export function drawInfo(infoBar, sentence, focus, shown, cellNote) {
+  infoBar.replaceChildren();
+  if (!sentence.tokens) return;
+  if (focus < 0 || focus >= sentence.tokens.length) {
+    const hint = el("span", "tv-muted", infoBar,
+      "Hover a token to see the attention from it (blue) and to it (orange); click to pin it. " +
+      "← → heads, ↑ ↓ layers.");
+    hint.classList.add("tv-hint");
+    return;
+  }
+  const word = el("span", "tv-info-token", infoBar, sentence.tokens[focus]);
+  word.dataset.index = String(focus);
+  if (sentence.tags && sentence.tags[focus]) el("span", "tv-info-tag", infoBar, sentence.tags[focus]);
+  for (const key of shown) {
+    const info = sentence.models[key];
+    if (!info) continue;
+    const group = el("span", "tv-info-pieces", infoBar);
+    group.dataset.model = key;
+    el("span", "tv-info-model", group, info.name);
+    const pieces = info.pieces[focus] || [];
+    if (!pieces.length) el("span", "tv-piece tv-none", group, "no piece");
+    for (const p of pieces) el("code", "tv-piece", group, p);
+  }
+  if (cellNote) el("span", "tv-info-note", infoBar, cellNote);
+}
+
+function topWeights(matrix, labels, focus, from, n) {
+  const out = [];
+  for (let i = 0; i < labels.length; i++) {
+    if (i === focus) continue;
+    out.push([labels[i], from ? at(matrix, focus, i) : at(matrix, i, focus)]);
+  }
+  return out.sort((a, b) => b[1] - a[1]).slice(0, n).filter((x) => x[1] > 0);
+}
+
+// Under a panel: the strongest weights from and to the focused token.
+export function drawSummary({ labels, isDiff, panel, summary }, focus) {
+  summary.replaceChildren();
+  summary.hidden = !(focus >= 0 && focus < labels.length);
+  if (summary.hidden) return;
+  const { matrix, a, b } = panel;
+  if (isDiff) {
+    const rows = labels.map((l, i) => [i, l, at(a, focus, i), at(b, focus, i), at(matrix, focus, i)])
+      .filter((r) => r[0] !== focus).sort((x, y) => Math.abs(y[4]) - Math.abs(x[4])).slice(0, 5);
+    el("span", "tv-arrow", summary, `${labels[focus]} →`);
+    for (const [, l, x, y, d] of rows) {
+      el("span", "tv-weight", summary, `${l} ${fmt(x)} vs ${fmt(y)} (${d >= 0 ? "+" : ""}${fmt(d)})`);
+    }
+    return;
+  }
+  const from = el("span", "tv-from", summary);
+  el("span", "tv-arrow", from, `${labels[focus]} →`);
+  for (const [l, w] of topWeights(matrix, labels, focus, true, 5)) {
+    el("span", "tv-weight", from, `${l} ${fmt(w)}`);
+  }
+  const to = el("span", "tv-to", summary);
+  el("span", "tv-arrow", to, `→ ${labels[focus]}`);
+  for (const [l, w] of topWeights(matrix, labels, focus, false, 5)) {
+    el("span", "tv-weight", to, `${l} ${fmt(w)}`);
+  }
+}
