@@ -20,6 +20,7 @@ from trfviz.models import (
 from trfviz.parse import Arc, EntitySpan, SentenceParse, parse_doc, parse_sentence
 from trfviz.pipelines import load_pipeline
 from trfviz.pooling import pool_attention, pool_states
+from trfviz.view import ViewSpec
 
 __version__ = "0.1.0"
 
@@ -35,6 +36,7 @@ __all__ = [
     "SentenceExtraction",
     "SentenceParse",
     "UnsupportedModelError",
+    "ViewSpec",
     "align_spans",
     "align_texts",
     "datasets",
