@@ -11,7 +11,9 @@ plotly, imported when they are called.
 Views take plain data (numpy arrays, token strings,
 :class:`~trfviz.parse.SentenceParse`, :class:`~trfviz.alignment.Alignment`),
 never a model or a Doc; importing this package imports neither matplotlib's
-pyplot nor torch.
+pyplot nor torch. Colours and colour maps come from :mod:`trfviz.palette`
+(every ``cmap=`` defaults to one of its scales); the HTML version of the
+aligned tokenization lives in :mod:`trfviz.html` and is re-exported here.
 """
 
 from trfviz.figures.arcs import plot_attention_arcs, select_attention_arcs, stack_levels
@@ -21,15 +23,11 @@ from trfviz.figures.export import save_figure
 from trfviz.figures.grid import plot_head_grid
 from trfviz.figures.heatmap import plot_attention_heatmap
 from trfviz.figures.interactive import interactive_head_grid, interactive_heatmap
-from trfviz.figures.style import ENTITY_COLORS, PRESETS, Preset, entity_color, paper_style
-from trfviz.figures.tokenization import (
-    AlignedTokenizationHTML,
-    aligned_tokenization_from,
-    classify_pieces,
-    display_piece,
-    plot_aligned_tokenization,
-    render_aligned_tokenization_html,
-)
+from trfviz.figures.pieces import aligned_tokenization_from, classify_pieces, display_piece
+from trfviz.figures.style import PRESETS, Preset, paper_style
+from trfviz.figures.tokenization import plot_aligned_tokenization
+from trfviz.html.tokenization import AlignedTokenizationHTML, render_aligned_tokenization_html
+from trfviz.palette import ENTITY_COLORS, entity_color
 
 __all__ = [
     "ENTITY_COLORS",

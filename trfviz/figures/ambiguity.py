@@ -21,11 +21,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from trfviz.figures.layout import new_figure
+from trfviz.figures.layout import matrix_image, new_figure
 from trfviz.figures.style import Preset, get_preset, paper_style
+from trfviz.figures.tables import require_columns, single_value
+from trfviz.figures.ticks import label_ticks
+from trfviz.palette import colormap
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.colors import Colormap
     from matplotlib.figure import Figure
 
 __all__ = ["plot_condition_values", "plot_effect_sizes"]
@@ -46,7 +50,7 @@ def plot_effect_sizes(
     alpha: float = 0.05,
     limit: float | None = None,
     ax: Axes | None = None,
-    cmap: str = "RdBu_r",
+    cmap: str | Colormap | None = None,
     colorbar: bool = True,
     title: str | None = None,
     preset: str | Preset | None = None,
@@ -63,7 +67,8 @@ def plot_effect_sizes(
         alpha: the significance threshold.
         limit: colour scale ``[-limit, limit]`` (default: the largest ``|value|``).
         ax: draw into these axes instead of a new figure.
-        cmap: a diverging colour map, centred on 0.
+        cmap: a diverging colour map, centred on 0 (default: the palette's
+            ``diverging`` scale, purple below 0 and orange above).
         colorbar: draw a colour bar.
         title: axes title (default: the model and the contrast).
         preset: lay out for a paper width.
@@ -72,7 +77,7 @@ def plot_effect_sizes(
     items agree exactly) are drawn at the ends of the scale.
     """
     rows = _select(effects, model=model)
-    _require(rows, ["layer", "head", metric])
+    require_columns(rows, ["layer", "head", metric])
     wide = rows.pivot(index="layer", columns="head", values=metric)
     wide = wide.sort_index(axis=0).sort_index(axis=1)
     matrix = wide.to_numpy(dtype=float)
@@ -83,21 +88,16 @@ def plot_effect_sizes(
     with paper_style(preset):
         width = get_preset(preset).width if preset else min(9.0, 1.8 + 0.45 * matrix.shape[1])
         height = min(9.0, 1.2 + 0.35 * matrix.shape[0])
-        created = ax is None
-        fig, ax = new_figure(ax, width=width, height=height, preset=preset)
-        if created:
-            fig.set_layout_engine("constrained")
-        image = ax.imshow(
+        fig, ax = new_figure(ax, width=width, height=height, preset=preset, constrained=True)
+        image = matrix_image(
+            ax,
             shown,
-            cmap=cmap,
+            cmap=colormap("diverging") if cmap is None else cmap,
             vmin=-limit,
             vmax=limit,
-            aspect="auto",
-            origin="lower",
-            interpolation="nearest",
         )
-        _ticks(ax, wide.columns.to_numpy(), axis="x")
-        _ticks(ax, wide.index.to_numpy(), axis="y")
+        label_ticks(ax, wide.columns.to_numpy(), axis="x")
+        label_ticks(ax, wide.index.to_numpy(), axis="y")
         ax.set_xlabel("head")
         ax.set_ylabel("layer")
         if significance is not None and significance in rows.columns:
@@ -148,7 +148,7 @@ def plot_condition_values(
     ±1.96 standard errors.
     """
     rows = _select(table, model=model)
-    _require(rows, ["layer", "head", "item", "condition", value])
+    require_columns(rows, ["layer", "head", "item", "condition", value])
     chosen = rows[(rows["layer"] == layer) & (rows["head"] == head)]
     if chosen.empty:
         raise ValueError(
@@ -164,10 +164,7 @@ def plot_condition_values(
     x = np.arange(len(order))
     with paper_style(preset):
         width = get_preset(preset).width if preset else 1.6 + 1.1 * len(order)
-        created = ax is None
-        fig, ax = new_figure(ax, width=width, height=3.2, preset=preset)
-        if created:
-            fig.set_layout_engine("constrained")
+        fig, ax = new_figure(ax, width=width, height=3.2, preset=preset, constrained=True)
         for values in matrix:
             ax.plot(
                 x, values, color="#999999", linewidth=0.6, alpha=0.6, marker="o", markersize=2.5
@@ -206,24 +203,5 @@ def _select(table: pd.DataFrame, *, model: str | None) -> pd.DataFrame:
     if rows.empty:
         raise ValueError(f"no rows for model {model!r}")
     for column in ("model", "source", "target", "contrast"):
-        if column in rows and rows[column].nunique() > 1:
-            values = list(rows[column].unique())
-            raise ValueError(f"the table mixes several {column} values {values}; filter it first")
+        single_value(rows, column, "")
     return rows
-
-
-def _require(table: pd.DataFrame, columns: list[str]) -> None:
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise ValueError(f"the table lacks columns {missing}")
-
-
-def _ticks(ax: Axes, values: np.ndarray, *, axis: str) -> None:
-    step = -(-len(values) // 16)  # at most 16 labels
-    positions = np.arange(len(values))[::step]
-    labels = [str(v) for v in values[::step]]
-    if axis == "y":
-        ax.set_yticks(positions, labels)
-    else:
-        ax.set_xticks(positions, labels)
-    ax.tick_params(length=0)

@@ -24,9 +24,11 @@ import numpy as np
 from trfviz.figures.heatmap import MIN_LABEL_SIZE, check_window, draw_heatmap
 from trfviz.figures.layout import keep_vector, mark_preset, measure_text
 from trfviz.figures.style import Preset, get_preset, paper_style
+from trfviz.palette import colormap
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.colors import Colormap
     from matplotlib.figure import Figure
 
 __all__ = ["attention_difference", "plot_model_comparison"]
@@ -51,8 +53,8 @@ def plot_model_comparison(
     mode: ComparisonMode = "side_by_side",
     title: str | None = None,
     window: tuple[int, int] | None = None,
-    cmap: str = "Blues",
-    diff_cmap: str = "RdBu_r",
+    cmap: str | Colormap | None = None,
+    diff_cmap: str | Colormap | None = None,
     vmax: float | None = None,
     annotate: bool = False,
     ax: Axes | Sequence[Axes] | None = None,
@@ -71,7 +73,8 @@ def plot_model_comparison(
             ``"all"`` (both, then the difference).
         title: figure title.
         window: ``(start, end)``: compare only tokens ``start:end``.
-        cmap, diff_cmap: colour maps of the weights and of the difference.
+        cmap, diff_cmap: colour maps of the weights and of the difference
+            (default: the palette's ``sequential`` and ``diverging`` scales).
         vmax: top of the weight scale (default: the larger maximum of the two).
         annotate: write each value in its cell.
         ax: axes to draw into: one for ``"difference"``, two for
@@ -133,7 +136,7 @@ def plot_model_comparison(
                 tokens,
                 tokens,
                 label_size=font,
-                cmap=diff_cmap if is_diff else cmap,
+                cmap=(diff_cmap or colormap("diverging")) if is_diff else cmap,
                 vmin=-limit if is_diff else 0.0,
                 vmax=limit if is_diff else top,
                 annotate=annotate,

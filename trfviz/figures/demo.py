@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from trfviz.naming import short_model_name
+
 if TYPE_CHECKING:
     from spacy.tokens import Doc
 
@@ -42,8 +44,13 @@ def _interest(extractions: Mapping[str, Extraction], index: int) -> int:
     return total
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", name.split("/")[-1]).strip("-").lower() or "model"
+def file_stem(name: str) -> str:
+    """The model's part of the demo's file names: its short name, lower case, ``-`` separated.
+
+    >>> file_stem("sentence-transformers/all-MiniLM-L6-v2")
+    'all-minilm-l6-v2'
+    """
+    return re.sub(r"[^a-z0-9]+", "-", short_model_name(name).lower()).strip("-") or "model"
 
 
 def export_demo_figures(
@@ -69,11 +76,9 @@ def export_demo_figures(
     from trfviz.figures.export import save_figure
     from trfviz.figures.grid import plot_head_grid
     from trfviz.figures.heatmap import plot_attention_heatmap
-    from trfviz.figures.tokenization import (
-        aligned_tokenization_from,
-        plot_aligned_tokenization,
-        render_aligned_tokenization_html,
-    )
+    from trfviz.figures.pieces import aligned_tokenization_from
+    from trfviz.figures.tokenization import plot_aligned_tokenization
+    from trfviz.html.tokenization import render_aligned_tokenization_html
     from trfviz.parse import parse_doc
 
     out = Path(out_dir)
@@ -114,7 +119,7 @@ def export_demo_figures(
         sentence = extraction.sentences[arc_index]
         if sentence.attention is None:
             continue
-        slug = _slug(name)
+        slug, short = file_stem(name), short_model_name(name)
         n = sentence.n_tokens
         scores = parse_head_scores(sentence.attention[:, :, :n, :n], parse)
         layer, head = (
@@ -139,7 +144,7 @@ def export_demo_figures(
             sentence.labels,
             n_special=len(sentence.special_labels),
             preset="one-column",
-            title=f"{name.split('/')[-1]} L{layer} H{head}",
+            title=f"{short} L{layer} H{head}",
         )
         save(fig, f"heatmap_{slug}", "one-column")
         root = _root(parse)
@@ -149,7 +154,7 @@ def export_demo_figures(
             source=root,
             special_labels=sentence.special_labels,
             preset="two-column",
-            title=f"{name.split('/')[-1]} L{layer} H{head}: attention from “{parse.words[root]}”",
+            title=f"{short} L{layer} H{head}: attention from “{parse.words[root]}”",
         )
         save(fig, f"arcs_{slug}", "two-column")
     names = [n for n in extractions if n in best]
@@ -162,8 +167,8 @@ def export_demo_figures(
             sb.attention[best[b]],
             sa.tokens,
             names=(
-                f"{a.split('/')[-1]} L{best[a][0]} H{best[a][1]}",
-                f"{b.split('/')[-1]} L{best[b][0]} H{best[b][1]}",
+                f"{short_model_name(a)} L{best[a][0]} H{best[a][1]}",
+                f"{short_model_name(b)} L{best[b][0]} H{best[b][1]}",
             ),
             mode="all",
             preset="two-column",

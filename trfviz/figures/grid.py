@@ -18,9 +18,11 @@ import numpy as np
 
 from trfviz.figures.layout import keep_vector
 from trfviz.figures.style import Preset, get_preset, paper_style
+from trfviz.palette import colormap
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.colors import Colormap
     from matplotlib.figure import Figure, SubFigure
 
 __all__ = ["plot_head_grid"]
@@ -35,8 +37,8 @@ def plot_head_grid(
     layers: Sequence[int] | None = None,
     heads: Sequence[int] | None = None,
     scale: Literal["shared", "head"] = "shared",
-    cmap: str = "Blues",
-    score_cmap: str = "viridis",
+    cmap: str | Colormap | None = None,
+    score_cmap: str | Colormap | None = None,
     score_range: tuple[float, float] | None = None,
     show_scores: bool | None = None,
     title: str | None = None,
@@ -57,7 +59,8 @@ def plot_head_grid(
         layers, heads: show only these layers / heads (indices into the arrays).
         scale: ``"shared"`` colour scale over all panels (weights comparable), or
             ``"head"``: each panel scaled to its own maximum (patterns visible).
-        cmap: colour map of the thumbnails; ``score_cmap`` of the frames.
+        cmap: colour map of the thumbnails; ``score_cmap`` of the frames (default:
+            the palette's ``sequential`` and ``score`` scales).
         score_range: ``(low, high)`` of the score colour scale (default: the data's).
         show_scores: write each score in its panel (default: when scores are given
             and panels are at least 0.35 in wide).
@@ -135,7 +138,10 @@ def plot_head_grid(
                 float(np.nanmax(score_grid)),
             )
             norm = Normalize(low, high if high > low else low + 1e-9)
-        colormap = matplotlib.colormaps[score_cmap]
+        frame_cmap = (
+            colormap("score") if score_cmap is None else matplotlib.colormaps.get_cmap(score_cmap)
+        )
+        panel_cmap = colormap("sequential") if cmap is None else cmap
         if show_scores is None:
             show_scores = score_grid is not None and panel_size >= 0.35
         for i, layer in enumerate(layer_ids):
@@ -145,7 +151,7 @@ def plot_head_grid(
                 top_value = float(np.nanmax(image)) if scale == "head" else shared_max
                 panel.imshow(
                     image,
-                    cmap=cmap,
+                    cmap=panel_cmap,
                     vmin=0,
                     vmax=top_value or 1.0,
                     interpolation="nearest",
@@ -156,7 +162,7 @@ def plot_head_grid(
                 panel.set_gid(f"head-{layer}-{head}")
                 edge, line = "#999999", 0.4
                 if score_grid is not None and norm is not None:
-                    edge, line = colormap(norm(score_grid[layer, head])), 2.0
+                    edge, line = frame_cmap(norm(score_grid[layer, head])), 2.0
                     if show_scores:
                         panel.text(
                             0.97,
@@ -187,7 +193,7 @@ def plot_head_grid(
             from matplotlib.cm import ScalarMappable
 
             bar = figure.colorbar(
-                ScalarMappable(norm=norm, cmap=colormap),
+                ScalarMappable(norm=norm, cmap=frame_cmap),
                 ax=list(axes.ravel()),
                 fraction=0.04,
                 pad=0.02,

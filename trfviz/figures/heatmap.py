@@ -18,14 +18,16 @@ import numpy as np
 
 from trfviz.figures.layout import displayable, keep_vector, measure_text, new_figure
 from trfviz.figures.style import Preset, get_preset, paper_style
+from trfviz.palette import colormap
 from trfviz.validation import check_int
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.collections import QuadMesh
+    from matplotlib.colors import Colormap
     from matplotlib.figure import Figure
 
-__all__ = ["check_window", "draw_heatmap", "plot_attention_heatmap"]
+__all__ = ["check_window", "draw_heatmap", "labelled_matrix", "plot_attention_heatmap"]
 
 #: Smallest font (points) tick labels shrink to before a window is needed.
 MIN_LABEL_SIZE = 4.0
@@ -41,7 +43,7 @@ def plot_attention_heatmap(
     title: str | None = None,
     n_special: int = 0,
     window: tuple[int, int] | None = None,
-    cmap: str = "Blues",
+    cmap: str | Colormap | None = None,
     vmin: float = 0.0,
     vmax: float | None = None,
     colorbar: bool = True,
@@ -61,21 +63,13 @@ def plot_attention_heatmap(
             (``[CLS]``, ``[SEP]``); they are drawn grey and italic.
         window: ``(start, end)``: show only tokens ``start:end`` on both axes,
             for sentences too long to label legibly at the figure's width.
-        cmap: matplotlib colour map.
+        cmap: matplotlib colour map (default: the palette's ``sequential`` scale).
         vmin, vmax: colour scale (``vmax`` defaults to the largest weight shown).
         colorbar: draw a colour bar.
         annotate: write each weight in its cell (default: when at most 12 tokens).
         preset: lay out for a paper width (``"one-column"``, ``"two-column"``).
     """
-    if isinstance(labels, str) or isinstance(key_labels, str):
-        raise TypeError("labels must be a sequence of token texts, not one string")
-    matrix = np.asarray(attention, dtype=float)
-    rows = list(labels)
-    cols = list(key_labels) if key_labels is not None else rows
-    if matrix.ndim != 2 or matrix.shape != (len(rows), len(cols)):
-        raise ValueError(
-            f"attention has shape {matrix.shape}; labels give ({len(rows)}, {len(cols)})"
-        )
+    matrix, rows, cols = labelled_matrix(attention, labels, key_labels)
     check_int("n_special", n_special, minimum=0)
     if n_special > min(len(rows), len(cols)):
         raise ValueError(f"n_special {n_special} is more than the {len(rows)} labels")
@@ -91,7 +85,6 @@ def plot_attention_heatmap(
 
         font = get_preset(preset).font_size if preset else matplotlib.rcParams["font.size"]
         label_size, width, height = _heatmap_size(rows, cols, font, preset, colorbar, title)
-        created = ax is None
         if ax is not None:
             # In the caller's axes, labels shrink with the cells they label.
             bbox = ax.get_window_extent().transformed(
@@ -99,9 +92,7 @@ def plot_attention_heatmap(
             )
             cell = min(bbox.width / len(cols), bbox.height / len(rows)) * 72
             label_size = min(label_size, max(cell * 0.8, MIN_LABEL_SIZE))
-        fig, ax = new_figure(ax, width=width, height=height, preset=preset)
-        if created:
-            fig.set_layout_engine("constrained")
+        fig, ax = new_figure(ax, width=width, height=height, preset=preset, constrained=True)
         image = draw_heatmap(
             ax,
             matrix,
@@ -132,7 +123,7 @@ def draw_heatmap(
     cols: Sequence[str],
     *,
     label_size: float,
-    cmap: str = "Blues",
+    cmap: str | Colormap | None = None,
     vmin: float | None = 0.0,
     vmax: float | None = None,
     special_rows: Sequence[bool] = (),
@@ -149,7 +140,7 @@ def draw_heatmap(
         np.arange(len(cols) + 1) - 0.5,
         np.arange(len(rows) + 1) - 0.5,
         np.ma.masked_invalid(matrix),
-        cmap=cmap,
+        cmap=colormap("sequential") if cmap is None else cmap,
         vmin=vmin,
         vmax=top if top > (vmin or 0) else None,
         shading="flat",
@@ -231,6 +222,22 @@ def _heatmap_size(
     col_h = max((measure_text(c, label_size) for c in cols), default=0.0) / 72
     height = n_rows * cell / 72 + col_h + 0.45 + (0.25 if title else 0.0)
     return label_size, width, max(height, 1.0)
+
+
+def labelled_matrix(
+    attention: np.ndarray, labels: Sequence[str], key_labels: Sequence[str] | None = None
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """``(matrix, row labels, column labels)``: ``attention`` checked against its labels."""
+    if isinstance(labels, str) or isinstance(key_labels, str):
+        raise TypeError("labels must be a sequence of token texts, not one string")
+    matrix = np.asarray(attention, dtype=float)
+    rows = [str(label) for label in labels]
+    cols = [str(label) for label in key_labels] if key_labels is not None else rows
+    if matrix.ndim != 2 or matrix.shape != (len(rows), len(cols)):
+        raise ValueError(
+            f"attention has shape {matrix.shape}; labels give ({len(rows)}, {len(cols)})"
+        )
+    return matrix, rows, cols
 
 
 def check_window(window: tuple[int, int], n: int) -> tuple[int, int]:

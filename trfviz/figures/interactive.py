@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from trfviz.figures.heatmap import labelled_matrix
+from trfviz.palette import SCALES, ScaleName
+
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
@@ -25,13 +28,19 @@ def _escaped(labels: Sequence[str]) -> list[str]:
     return [html.escape(str(label), quote=False) for label in labels]
 
 
+def palette_colorscale(scale: ScaleName) -> list[list[Any]]:
+    """A plotly colour scale ``[[position, colour], …]`` through the palette's ``scale``."""
+    stops = SCALES[scale]
+    return [[i / (len(stops) - 1), color] for i, color in enumerate(stops)]
+
+
 def interactive_heatmap(
     attention: np.ndarray,
     labels: Sequence[str],
     *,
     key_labels: Sequence[str] | None = None,
     title: str | None = None,
-    colorscale: str = "Blues",
+    colorscale: str | list[Any] | None = None,
     zmax: float | None = None,
     cell_size: int = 26,
 ) -> go.Figure:
@@ -42,19 +51,14 @@ def interactive_heatmap(
         labels: query labels (and key labels unless ``key_labels`` is given).
         key_labels: labels of the key axis when they differ.
         title: figure title.
-        colorscale: plotly colour scale.
+        colorscale: plotly colour scale (default: the palette's ``sequential`` scale).
         zmax: top of the colour scale (default: the largest weight).
         cell_size: pixels per cell, which sets the figure's size.
     """
     import plotly.graph_objects as go
 
-    matrix = np.asarray(attention, dtype=float)
-    rows = _escaped(labels)
-    cols = _escaped(key_labels) if key_labels is not None else rows
-    if matrix.ndim != 2 or matrix.shape != (len(rows), len(cols)):
-        raise ValueError(
-            f"attention has shape {matrix.shape}; labels give ({len(rows)}, {len(cols)})"
-        )
+    matrix, rows, cols = labelled_matrix(attention, labels, key_labels)
+    rows, cols = _escaped(rows), _escaped(cols)
     hover = [[f"{rows[i]} → {cols[j]}" for j in range(len(cols))] for i in range(len(rows))]
     fig = go.Figure(
         go.Heatmap(
@@ -62,7 +66,7 @@ def interactive_heatmap(
             x=list(range(len(cols))),
             y=list(range(len(rows))),
             text=hover,
-            colorscale=colorscale,
+            colorscale=palette_colorscale("sequential") if colorscale is None else colorscale,
             zmin=0.0,
             zmax=zmax if zmax is not None else float(np.nanmax(matrix)) if matrix.size else 1.0,
             hovertemplate="query %{y}: %{text}<br>weight %{z:.3f}<extra></extra>",
@@ -102,8 +106,8 @@ def interactive_head_grid(
     scores: np.ndarray | None = None,
     score_label: str = "score",
     title: str | None = None,
-    colorscale: str = "Blues",
-    score_colorscale: str = "Viridis",
+    colorscale: str | list[Any] | None = None,
+    score_colorscale: str | list[Any] | None = None,
     panel_size: int = 90,
 ) -> go.Figure:
     """A plotly Figure: one small heatmap per layer and head; hover shows tokens, weight, score.
@@ -115,8 +119,9 @@ def interactive_head_grid(
             in ``score_colorscale`` by its score (low to high over the grid).
         score_label: name of the score.
         title: figure title.
-        colorscale: plotly colour scale of the weights (shared by every panel).
-        score_colorscale: plotly colour scale of the frames.
+        colorscale: plotly colour scale of the weights, shared by every panel
+            (default: the palette's ``sequential`` scale).
+        score_colorscale: plotly colour scale of the frames (default: ``score``).
         panel_size: pixels per panel.
     """
     import plotly.graph_objects as go
@@ -159,7 +164,11 @@ def interactive_head_grid(
     fig.update_xaxes(showticklabels=False, showgrid=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, autorange="reversed")
     layout: dict[str, Any] = {
-        "coloraxis": {"colorscale": colorscale, "cmin": 0.0, "cmax": top},
+        "coloraxis": {
+            "colorscale": palette_colorscale("sequential") if colorscale is None else colorscale,
+            "cmin": 0.0,
+            "cmax": top,
+        },
         "width": 80 + panel_size * n_heads,
         "height": 80 + panel_size * n_layers,
         "margin": {"l": 30, "r": 30, "t": 60 if title else 40, "b": 20},
@@ -171,6 +180,7 @@ def interactive_head_grid(
     if grid is not None and np.isfinite(grid).any():
         from plotly.colors import sample_colorscale
 
+        frames = palette_colorscale("score") if score_colorscale is None else score_colorscale
         low, high = float(np.nanmin(grid)), float(np.nanmax(grid))
         for layer in range(n_layers):
             for head in range(n_heads):
@@ -188,6 +198,6 @@ def interactive_head_grid(
                     x1=1,
                     y0=0,
                     y1=1,
-                    line={"color": sample_colorscale(score_colorscale, [share])[0], "width": 3},
+                    line={"color": sample_colorscale(frames, [share])[0], "width": 3},
                 )
     return fig

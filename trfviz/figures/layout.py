@@ -1,5 +1,8 @@
 """Figure creation, text measurement and label clean-up shared by the figures.
 
+Every figure starts from :func:`new_figure` (the caller's axes, or a new
+figure marked with its preset); layer × head maps draw with :func:`matrix_image`.
+
 Figures whose geometry depends on text (arcs, aligned tokenization) lay words
 out in points measured with the font that will draw them, so nothing overlaps
 whatever the words are. Characters the font cannot draw (emoji, most CJK in
@@ -14,14 +17,17 @@ from typing import TYPE_CHECKING, Any
 from trfviz.figures.style import Preset, get_preset
 
 if TYPE_CHECKING:
+    import numpy as np
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.image import AxesImage
 
 __all__ = [
     "displayable",
     "figure_preset",
     "keep_vector",
     "mark_preset",
+    "matrix_image",
     "measure_text",
     "new_figure",
 ]
@@ -82,12 +88,15 @@ def new_figure(
     width: float,
     height: float,
     preset: str | Preset | None = None,
+    constrained: bool = False,
     **subplot_kw: Any,
 ) -> tuple[Figure, Axes]:
     """``(figure, axes)``: the caller's axes, or a new pyplot figure of the size given in inches.
 
     New figures come from :mod:`matplotlib.pyplot`, so notebooks show them as
-    usual; scripts should close them (``plt.close(fig)``).
+    usual; scripts should close them (``plt.close(fig)``). ``constrained``: a
+    new figure lays itself out with matplotlib's constrained layout (the
+    caller's figure is left as it is).
     """
     if ax is not None:
         fig = ax.get_figure()
@@ -97,7 +106,17 @@ def new_figure(
 
     fig, new_ax = plt.subplots(figsize=(width, height), subplot_kw=subplot_kw or None)
     mark_preset(fig, preset)
+    if constrained:
+        fig.set_layout_engine("constrained")
     return fig, new_ax
+
+
+def matrix_image(ax: Axes, matrix: np.ndarray, **kwargs: Any) -> AxesImage:
+    """The image drawn: ``matrix`` ``[row, col]`` as cells, row 0 at the bottom (layer 0 low).
+
+    ``kwargs`` go to :meth:`~matplotlib.axes.Axes.imshow` (``cmap``, ``vmin``, ``vmax``).
+    """
+    return ax.imshow(matrix, aspect="auto", origin="lower", interpolation="nearest", **kwargs)
 
 
 def mark_preset(fig: Any, preset: str | Preset | None) -> None:

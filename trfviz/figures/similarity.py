@@ -20,11 +20,15 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
-from trfviz.figures.layout import new_figure
+from trfviz.figures.layout import matrix_image, new_figure
 from trfviz.figures.style import Preset, get_preset, paper_style
+from trfviz.figures.tables import require_columns, single_value
+from trfviz.figures.ticks import label_ticks
+from trfviz.palette import colormap
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.colors import Colormap
     from matplotlib.figure import Figure
 
 __all__ = ["plot_best_matches", "plot_head_similarity", "plot_layer_cka"]
@@ -45,7 +49,7 @@ def plot_head_similarity(
     *,
     metric: str = "js_divergence",
     ax: Axes | None = None,
-    cmap: str | None = None,
+    cmap: str | Colormap | None = None,
     vmin: float | None = None,
     vmax: float | None = None,
     colorbar: bool = True,
@@ -68,7 +72,7 @@ def plot_head_similarity(
     Rows are the heads of model A, columns those of model B, each grouped by
     layer (layer 0 at the bottom left) with thin lines between layers.
     """
-    _require(table, ["layer_a", "head_a", "layer_b", "head_b", metric])
+    require_columns(table, ["layer_a", "head_a", "layer_b", "head_b", metric])
     wide = (
         table.pivot(
             index=["layer_a", "head_a"],
@@ -82,27 +86,22 @@ def plot_head_similarity(
     layers_a = wide.index.get_level_values(0).to_numpy()
     layers_b = wide.columns.get_level_values(0).to_numpy()
     if cmap is None:
-        cmap = "Blues_r" if metric in _LOWER_IS_CLOSER else "Blues"
+        cmap = _closeness_cmap(metric)
     with paper_style(preset):
         width = get_preset(preset).width if preset else 6.0
         height = width * min(1.2, max(0.35, matrix.shape[0] / max(1, matrix.shape[1]))) + 0.6
-        created = ax is None
-        fig, ax = new_figure(ax, width=width, height=height, preset=preset)
-        if created:
-            fig.set_layout_engine("constrained")
-        image = ax.imshow(
+        fig, ax = new_figure(ax, width=width, height=height, preset=preset, constrained=True)
+        image = matrix_image(
+            ax,
             matrix,
             cmap=cmap,
             vmin=vmin,
             vmax=vmax,
-            aspect="auto",
-            origin="lower",
-            interpolation="nearest",
         )
         _layer_axis(ax, layers_a, axis="y")
         _layer_axis(ax, layers_b, axis="x")
-        ax.set_ylabel(f"{_first(table, 'model_a', 'A')} layer")
-        ax.set_xlabel(f"{_first(table, 'model_b', 'B')} layer")
+        ax.set_ylabel(f"{single_value(table, 'model_a', 'A')} layer")
+        ax.set_xlabel(f"{single_value(table, 'model_b', 'B')} layer")
         ax.set_title(title if title is not None else _METRIC_LABELS.get(metric, metric))
         if colorbar:
             bar = fig.colorbar(image, ax=ax, fraction=0.05, pad=0.02)
@@ -114,7 +113,7 @@ def plot_layer_cka(
     table: pd.DataFrame,
     *,
     ax: Axes | None = None,
-    cmap: str = "Blues",
+    cmap: str | Colormap | None = None,
     annotate: bool | None = None,
     colorbar: bool = True,
     title: str | None = None,
@@ -125,7 +124,7 @@ def plot_layer_cka(
     Args:
         table: from :func:`trfviz.analysis.compare_layers_cka`.
         ax: draw into these axes instead of a new figure.
-        cmap: colour map.
+        cmap: colour map (default: the palette's ``sequential`` scale).
         annotate: write each value in its cell (default: at most 12 × 12 layers).
         colorbar: draw a colour bar.
         title: axes title (default ``"linear CKA"``).
@@ -134,7 +133,7 @@ def plot_layer_cka(
     Rows are layers of model A, columns layers of model B; layer 0 (the
     embedding output) is at the bottom left.
     """
-    _require(table, ["layer_a", "layer_b", "cka"])
+    require_columns(table, ["layer_a", "layer_b", "cka"])
     wide = table.pivot(index="layer_a", columns="layer_b", values="cka")
     wide = wide.sort_index(axis=0).sort_index(axis=1)
     matrix = wide.to_numpy(dtype=float)
@@ -143,23 +142,18 @@ def plot_layer_cka(
     with paper_style(preset):
         width = get_preset(preset).width if preset else min(8.0, 1.5 + 0.35 * matrix.shape[1])
         height = min(8.0, 1.2 + width * matrix.shape[0] / max(1, matrix.shape[1]))
-        created = ax is None
-        fig, ax = new_figure(ax, width=width, height=height, preset=preset)
-        if created:
-            fig.set_layout_engine("constrained")
-        image = ax.imshow(
+        fig, ax = new_figure(ax, width=width, height=height, preset=preset, constrained=True)
+        image = matrix_image(
+            ax,
             matrix,
-            cmap=cmap,
+            cmap=colormap("sequential") if cmap is None else cmap,
             vmin=0.0,
             vmax=1.0,
-            aspect="auto",
-            origin="lower",
-            interpolation="nearest",
         )
-        _label_ticks(ax, wide.columns.to_numpy(), axis="x")
-        _label_ticks(ax, wide.index.to_numpy(), axis="y")
-        ax.set_ylabel(f"{_first(table, 'model_a', 'A')} layer")
-        ax.set_xlabel(f"{_first(table, 'model_b', 'B')} layer")
+        label_ticks(ax, wide.columns.to_numpy(), axis="x")
+        label_ticks(ax, wide.index.to_numpy(), axis="y")
+        ax.set_ylabel(f"{single_value(table, 'model_a', 'A')} layer")
+        ax.set_xlabel(f"{single_value(table, 'model_b', 'B')} layer")
         ax.set_title(title if title is not None else "linear CKA")
         if annotate:
             _annotate(ax, matrix, threshold=0.6)
@@ -175,7 +169,7 @@ def plot_best_matches(
     direction: Literal["a_to_b", "b_to_a"] = "a_to_b",
     metric: str | None = None,
     ax: Axes | None = None,
-    cmap: str | None = None,
+    cmap: str | Colormap | None = None,
     annotate: bool | None = None,
     colorbar: bool = True,
     title: str | None = None,
@@ -198,31 +192,28 @@ def plot_best_matches(
 
     Rows are layers (0 at the bottom), columns heads.
     """
-    _require(best, ["direction", "layer", "head", "matched_layer", "matched_head"])
+    require_columns(best, ["direction", "layer", "head", "matched_layer", "matched_head"])
     rows = best[best["direction"] == direction]
     if rows.empty:
         raise ValueError(f"no rows with direction {direction!r}")
     if metric is None:
         metric = str(rows["by"].iloc[0]) if "by" in rows else "correlation"
-    _require(rows, [metric])
+    require_columns(rows, [metric])
     wide = rows.pivot(index="layer", columns="head", values=metric)
     matrix = wide.to_numpy(dtype=float)
     if annotate is None:
         annotate = matrix.size <= 120
     if cmap is None:
-        cmap = "Blues_r" if metric in _LOWER_IS_CLOSER else "Blues"
+        cmap = _closeness_cmap(metric)
     with paper_style(preset):
         width = get_preset(preset).width if preset else min(9.0, 1.8 + 0.5 * matrix.shape[1])
         height = min(9.0, 1.2 + 0.4 * matrix.shape[0])
-        created = ax is None
-        fig, ax = new_figure(ax, width=width, height=height, preset=preset)
-        if created:
-            fig.set_layout_engine("constrained")
-        image = ax.imshow(matrix, cmap=cmap, aspect="auto", origin="lower", interpolation="nearest")
-        _label_ticks(ax, wide.columns.to_numpy(), axis="x")
-        _label_ticks(ax, wide.index.to_numpy(), axis="y")
-        model = _first(rows, "model", "A" if direction == "a_to_b" else "B")
-        other = _first(rows, "matched_model", "B" if direction == "a_to_b" else "A")
+        fig, ax = new_figure(ax, width=width, height=height, preset=preset, constrained=True)
+        image = matrix_image(ax, matrix, cmap=cmap)
+        label_ticks(ax, wide.columns.to_numpy(), axis="x")
+        label_ticks(ax, wide.index.to_numpy(), axis="y")
+        model = single_value(rows, "model", "A" if direction == "a_to_b" else "B")
+        other = single_value(rows, "matched_model", "B" if direction == "a_to_b" else "A")
         ax.set_xlabel(f"{model} head")
         ax.set_ylabel(f"{model} layer")
         ax.set_title(title if title is not None else f"best match in {other}")
@@ -258,47 +249,20 @@ def plot_best_matches(
 # -- helpers ------------------------------------------------------------------------------------
 
 
-def _require(table: pd.DataFrame, columns: list[str]) -> None:
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise ValueError(f"the table lacks columns {missing}")
-
-
-def _first(table: pd.DataFrame, column: str, default: str) -> str:
-    if column not in table.columns or table.empty:
-        return default
-    values = table[column].unique()
-    if len(values) > 1:
-        raise ValueError(f"the table mixes several {column} values {list(values)}; filter it first")
-    return str(values[0])
+def _closeness_cmap(metric: str) -> Colormap:
+    """The palette's sequential scale, reversed where a smaller value means more similar."""
+    scale = colormap("sequential")
+    return scale.reversed() if metric in _LOWER_IS_CLOSER else scale
 
 
 def _layer_axis(ax: Axes, layers: np.ndarray, *, axis: Literal["x", "y"]) -> None:
     """Ticks at the middle of each layer's block of heads, lines between blocks."""
     starts = np.flatnonzero(np.r_[True, layers[1:] != layers[:-1]])
     ends = np.r_[starts[1:], len(layers)]
-    centers = (starts + ends - 1) / 2
-    step = -(-len(starts) // 12)  # at most 12 labels
-    ticks, labels = centers[::step], [str(layers[s]) for s in starts[::step]]
     line = ax.axhline if axis == "y" else ax.axvline
     for boundary in starts[1:]:
         line(boundary - 0.5, color="white", linewidth=0.4)
-    if axis == "y":
-        ax.set_yticks(ticks, labels)
-    else:
-        ax.set_xticks(ticks, labels)
-    ax.tick_params(length=0)
-
-
-def _label_ticks(ax: Axes, values: np.ndarray, *, axis: Literal["x", "y"]) -> None:
-    step = -(-len(values) // 16)  # at most 16 labels
-    positions = np.arange(len(values))[::step]
-    labels = [str(v) for v in values[::step]]
-    if axis == "y":
-        ax.set_yticks(positions, labels)
-    else:
-        ax.set_xticks(positions, labels)
-    ax.tick_params(length=0)
+    label_ticks(ax, layers[starts], axis=axis, positions=(starts + ends - 1) / 2, max_labels=12)
 
 
 def _annotate(ax: Axes, matrix: np.ndarray, *, threshold: float) -> None:

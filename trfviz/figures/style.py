@@ -1,16 +1,15 @@
-"""Colours and paper-size presets shared by every figure.
+"""Paper-size presets and the matplotlib settings every figure is drawn with.
 
-Entity colours are displaCy's, so an entity looks the same in a paper figure
-as in the notebook. A preset fixes the figure width of a paper layout and the
-font sizes that stay legible at that width; :func:`paper_style` applies one
-inside a ``with`` block without touching the global ``rcParams``.
+A preset fixes the figure width of a paper layout and the font sizes that
+stay legible at that width; :func:`paper_style` applies one inside a
+``with`` block without touching the global ``rcParams``. Colours are not
+here: they come from :mod:`trfviz.palette`, the one palette that figures,
+HTML views and the widget share.
 
 Example
 -------
 >>> get_preset("one-column").width
 3.3
->>> entity_color("PERSON"), entity_color("NOT_A_LABEL")
-('#aa9cfc', '#dddddd')
 """
 
 from __future__ import annotations
@@ -21,50 +20,12 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 __all__ = [
-    "ENTITY_COLORS",
     "PRESETS",
     "Preset",
-    "entity_color",
     "get_preset",
     "paper_rc",
     "paper_style",
 ]
-
-#: displaCy's default entity colours (``spacy.displacy.render.DEFAULT_LABEL_COLORS``).
-ENTITY_COLORS: Mapping[str, str] = {
-    "ORG": "#7aecec",
-    "PRODUCT": "#bfeeb7",
-    "GPE": "#feca74",
-    "LOC": "#ff9561",
-    "PERSON": "#aa9cfc",
-    "NORP": "#c887fb",
-    "FAC": "#9cc9cc",
-    "EVENT": "#ffeb80",
-    "LAW": "#ff8197",
-    "LANGUAGE": "#ff8197",
-    "WORK_OF_ART": "#f0d0ff",
-    "DATE": "#bfe1d9",
-    "TIME": "#bfe1d9",
-    "MONEY": "#e4e7d2",
-    "QUANTITY": "#e4e7d2",
-    "ORDINAL": "#e4e7d2",
-    "CARDINAL": "#e4e7d2",
-    "PERCENT": "#e4e7d2",
-}
-
-#: displaCy's colour for labels it has no colour for.
-DEFAULT_ENTITY_COLOR = "#dddddd"
-
-#: Colours of the three kinds of wordpiece in the aligned-tokenization view.
-PIECE_COLORS: Mapping[str, str] = {
-    "whole": "#e8e8e8",  # one piece is one spaCy token
-    "split": "#b9d7f0",  # one of several pieces of a spaCy token
-    "shared": "#f7c68b",  # a piece covering several spaCy tokens (many-to-many)
-}
-
-#: Colour of attention arcs and of dependency arcs.
-ATTENTION_COLOR = "#1f5fa8"
-DEPENDENCY_COLOR = "#333333"
 
 
 @dataclass(frozen=True)
@@ -125,13 +86,6 @@ def get_preset(preset: str | Preset) -> Preset:
     except KeyError:
         names = ", ".join(map(repr, PRESETS))
         raise ValueError(f"unknown preset {preset!r}; choose one of {names}") from None
-
-
-def entity_color(label: str, colors: Mapping[str, str] | None = None) -> str:
-    """The displaCy colour of an entity label (``colors`` overrides the defaults)."""
-    if colors and label in colors:
-        return colors[label]
-    return ENTITY_COLORS.get(label, DEFAULT_ENTITY_COLOR)
 
 
 def paper_rc(preset: str | Preset | None = None) -> dict[str, Any]:

@@ -32,11 +32,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from trfviz.figures.layout import keep_vector, new_figure
+from trfviz.figures.layout import keep_vector, matrix_image, new_figure
 from trfviz.figures.style import Preset, get_preset, paper_style
+from trfviz.figures.tables import require_columns, single_value
+from trfviz.palette import colormap
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.colors import Colormap
     from matplotlib.figure import Figure
 
 __all__ = ["plot_attention_patterns", "plot_head_accuracy", "plot_relation_accuracy"]
@@ -77,7 +80,7 @@ def plot_relation_accuracy(
     Where the table has both directions for a relation, each row is labelled
     with its direction (``dep→head``, ``head→dep``).
     """
-    _require(best, ["relation", "layer", "head", "accuracy", "baseline_accuracy"])
+    require_columns(best, ["relation", "layer", "head", "accuracy", "baseline_accuracy"])
     _one_model(best)
     if best.empty:
         raise ValueError("the table is empty")
@@ -90,10 +93,7 @@ def plot_relation_accuracy(
     with paper_style(preset):
         width = get_preset(preset).width if preset else 6.0
         height = min(12.0, 0.8 + 0.28 * max(1, len(best)))
-        created = ax is None
-        fig, ax = new_figure(ax, width=width, height=height, preset=preset)
-        if created:
-            fig.set_layout_engine("constrained")
+        fig, ax = new_figure(ax, width=width, height=height, preset=preset, constrained=True)
         bar = 0.4
         ax.barh(y - bar / 2, best.accuracy, height=bar, color=HEAD_COLOR, label="best head")
         ax.barh(
@@ -130,7 +130,7 @@ def plot_relation_accuracy(
                         fontsize=small,
                         color="#666666",
                     )
-        ax.set_title(title if title is not None else _first(best, "model", ""))
+        ax.set_title(title if title is not None else single_value(best, "model", ""))
     return fig, ax
 
 
@@ -140,7 +140,7 @@ def plot_head_accuracy(
     relation: str = "all",
     direction: str = "dependent->head",
     ax: Axes | None = None,
-    cmap: str = "viridis",
+    cmap: str | Colormap | None = None,
     vmin: float = 0.0,
     vmax: float | None = None,
     annotate: bool | None = None,
@@ -156,7 +156,7 @@ def plot_head_accuracy(
         relation: the relation (``"all"``: every arc).
         direction: ``"dependent->head"`` or ``"head->dependent"``.
         ax: draw into these axes instead of a new figure.
-        cmap: colour map.
+        cmap: colour map (default: the palette's ``score`` scale).
         vmin, vmax: colour scale (default 0 to the best accuracy).
         annotate: write each accuracy in its cell (default: at most 16 × 16 heads).
         colorbar: draw a colour bar, with the baseline marked on it.
@@ -165,7 +165,7 @@ def plot_head_accuracy(
 
     Rows are layers (0 at the bottom), columns heads; the best head is framed.
     """
-    _require(scores, ["layer", "head", "relation", "direction", "accuracy"])
+    require_columns(scores, ["layer", "head", "relation", "direction", "accuracy"])
     _one_model(scores)
     table = scores[(scores.relation == relation) & (scores.direction == direction)]
     if table.empty:
@@ -180,18 +180,13 @@ def plot_head_accuracy(
     with paper_style(preset):
         width = get_preset(preset).width if preset else min(8.0, 1.8 + 0.42 * matrix.shape[1])
         height = min(8.0, 1.2 + 0.36 * matrix.shape[0] * (width / 6.0))
-        created = ax is None
-        fig, ax = new_figure(ax, width=width, height=height, preset=preset)
-        if created:
-            fig.set_layout_engine("constrained")
-        image = ax.imshow(
+        fig, ax = new_figure(ax, width=width, height=height, preset=preset, constrained=True)
+        image = matrix_image(
+            ax,
             matrix,
-            cmap=cmap,
+            cmap=colormap("score") if cmap is None else cmap,
             vmin=vmin,
             vmax=max(top, vmin + 1e-9),
-            aspect="auto",
-            origin="lower",
-            interpolation="nearest",
         )
         ax.set_xticks(np.arange(matrix.shape[1]), [str(h) for h in wide.columns])
         ax.set_yticks(np.arange(matrix.shape[0]), [str(layer) for layer in wide.index])
@@ -252,7 +247,7 @@ def plot_attention_patterns(
         title: axes title (default: the measure).
         preset: lay out for a paper width.
     """
-    _require(patterns, ["layer", "head", "measure", "mean"])
+    require_columns(patterns, ["layer", "head", "measure", "mean"])
     _one_model(patterns)
     table = patterns[patterns.measure == measure]
     if table.empty:
@@ -262,10 +257,7 @@ def plot_attention_patterns(
     rng = np.random.default_rng(0)  # fixed jitter: the same figure every time
     with paper_style(preset):
         width = get_preset(preset).width if preset else min(7.0, 2.0 + 0.5 * len(layers))
-        created = ax is None
-        fig, ax = new_figure(ax, width=width, height=width * 0.6, preset=preset)
-        if created:
-            fig.set_layout_engine("constrained")
+        fig, ax = new_figure(ax, width=width, height=width * 0.6, preset=preset, constrained=True)
         jitter = rng.uniform(-0.15, 0.15, size=len(table))
         ax.scatter(
             table.layer.to_numpy() + jitter,
@@ -311,17 +303,7 @@ def _label(measure: str) -> str:
     return _MEASURE_LABELS.get(measure, measure)
 
 
-def _require(table: pd.DataFrame, columns: list[str]) -> None:
-    absent = [c for c in columns if c not in table]
-    if absent:
-        raise ValueError(f"the table lacks column(s) {absent}")
-
-
 def _one_model(table: pd.DataFrame) -> None:
     if "model" in table and table.model.nunique() > 1:
         names = ", ".join(map(repr, table.model.unique()))
         raise ValueError(f"the table holds several models ({names}); select one first")
-
-
-def _first(table: pd.DataFrame, column: str, default: str) -> str:
-    return str(table[column].iloc[0]) if column in table and len(table) else default

@@ -1,208 +1,48 @@
-"""How several models cut the same spaCy tokens into wordpieces, as a figure and as HTML.
+"""How several models cut the same spaCy tokens into wordpieces, as a matplotlib figure.
 
 Each spaCy token heads a column; beneath it, one row per model shows the
-wordpieces that model cuts it into. A piece is coloured by what it is:
-
-- **whole**: the token is exactly one piece;
-- **split**: one of several pieces of one token;
-- **shared**: a piece that covers several spaCy tokens (spaCy's ``is`` ``n't``
-  against GPT-2's ``isn`` ``'t``: many-to-many alignment); in the figure its
-  box spans the columns of every token it covers.
-
-Byte-level BPE pieces are shown decoded (``Ġold`` as ``␣old``, ``âĢĻ`` as
-``’``); a piece holding part of a multi-byte character is shown as its bytes
-(``<F0 9F>``). Special pieces (``[CLS]``) are left out; pass ``raw=True`` to
-see every piece as the tokenizer spells it.
+wordpieces that model cuts it into, coloured by kind (whole, split, shared:
+see :mod:`trfviz.figures.pieces`); a shared piece's box spans the columns of
+every token it covers. Byte-level BPE pieces are shown decoded (``Ġold`` as
+``␣old``), special pieces (``[CLS]``) are left out; ``raw=True`` shows every
+piece as the tokenizer spells it. The same view as HTML is
+:func:`trfviz.html.render_aligned_tokenization_html`.
 
 Example
 -------
 >>> from trfviz.alignment import align_spans
->>> tokens = ["is", "n't"]
 >>> a = align_spans([(0, 2), (2, 5)], [(0, 3), (3, 5)])
->>> html = render_aligned_tokenization_html(tokens, {"GPT-2": (["isn", "'t"], a)})
->>> "shared" in html._repr_html_()
-True
+>>> fig, ax = plot_aligned_tokenization(["is", "n't"], {"GPT-2": (["isn", "'t"], a)})
+>>> sorted(p.get_gid() for p in ax.patches if p.get_gid().startswith("piece-"))
+['piece-GPT-2-0', 'piece-GPT-2-1']
 """
 
 from __future__ import annotations
 
-import functools
-import html
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from trfviz.alignment import Alignment
 from trfviz.figures.export import RIGID_ATTR
 from trfviz.figures.layout import displayable, measure_text, new_figure
-from trfviz.figures.style import PIECE_COLORS, Preset, get_preset, paper_style
+from trfviz.figures.pieces import (
+    KIND_LEGEND,
+    ModelPieces,
+    PieceRow,
+    piece_rows,
+    piece_share,
+    row_label,
+)
+from trfviz.figures.style import Preset, get_preset, paper_style
+from trfviz.palette import PIECE_COLORS
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from trfviz.extraction import SentenceExtraction
-
-__all__ = [
-    "AlignedTokenizationHTML",
-    "PieceKind",
-    "aligned_tokenization_from",
-    "classify_pieces",
-    "display_piece",
-    "plot_aligned_tokenization",
-    "render_aligned_tokenization_html",
-]
-
-PieceKind = Literal["whole", "split", "shared", "special"]
-ModelPieces = Mapping[str, tuple[Sequence[str], Alignment]]
-
-_KIND_LEGEND = {
-    "whole": "one piece = one token",
-    "split": "piece of a split token",
-    "shared": "piece shared by several tokens",
-}
-
-
-def aligned_tokenization_from(
-    sentences: Mapping[str, SentenceExtraction],
-) -> tuple[tuple[str, ...], dict[str, tuple[tuple[str, ...], Alignment]]]:
-    """``(tokens, models)`` for the two views, from one sentence as each model extracted it.
-
-    >>> tokens, models = aligned_tokenization_from(
-    ...     {"MiniLM": ext_a.sentences[0], "SmolLM2": ext_b.sentences[0]})  # doctest: +SKIP
-    >>> plot_aligned_tokenization(tokens, models)  # doctest: +SKIP
-    """
-    if not sentences:
-        raise ValueError("no sentences given")
-    tokens = next(iter(sentences.values())).tokens
-    for name, sentence in sentences.items():
-        if sentence.tokens != tokens:
-            raise ValueError(f"{name!r} has other spaCy tokens than the first model")
-    models = {name: (s.pieces, s.alignment) for name, s in sentences.items()}
-    return tokens, models
-
-
-def classify_pieces(alignment: Alignment) -> list[PieceKind]:
-    """The kind of every piece: ``whole``, ``split``, ``shared`` or ``special``."""
-    piece_counts = alignment.piece_counts
-    token_counts = alignment.token_counts
-    kinds: list[PieceKind] = []
-    for p in range(alignment.n_pieces):
-        if alignment.special[p]:
-            kinds.append("special")
-        elif piece_counts[p] > 1:
-            kinds.append("shared")
-        elif piece_counts[p] == 1 and token_counts[alignment.tokens_of(p)[0]] > 1:
-            kinds.append("split")
-        else:
-            kinds.append("whole")
-    return kinds
-
-
-@functools.lru_cache(maxsize=1)
-def _byte_decoder() -> dict[str, int]:
-    """GPT-2's byte-to-unicode table, inverted: printable character → byte."""
-    printable = [
-        *range(ord("!"), ord("~") + 1),
-        *range(ord("¡"), ord("¬") + 1),
-        *range(ord("®"), ord("ÿ") + 1),
-    ]
-    codes = list(printable)
-    extra = 0
-    for b in range(256):
-        if b not in printable:
-            printable.append(b)
-            codes.append(256 + extra)
-            extra += 1
-    return {chr(c): b for b, c in zip(printable, codes, strict=True)}
-
-
-def is_byte_level(pieces: Sequence[str]) -> bool:
-    """Whether pieces look like byte-level BPE (a piece starts with ``Ġ``, GPT-2's space)."""
-    return any(p.startswith("Ġ") or p.startswith("Ċ") for p in pieces)
-
-
-def display_piece(piece: str, *, byte_level: bool = False) -> str:
-    """The piece as shown: byte-level BPE decoded, leading space as ``␣``, newline as ``↵``.
-
-    >>> display_piece("Ġold", byte_level=True), display_piece("âĢĻ", byte_level=True)
-    ('␣old', '’')
-    >>> display_piece("##ing"), display_piece("▁the"), display_piece("ĠðŁĺ", byte_level=True)
-    ('##ing', '␣the', '␣<F0 9F 98>')
-    """
-    if byte_level:
-        table = _byte_decoder()
-        if all(c in table for c in piece):
-            # Bytes of an incomplete UTF-8 character become lone surrogates, shown as hex.
-            piece = bytes(table[c] for c in piece).decode("utf-8", errors="surrogateescape")
-    elif piece.startswith("▁"):
-        piece = " " + piece[1:]
-    piece = piece.replace(" ", "␣").replace("\n", "↵").replace("\t", "⇥")
-    return re.sub(
-        "[\udc80-\udcff]+",
-        lambda m: "<" + " ".join(f"{ord(c) - 0xDC00:02X}" for c in m.group()) + ">",
-        piece,
-    )
-
-
-@dataclass(frozen=True)
-class _Row:
-    """One model's pieces, ready to lay out."""
-
-    name: str
-    texts: tuple[str, ...]  # shown text per piece
-    kinds: tuple[PieceKind, ...]
-    columns: tuple[tuple[int, ...], ...]  # per token, its pieces in order
-    spans: tuple[tuple[int, int], ...]  # per piece, first and last token (-1 for none)
-    n_special: int
-
-
-def _rows(tokens: Sequence[str], models: ModelPieces, raw: bool) -> list[_Row]:
-    rows = []
-    if isinstance(tokens, str):
-        raise TypeError("tokens must be a sequence of token texts, not one string")
-    if not isinstance(models, Mapping):
-        raise TypeError(
-            "models must map a model name to (pieces, alignment); "
-            "aligned_tokenization_from(sentence_extractions) makes one"
-        )
-    for name, value in models.items():
-        if (
-            not isinstance(value, tuple | list)
-            or len(value) != 2
-            or not isinstance(value[1], Alignment)
-        ):
-            raise TypeError(
-                f"models[{name!r}] must be (pieces, trfviz.Alignment); got {type(value).__name__}"
-            )
-    for name, (pieces, alignment) in models.items():
-        if alignment.n_tokens != len(tokens) or alignment.n_pieces != len(pieces):
-            raise ValueError(
-                f"{name!r}: alignment is {alignment.n_tokens} tokens x {alignment.n_pieces} "
-                f"pieces; got {len(tokens)} tokens and {len(pieces)} pieces"
-            )
-        byte_level = is_byte_level(pieces)
-        texts = tuple(p if raw else display_piece(p, byte_level=byte_level) for p in pieces)
-        spans = []
-        for p in range(alignment.n_pieces):
-            owners = alignment.tokens_of(p)
-            spans.append((int(owners.min()), int(owners.max())) if len(owners) else (-1, -1))
-        rows.append(
-            _Row(
-                name=name,
-                texts=texts,
-                kinds=tuple(classify_pieces(alignment)),
-                columns=tuple(
-                    tuple(int(p) for p in alignment.pieces_of(t)) for t in range(len(tokens))
-                ),
-                spans=tuple(spans),
-                n_special=int(alignment.special.sum()),
-            )
-        )
-    return rows
+__all__ = ["plot_aligned_tokenization"]
 
 
 def plot_aligned_tokenization(
@@ -234,7 +74,7 @@ def plot_aligned_tokenization(
     Every piece is a ``Rectangle`` with gid ``"piece-<model>-<index>"`` and
     every token a text with gid ``"token-<index>"``.
     """
-    rows = _rows(tokens, models, raw)
+    rows = piece_rows(tokens, models, raw)
     with paper_style(preset):
         import matplotlib
 
@@ -276,7 +116,7 @@ class _Layout:
 
 def _layout(
     tokens: Sequence[str],
-    rows: Sequence[_Row],
+    rows: Sequence[PieceRow],
     font: float,
     wrap: float | None,
     legend: bool,
@@ -289,14 +129,14 @@ def _layout(
     widths = np.array([measure_text(t, font, "bold") + pad for t in tokens])
     for r, row in enumerate(rows):
         for t, pieces in enumerate(row.columns):
-            need = sum(piece_w[r][p] / _share(row, p) for p in pieces)
+            need = sum(piece_w[r][p] / piece_share(row, p) for p in pieces)
             widths[t] = max(widths[t], need)
     widths += font * 0.5  # gap between columns
     slots: dict[tuple[int, int, int], tuple[float, float]] = {}
     x = np.concatenate([[0.0], np.cumsum(widths)])[:-1]
     for r, row in enumerate(rows):
         for t, pieces in enumerate(row.columns):
-            parts = np.array([piece_w[r][p] / _share(row, p) for p in pieces])
+            parts = np.array([piece_w[r][p] / piece_share(row, p) for p in pieces])
             inner = widths[t] - font * 0.5
             if not len(parts):
                 continue
@@ -304,7 +144,9 @@ def _layout(
             for k, p in enumerate(pieces):
                 slots[(r, t, p)] = (float(x[t] + edges[k]), float(x[t] + edges[k + 1]))
     label_width = (
-        max([measure_text("spaCy", font, "bold")] + [measure_text(_label(r), font) for r in rows])
+        max(
+            [measure_text("spaCy", font, "bold")] + [measure_text(row_label(r), font) for r in rows]
+        )
         + font
     )
     margin = font * 0.5
@@ -360,19 +202,10 @@ def _layout(
     )
 
 
-def _label(row: _Row) -> str:
-    return row.name + (f" (+{row.n_special})" if row.n_special else "")
-
-
-def _share(row: _Row, piece: int) -> int:
-    first, last = row.spans[piece]
-    return max(last - first + 1, 1)
-
-
 def _draw(
     ax: Axes,
     tokens: Sequence[str],
-    rows: Sequence[_Row],
+    rows: Sequence[PieceRow],
     layout: _Layout,
     legend: bool,
     title: str | None,
@@ -428,7 +261,7 @@ def _draw(
             ax.text(
                 font * 0.5,
                 y,
-                _label(row),
+                row_label(row),
                 ha="left",
                 va="center",
                 fontsize=font,
@@ -500,10 +333,10 @@ def _draw(
 
 
 def _legend_rows(
-    rows: Sequence[_Row], size: float, width: float
+    rows: Sequence[PieceRow], size: float, width: float
 ) -> list[list[tuple[str, str, float]]]:
     """Legend entries ``(kind, text, x)`` broken into lines that fit ``width`` points."""
-    entries = list(_KIND_LEGEND.items())
+    entries = list(KIND_LEGEND.items())
     if any(row.n_special for row in rows):
         entries.append(("note", "(+n): special pieces not shown"))
     lines: list[list[tuple[str, str, float]]] = [[]]
@@ -516,104 +349,3 @@ def _legend_rows(
         lines[-1].append((kind, text, x))
         x += step + size * 1.2
     return lines
-
-
-@dataclass(frozen=True)
-class AlignedTokenizationHTML:
-    """The aligned-tokenization view as HTML; notebooks render it, ``.html`` holds it."""
-
-    html: str
-
-    def _repr_html_(self) -> str:
-        return self.html
-
-    def save(self, path: str) -> None:
-        """Writes a standalone HTML page."""
-        from pathlib import Path
-
-        Path(path).write_text(
-            f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body>{self.html}'
-            "</body></html>\n",
-            encoding="utf-8",
-        )
-
-
-_CSS = """
-.trfviz-tok{display:grid;gap:3px 6px;font-family:sans-serif;font-size:13px;
-  align-items:center;overflow-x:auto;padding:4px}
-.trfviz-tok .name{font-weight:600;padding-right:8px;white-space:nowrap}
-.trfviz-tok .token{font-weight:700;text-align:center;white-space:pre}
-.trfviz-tok .cell{display:flex;gap:2px;justify-content:center}
-.trfviz-tok .piece{padding:1px 4px;border-radius:3px;white-space:pre;font-size:12px}
-.trfviz-tok .whole{background:%(whole)s}.trfviz-tok .split{background:%(split)s}
-.trfviz-tok .shared{background:%(shared)s;outline:1px solid #555}
-.trfviz-tok .missing{color:#a00}
-.trfviz-tok-legend span{margin-right:12px;font-size:12px;font-family:sans-serif}
-"""
-
-
-def render_aligned_tokenization_html(
-    tokens: Sequence[str],
-    models: ModelPieces,
-    *,
-    raw: bool = False,
-    title: str | None = None,
-) -> AlignedTokenizationHTML:
-    """An object with ``_repr_html_``: the aligned tokenization as an HTML grid.
-
-    Token and piece text is HTML-escaped. Pieces joined by a shared piece share
-    one cell spanning their tokens' columns; hovering a piece shows the tokens
-    it covers.
-    """
-    esc = functools.partial(html.escape, quote=True)
-    rows = _rows(tokens, models, raw)
-    n = len(tokens)
-    parts = [f"<style>{_CSS % PIECE_COLORS}</style>"]
-    if title:
-        parts.append(f"<div style='font-weight:600;margin:4px'>{esc(title)}</div>")
-    parts.append(
-        f"<div class='trfviz-tok' style='grid-template-columns:max-content "
-        f"repeat({n}, max-content)'>"
-    )
-    parts.append("<div class='name'>spaCy</div>")
-    parts += [f"<div class='token' title='token {i}'>{esc(t)}</div>" for i, t in enumerate(tokens)]
-    for row in rows:
-        label = row.name + (f" (+{row.n_special} special)" if row.n_special else "")
-        parts.append(f"<div class='name'>{esc(label)}</div>")
-        t = 0
-        while t < n:
-            # A cell runs over the tokens joined by shared pieces.
-            end = t + 1
-            for p in row.columns[t]:
-                end = max(end, row.spans[p][1] + 1)
-            k = t + 1
-            while k < end:
-                for p in row.columns[k]:
-                    end = max(end, row.spans[p][1] + 1)
-                k += 1
-            pieces = sorted({p for c in range(t, end) for p in row.columns[c]})
-            spans = "".join(
-                f"<span class='piece {row.kinds[p]}' title='{esc(_covers(tokens, row, p))}'>"
-                f"{esc(row.texts[p])}</span>"
-                for p in pieces
-            )
-            if not pieces:
-                spans = "<span class='missing' title='no piece covers this token'>∅</span>"
-            parts.append(f"<div class='cell' style='grid-column:span {end - t}'>{spans}</div>")
-            t = end
-    parts.append("</div>")
-    parts.append(
-        "<div class='trfviz-tok-legend'>"
-        + "".join(
-            f"<span><span class='swatch' style='background:{PIECE_COLORS[k]}'>&nbsp;&nbsp;"
-            f"</span> {esc(v)}</span>"
-            for k, v in _KIND_LEGEND.items()
-        )
-        + "</div>"
-    )
-    return AlignedTokenizationHTML("".join(parts))
-
-
-def _covers(tokens: Sequence[str], row: _Row, piece: int) -> str:
-    first, last = row.spans[piece]
-    return f"{row.kinds[piece]} piece of: " + " ".join(tokens[first : last + 1])

@@ -17,7 +17,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from trfviz.figures import plot_attention_arcs, select_attention_arcs, stack_levels
-from trfviz.figures.style import ENTITY_COLORS, PRESETS
+from trfviz.figures.style import PRESETS
+from trfviz.palette import ENTITY_COLORS
 from trfviz.parse import Arc, EntitySpan, SentenceParse, parse_sentence
 
 

@@ -150,25 +150,6 @@ def test_any_alignment_draws_each_piece_once(lengths, cuts) -> None:
     plt.close(fig)
 
 
-def test_html_escapes_tokens_pieces_and_names() -> None:
-    tokens = ["<b>", "&", "x"]
-    alignment = align_spans([(0, 3), (4, 5), (6, 7)], [(0, 1), (1, 2), (2, 3), (4, 5), (6, 7)])
-    pieces = ["<", "b", ">", "&", "x"]
-    html = render_aligned_tokenization_html(
-        tokens, {"<i>model</i>": (pieces, alignment)}, title="a & <b>"
-    )._repr_html_()
-    assert "<b>" not in html and "<i>" not in html
-    assert "&lt;b&gt;" in html and "&amp;" in html and "&lt;i&gt;model&lt;/i&gt;" in html
-    assert html.count("class='piece split'") == 3
-
-
-def test_html_cell_spans_tokens_joined_by_a_shared_piece() -> None:
-    tokens, models = isnt_models()
-    html = render_aligned_tokenization_html(tokens, models)._repr_html_()
-    assert html.count("grid-column:span 2") == 2  # one joined cell per model
-    assert "BERT (+2 special)" in html
-
-
 def test_from_extractions_checks_the_tokens() -> None:
     tokens, models = isnt_models()
 

@@ -1,0 +1,217 @@
+"""Attention read against the parse: the sentence on one line, arcs above and below.
+
+:func:`plot_attention_arcs` checks its input, lays the sentence out
+(:mod:`.layout`), fits it to the caller's axes and draws it (:mod:`.drawing`).
+
+Dependency arcs are drawn above the words with their labels (displaCy's look),
+attention arcs below them, their width and opacity growing with the weight,
+and named entities as coloured spans with their label (displaCy's colours).
+
+Geometry is laid out in points from the measured width of every word and
+label, so labels never overlap words and arcs never cut through a word: an arc
+leaves a word vertically and nested or crossing arcs are stacked at distinct
+heights. A sentence wider than ``wrap`` inches is broken into several lines
+at word boundaries; an arc between two lines is drawn on each line as an open
+arc running to the line's edge. ``window=(start, end)`` instead shows only
+those tokens, with arcs to tokens outside it drawn open the same way.
+
+Every artist has a ``gid`` (``"word-3"``, ``"dep-arc-1-0"``, ``"dep-label-1-0"``,
+``"att-arc-2-5"``, ``"entity-0-2"``, ``"entity-label-0-2"``) so that SVG output
+can be styled or checked and tests can read the figure back.
+
+Example
+-------
+>>> import numpy as np
+>>> from trfviz.parse import Arc, SentenceParse
+>>> parse = SentenceParse(words=("Anna", "saw", "Bob"), tags=("", "", ""),
+...                       arcs=(Arc(1, 0, "nsubj"), Arc(1, 2, "obj")), entities=())
+>>> fig, ax = plot_attention_arcs(parse, np.eye(3), source=1)
+>>> sorted(a.get_gid() for a in ax.patches if a.get_gid().startswith("dep-arc"))
+['dep-arc-1-0', 'dep-arc-1-2']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from trfviz.figures.arcs.drawing import draw_scene
+from trfviz.figures.arcs.layout import (
+    ArcScene,
+    DrawnArc,
+    format_weight,
+    layout_scene,
+    select_attention_arcs,
+)
+from trfviz.figures.export import RIGID_ATTR
+from trfviz.figures.heatmap import check_window
+from trfviz.figures.layout import displayable, new_figure
+from trfviz.figures.style import Preset, get_preset, paper_style
+from trfviz.palette import ATTENTION_COLOR
+from trfviz.parse import SentenceParse
+from trfviz.validation import check_index, check_int
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = ["plot_attention_arcs"]
+
+
+def plot_attention_arcs(
+    parse: SentenceParse,
+    attention: np.ndarray,
+    *,
+    source: int | None = None,
+    threshold: float | None = None,
+    top_k: int | None = None,
+    show_parse: bool = True,
+    show_entities: bool = True,
+    show_tags: bool = False,
+    show_weights: bool | None = None,
+    special_labels: Sequence[str] = (),
+    window: tuple[int, int] | None = None,
+    wrap: float | None = None,
+    title: str | None = None,
+    entity_colors: Mapping[str, str] | None = None,
+    color: str = ATTENTION_COLOR,
+    ax: Axes | None = None,
+    preset: str | Preset | None = None,
+) -> tuple[Figure, Axes]:
+    """``(figure, axes)``: the sentence with its parse above and attention arcs below.
+
+    Args:
+        parse: the sentence's words, dependency arcs and entities.
+        attention: float ``[query, key]`` over at least ``len(parse.words)``
+            tokens; columns past the words (special pseudo-tokens) are not drawn
+            as arcs, but with a ``source`` their total weight is written below.
+        source: draw the attention *from* this token (index in the sentence) to
+            every token; without it, draw every query→key weight above the threshold.
+        threshold: smallest weight drawn (default 0.05 with a source, else 0.25).
+        top_k: draw at most this many of the largest weights.
+        show_parse: draw the dependency arcs and labels above the words.
+        show_entities: draw named entities as coloured spans with their labels.
+        show_tags: write each word's fine-grained tag under it.
+        show_weights: write the weight on each attention arc (default: with a source).
+        special_labels: names of the columns past the words (``["[CLS]", "[SEP]"]``).
+        window: ``(start, end)``: draw only tokens ``start:end``; arcs to tokens
+            outside it run open to the edge.
+        wrap: break the sentence into lines at most this many inches wide
+            (default: the preset's width; no wrapping without a preset).
+        title: text above the figure.
+        entity_colors: colours overriding displaCy's for some labels.
+        color: colour of the attention arcs.
+        ax: draw into these axes; the drawing is scaled down to fit them.
+        preset: lay out for a paper width (``"one-column"``, ``"two-column"``).
+
+    Arrows point at the dependent (parse) and at the key (attention).
+    Self-attention of a token is drawn as a dot under it, sized by weight.
+    """
+    if not isinstance(parse, SentenceParse):
+        raise TypeError(
+            "parse must be a trfviz.SentenceParse (trfviz.parse_sentence(span) or "
+            f"trfviz.parse_doc(doc)[i]); got {type(parse).__name__}"
+        )
+    words = [displayable(w) for w in parse.words]
+    n = len(words)
+    matrix = np.asarray(attention, dtype=float)
+    if matrix.ndim != 2 or matrix.shape[0] < n or matrix.shape[1] < n:
+        raise ValueError(f"attention has shape {matrix.shape}; the parse has {n} words")
+    if source is not None:
+        source = check_index("source", source, n)
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold {threshold}: an attention weight is between 0 and 1")
+    check_int("top_k", top_k, minimum=1, allow_none=True)
+    start, end = check_window(window, n) if window is not None else (0, n)
+    if source is not None and not start <= source < end:
+        raise ValueError(f"source {source} is outside the window {window}")
+    att_arcs = select_attention_arcs(
+        matrix[:n, :n], source=source, threshold=threshold, top_k=top_k
+    )
+    dep_arcs = [
+        DrawnArc(a.head, a.dependent, a.label, f"dep-arc-{a.head}-{a.dependent}")
+        for a in (parse.arcs if show_parse else ())
+    ]
+    entities = list(parse.entities) if show_entities else []
+    tags = list(parse.tags) if show_tags else []
+    if show_weights is None:
+        show_weights = source is not None
+
+    with paper_style(preset):
+        import matplotlib
+
+        font = get_preset(preset).font_size if preset else float(matplotlib.rcParams["font.size"])
+        if wrap is None and preset is not None:
+            wrap = get_preset(preset).width
+        scene = ArcScene(
+            words=words,
+            tags=tags,
+            dep_arcs=dep_arcs,
+            att_arcs=att_arcs,
+            entities=[(e.start, e.end, e.label) for e in entities],
+            window=(start, end),
+            source=source,
+            show_weights=show_weights,
+            has_title=bool(title),
+        )
+        layout = layout_scene(scene, font, wrap)
+        if ax is not None:
+            # Fit the caller's axes: try one line and lines as wide as the axes, keep
+            # whichever needs less shrinking (the layout is linear in the font size).
+            bbox = ax.get_window_extent().transformed(
+                ax.get_figure().dpi_scale_trans.inverted()  # type: ignore[union-attr]
+            )
+            best_scale, best = 0.0, layout
+            for width in dict.fromkeys([wrap, bbox.width]):
+                trial = layout_scene(scene, font, width)
+                scale = min(1.0, bbox.width * 72 / trial.width, bbox.height * 72 / trial.height)
+                if scale > best_scale + 1e-9:
+                    best_scale, best = (
+                        scale,
+                        (
+                            trial
+                            if scale >= 1.0
+                            else layout_scene(scene, font * scale, width / scale if width else None)
+                        ),
+                    )
+            layout = best
+        created = ax is None
+        fig, ax = new_figure(ax, width=layout.width / 72, height=layout.height / 72, preset=preset)
+        if created:
+            ax.set_position((0.0, 0.0, 1.0, 1.0))
+        setattr(fig, RIGID_ATTR, True)
+        draw_scene(ax, scene, layout, color=color, entity_colors=entity_colors)
+        notes = []
+        if source is not None and matrix.shape[1] > n:
+            rest = matrix[source, n:]
+            names = list(special_labels) or [f"special {i}" for i in range(len(rest))]
+            notes = [f"{name} {format_weight(w)}" for name, w in zip(names, rest, strict=False)]
+        if source is not None and window is not None:
+            outside = float(matrix[source, :start].sum() + matrix[source, end:n].sum())
+            notes.append(f"outside window {format_weight(outside)}")
+        if notes:
+            ax.text(
+                layout.margin,
+                -layout.height + layout.small * 0.4,
+                f"from “{words[source]}” also to: " + ", ".join(notes),  # type: ignore[index]
+                fontsize=layout.small,
+                color="#555555",
+                va="bottom",
+                ha="left",
+                parse_math=False,
+                gid="note",
+            )
+        if title:
+            ax.text(
+                layout.width / 2,
+                -layout.small * 0.3,
+                title,
+                fontsize=layout.font,
+                ha="center",
+                va="top",
+                parse_math=False,
+                gid="title",
+            )
+    return fig, ax
