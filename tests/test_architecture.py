@@ -80,8 +80,6 @@ def test_each_module_says_its_idea_and_stays_small(path: Path) -> None:
 
 def test_architecture_document_names_every_package() -> None:
     document = (REPO / "ARCHITECTURE.md").read_text(encoding="utf-8")
-    packages = sorted(
-        p.parent.relative_to(REPO).as_posix() for p in PACKAGE.rglob("__init__.py")
-    )
+    packages = sorted(p.parent.relative_to(REPO).as_posix() for p in PACKAGE.rglob("__init__.py"))
     missing = [p for p in packages if f"{p.removeprefix('trfviz/')}/" not in document]
     assert missing == [], "ARCHITECTURE.md does not mention these packages"
