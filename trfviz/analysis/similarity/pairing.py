@@ -124,16 +124,12 @@ class PairReducer:
     ) -> tuple[SentenceExtraction, SentenceExtraction]:
         if self.model_a is None and self.model_b is None and len(extractions) == 2:
             self.model_a, self.model_b = extractions
-        missing = [
-            f"{attribute}={name!r}"
-            for attribute, name in (("model_a", self.model_a), ("model_b", self.model_b))
-            if name is None or name not in extractions
-        ]
-        if missing:
+        if self.model_a not in extractions or self.model_b not in extractions:
+            kind = type(self).__name__
             raise ValueError(
-                f"{type(self).__name__} compares model_a and model_b, but "
-                f"{', '.join(missing)} is not among the sentence's models {sorted(extractions)}; "
-                f"make it as {type(self).__name__}(model_a=..., model_b=...) with two of them"
+                f"{kind} compares model_a={self.model_a!r} and model_b={self.model_b!r}, but the "
+                f"sentence's models are {sorted(extractions)}; make it as "
+                f"{kind}(model_a=..., model_b=...) naming two of them"
             )
         assert self.model_a is not None and self.model_b is not None
         return extractions[self.model_a], extractions[self.model_b]
