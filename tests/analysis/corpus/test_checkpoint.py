@@ -297,7 +297,7 @@ def test_a_checkpoint_of_another_trfviz_version_is_refused_clearly(gold_docs, tm
 
 @pytest.mark.model
 def test_minilm_interrupted_and_resumed_gives_the_uninterrupted_result(tmp_path) -> None:
-    from _shared import MINILM
+    from tests._shared import MINILM
 
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
