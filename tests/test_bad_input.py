@@ -24,10 +24,11 @@ from spacy.vocab import Vocab
 import trfviz
 from tests._shared import MINILM, minilm, nlp
 from trfviz.alignment import align_spans
-from trfviz.analysis.ambiguity import measure_region_attention, suite_from_dict
-from trfviz.analysis.conllu import ConlluFormatError, parse_conllu, read_conllu
+from trfviz.analysis.ambiguity import measure_region_attention
 from trfviz.analysis.syntax import HeadRelationAccuracy, score_dependency_heads
 from trfviz.cli import main
+from trfviz.datasets.conllu import ConlluFormatError, parse_conllu, read_conllu
+from trfviz.datasets.syntaxgym import suite_from_dict
 from trfviz.extraction import Extraction, ExtractionOptions, SentenceExtraction
 from trfviz.parse import Arc, SentenceParse
 from trfviz.validation import IndexOutOfRangeError

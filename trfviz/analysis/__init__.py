@@ -1,7 +1,19 @@
-"""Analyses over extractions: cross-model similarity, attention under ambiguity, syntax heads.
+"""Analyses over extractions: cross-model similarity, syntax heads, attention under ambiguity.
+
+- :mod:`~trfviz.analysis.similarity`: do two models attend to the same words
+  (head-to-head) and represent them alike (layer-to-layer CKA)?
+- :mod:`~trfviz.analysis.syntax`: which heads track which dependency
+  relations, and where heads look;
+- :mod:`~trfviz.analysis.ambiguity`: attention between the regions of
+  SyntaxGym-style stimuli, contrasts between conditions and their effect sizes;
+- :mod:`~trfviz.analysis.stats`: statistics the analyses share;
+- :mod:`~trfviz.analysis.corpus`: the one reducer protocol and the corpus
+  runner (checkpoints, Dask).
 
 Results are tidy pandas DataFrames; streaming reducers (``update``/``merge``/``result``)
-let corpus runners compute them without holding every sentence's attention.
+let the corpus runner compute them without holding every sentence's attention.
+The data they read (CoNLL-U gold trees, SyntaxGym suites) is loaded by
+:mod:`trfviz.datasets`; its readers are re-exported here.
 """
 
 # This file only re-exports the public names of the analysis modules.
@@ -20,17 +32,6 @@ from trfviz.analysis.ambiguity import (
     measure_region_attention,
     parse_stimuli,
 )
-from trfviz.analysis.cka import (
-    FEATURES,
-    KERNELS,
-    center_gram,
-    cka_from_grams,
-    compute_cka,
-    gram_linear,
-    gram_rbf,
-    prepare_features,
-)
-from trfviz.analysis.conllu import doc_from_conllu, iter_conllu, parse_conllu, read_conllu
 from trfviz.analysis.corpus import CorpusRun, ModelPair, Reducer, run_corpus
 from trfviz.analysis.similarity import (
     HeadSimilarity,
@@ -41,6 +42,16 @@ from trfviz.analysis.similarity import (
     linear_cka,
     summarize_head_similarity,
 )
+from trfviz.analysis.similarity.cka import (
+    FEATURES,
+    KERNELS,
+    center_gram,
+    cka_from_grams,
+    compute_cka,
+    gram_linear,
+    gram_rbf,
+    prepare_features,
+)
 from trfviz.analysis.syntax import (
     AttentionPatterns,
     HeadRelationAccuracy,
@@ -49,3 +60,4 @@ from trfviz.analysis.syntax import (
     score_dependency_heads,
     summarize_attention,
 )
+from trfviz.datasets.conllu import doc_from_conllu, iter_conllu, parse_conllu, read_conllu

@@ -10,7 +10,9 @@ saying where it comes from:
 
 A user's own CoNLL-U file goes through :func:`read_conllu` (which
 :func:`ud_english_ewt` calls), and a user's own suite JSON through
-:func:`syntaxgym_suite` with a path.
+:func:`syntaxgym_suite` with a path. The readers live beside the data:
+:mod:`trfviz.datasets.conllu` (CoNLL-U to gold-parsed Docs) and
+:mod:`trfviz.datasets.syntaxgym` (suites, their items, conditions and regions).
 
 >>> len(syntaxgym_suites()) > 30
 True
@@ -25,11 +27,13 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from trfviz.datasets.conllu import read_conllu
+
 if TYPE_CHECKING:
     from spacy.tokens import Doc
     from spacy.vocab import Vocab
 
-    from trfviz.analysis.ambiguity import Suite
+    from trfviz.datasets.syntaxgym import Suite
 
 __all__ = [
     "DATA_DIR",
@@ -69,19 +73,6 @@ def ud_english_ewt(
     return read_conllu(ud_english_ewt_path(split), vocab, limit=limit)
 
 
-def read_conllu(
-    path: str | os.PathLike[str], vocab: Vocab | None = None, *, limit: int | None = None
-) -> list[Doc]:
-    """One gold-parsed ``Doc`` per sentence of the CoNLL-U file at ``path``.
-
-    The conventions (multiword tokens, spaces, roots) are those of
-    :mod:`trfviz.analysis.conllu`.
-    """
-    from trfviz.analysis.conllu import read_conllu as read
-
-    return read(path, vocab, limit=limit)
-
-
 def syntaxgym_dir() -> Path:
     """The folder of the shipped SyntaxGym suites."""
     return DATA_DIR / "syntaxgym"
@@ -89,13 +80,13 @@ def syntaxgym_dir() -> Path:
 
 def syntaxgym_suites(directory: str | os.PathLike[str] | None = None) -> tuple[str, ...]:
     """The names of the SyntaxGym suites in ``directory`` (default: the shipped ones), sorted."""
-    from trfviz.analysis.ambiguity import list_suites
+    from trfviz.datasets.syntaxgym import list_suites
 
     return list_suites(None if directory is None else Path(directory))
 
 
 def syntaxgym_suite(name_or_path: str | os.PathLike[str]) -> Suite:
     """A SyntaxGym suite: a shipped one by name (``"npz_ambig"``), or a suite JSON file by path."""
-    from trfviz.analysis.ambiguity import load_suite
+    from trfviz.datasets.syntaxgym import load_suite
 
     return load_suite(name_or_path if isinstance(name_or_path, str) else Path(name_or_path))

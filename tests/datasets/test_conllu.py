@@ -7,8 +7,8 @@ import re
 import pytest
 from spacy.vocab import Vocab
 
-from trfviz.analysis.conllu import iter_conllu, parse_conllu, read_conllu
 from trfviz.datasets import ud_english_ewt_path
+from trfviz.datasets.conllu import iter_conllu, parse_conllu, read_conllu
 from trfviz.parse import parse_doc
 
 

@@ -1,17 +1,14 @@
-"""CKA variants: plain O(n^2) HSIC references, hand cases, properties, streaming, samples."""
+"""In-memory CKA variants: plain O(n^2) HSIC references, hand cases, properties."""
 
 from __future__ import annotations
-
-import pickle
 
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from tests.test_similarity import make_sentence
-from trfviz.analysis import LayerCKA, compare_layers_cka, compute_cka, linear_cka
-from trfviz.analysis.cka import center_gram, cka_from_grams, gram_rbf, prepare_features
+from trfviz.analysis import compute_cka, linear_cka
+from trfviz.analysis.similarity.cka import center_gram, cka_from_grams, gram_rbf, prepare_features
 
 VARIANTS = [
     (kernel, features, debiased)
@@ -91,32 +88,6 @@ def test_every_variant_matches_the_plain_hsic_reference(kernel, features, debias
     got = compute_cka(x, y, kernel=kernel, features=features, debiased=debiased)
     assert got == pytest.approx(expected, rel=1e-9, abs=1e-12)
     assert 0.05 < abs(got) < 0.99  # a case where the variants have something to measure
-
-
-@pytest.mark.parametrize(("kernel", "features", "debiased"), VARIANTS)
-def test_layer_cka_matches_the_reference_for_every_variant(kernel, features, debiased) -> None:
-    rng = np.random.default_rng(3)
-    lengths = [5, 7, 4, 6]
-    states_a = [rng.normal(size=(2, n, 4)).astype(np.float32) for n in lengths]
-    states_b = [
-        np.concatenate([s[:, :, :3] * 2 + rng.normal(size=(2, len(s[0]), 3)), s[:, :, :3]], -1)
-        for s in states_a
-    ]
-    states_b = [s.astype(np.float32) for s in states_b]
-    sentences_a = [make_sentence(states=s) for s in states_a]
-    sentences_b = [make_sentence(states=s) for s in states_b]
-    table = compare_layers_cka(
-        sentences_a, sentences_b, kernel=kernel, features=features, debiased=debiased
-    )
-    x = np.concatenate(states_a, axis=1).astype(np.float64)
-    y = np.concatenate(states_b, axis=1).astype(np.float64)
-    assert len(table) == 4
-    for row in table.itertuples():
-        expected = ref_cka(x[row.layer_a], y[row.layer_b], kernel, features, debiased)
-        assert row.cka == pytest.approx(expected, rel=1e-6, abs=1e-9)
-    assert set(table["n_examples"]) == set(table["n_tokens"]) == {sum(lengths)}
-    assert (table["kernel"] == kernel).all() and (table["features"] == features).all()
-    assert (table["debiased"] == debiased).all()
 
 
 def test_gram_helpers_match_the_reference() -> None:
@@ -272,106 +243,3 @@ def test_standardized_cka_is_invariant_to_per_dimension_scaling(x, seed) -> None
     assert compute_cka(stretched, y, features="standardized") == pytest.approx(
         base, rel=1e-6, abs=1e-9
     )
-
-
-# -- streaming and sampling ---------------------------------------------------------------------
-
-
-def corpus(seed: int, n_sentences: int = 10) -> tuple[list, list]:
-    rng = np.random.default_rng(seed)
-    a, b = [], []
-    for i in range(n_sentences):
-        n = int(rng.integers(2, 7))
-        words = tuple(f"s{i}w{j}" for j in range(n))
-        x = rng.normal(size=(3, n, 4)).astype(np.float32)
-        y = np.concatenate([x[:2] @ rng.normal(size=(4, 5)), rng.normal(size=(1, n, 5))])
-        a.append(make_sentence(states=x, words=words))
-        b.append(make_sentence(states=y.astype(np.float32), words=words))
-    return a, b
-
-
-def run(pairs, **options) -> LayerCKA:
-    reducer = LayerCKA(chunk_tokens=3, **options)
-    for sa, sb in pairs:
-        reducer.update(sa, sb)
-    return reducer
-
-
-@pytest.mark.parametrize(("kernel", "features", "debiased"), VARIANTS)
-@pytest.mark.parametrize("max_tokens", [1000, 12])
-def test_merging_two_halves_equals_one_pass(kernel, features, debiased, max_tokens) -> None:
-    a, b = corpus(11)
-    pairs = list(zip(a, b, strict=True))
-    options = {"kernel": kernel, "features": features, "debiased": debiased}
-    options["max_tokens"] = max_tokens
-    whole = run(pairs, **options).result()
-    left, right = run(pairs[:4], **options), run(pairs[4:], **options)
-    merged = pickle.loads(pickle.dumps(right)).merge(left).result()  # other order, pickled
-    np.testing.assert_allclose(merged["cka"], whole["cka"], rtol=1e-9, atol=1e-12)
-    assert merged["n_tokens"].iloc[0] == whole["n_tokens"].iloc[0]
-    streamed = (kernel, features, debiased) in STREAMED
-    assert whole["n_examples"].iloc[0] == (
-        whole["n_tokens"].iloc[0] if streamed else min(max_tokens, whole["n_tokens"].iloc[0])
-    )
-
-
-def test_the_sample_is_seeded_and_independent_of_sentence_order() -> None:
-    a, b = corpus(12, n_sentences=12)
-    pairs = list(zip(a, b, strict=True))
-    forward = run(pairs, kernel="rbf", max_tokens=15).result()
-    backward = run(pairs[::-1], kernel="rbf", max_tokens=15).result()
-    other_seed = run(pairs, kernel="rbf", max_tokens=15, seed=1).result()
-    np.testing.assert_allclose(forward["cka"], backward["cka"], rtol=1e-9)
-    assert not np.allclose(forward["cka"], other_seed["cka"])
-    assert forward["n_examples"].iloc[0] == 15 < forward["n_tokens"].iloc[0]
-
-
-@pytest.mark.parametrize("features", ["standardized", "trimmed"])
-def test_streamed_feature_transforms_equal_the_in_memory_ones(features) -> None:
-    a, b = corpus(13)
-    table = compare_layers_cka(a, b, features=features, trim_dims=2)
-    x = np.concatenate([s.states for s in a], axis=1)
-    y = np.concatenate([s.states for s in b], axis=1)
-    for row in table.itertuples():
-        expected = ref_cka(x[row.layer_a], y[row.layer_b], "linear", features, trim_dims=2)
-        assert row.cka == pytest.approx(expected, rel=1e-6)
-
-
-def test_reducers_pickled_before_the_variants_still_load() -> None:
-    a, b = corpus(14)
-    reducer = run(zip(a, b, strict=True))
-    state = reducer.__getstate__()
-    for name in ("kernel", "features", "debiased", "sigma", "trim_dims", "clip_quantile"):
-        del state[name]
-    for name in ("max_tokens", "seed", "streams", "_priority", "_sample_a", "_sample_b"):
-        del state[name]
-    old = LayerCKA.__new__(LayerCKA)
-    old.__setstate__(state)
-    np.testing.assert_allclose(old.result()["cka"], reducer.result()["cka"])
-
-
-def test_bad_options_are_refused_clearly() -> None:
-    x = np.zeros((5, 2))
-    with pytest.raises(ValueError, match="kernel must be one of"):
-        compute_cka(x, x, kernel="cosine")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="features must be one of"):
-        LayerCKA(features="whitened")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="trim_dims"):
-        LayerCKA(features="trimmed", trim_dims=-1)
-    with pytest.raises(ValueError, match="clip_quantile"):
-        LayerCKA(clip_quantile=0.5)
-    with pytest.raises(ValueError, match="sigma"):
-        LayerCKA(kernel="rbf", sigma=0)
-    with pytest.raises(TypeError, match="debiased"):
-        LayerCKA(debiased="yes")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="max_tokens"):
-        LayerCKA(debiased=True, max_tokens=3)
-    with pytest.raises(ValueError, match="at least 4 examples"):
-        compute_cka(np.eye(3), np.eye(3), debiased=True)
-    with pytest.raises(ValueError, match="median squared distance"):
-        compute_cka(np.zeros((5, 2)), np.eye(5), kernel="rbf")
-    with pytest.raises(ValueError, match="different settings"):
-        LayerCKA(kernel="rbf").merge(LayerCKA())
-    with pytest.raises(ValueError, match="at least 4 tokens"):
-        a, b = corpus(1, n_sentences=1)
-        compare_layers_cka(a[:1], b[:1], debiased=True, skip_initial=10)

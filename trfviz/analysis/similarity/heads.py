@@ -1,4 +1,4 @@
-"""Do two models attend to the same words? Head-to-head and layer-to-layer similarity.
+"""Do two models attend to the same words? Head-to-head attention similarity, streamed.
 
 Two models with different wordpiece schemes are compared on what they share:
 the spaCy tokens of the same sentences. For every sentence pair (the same
@@ -21,7 +21,7 @@ query rows of all sentences:
 
 - ``js_divergence``: Jensen–Shannon divergence (natural log, so in
   ``[0, ln 2]``) between the two rows, after the smoothing of Clark et al.
-  (2019, §6, and ``head_distances.py`` of their release): each row is mixed
+  (2019, §6; :mod:`trfviz.analysis.similarity.divergence`): each row is mixed
   with the uniform distribution over its keys, ``(1 - ε) p + ε / n_keys``
   with ``ε = 0.001``. Clark et al. sum over tokens; the mean per row is
   reported here so corpora of different sizes compare;
@@ -36,23 +36,14 @@ query rows of all sentences:
   both directions, and :func:`summarize_head_similarity` averages that over
   heads for a model-level score.
 
-Hidden states are compared layer by layer with CKA (Kornblith et al. 2019,
-"Similarity of neural network representations revisited"), tokens as
-examples, for every pair of layers: linear by default, with the outlier-robust
-and debiased variants of :mod:`trfviz.analysis.cka` (where :class:`LayerCKA`,
-:func:`compare_layers_cka` and :func:`linear_cka` live; they are re-exported here).
-
-All of it is computed as streaming reductions: :class:`HeadSimilarity` and
-:class:`LayerCKA` keep only sufficient statistics (sums over rows; centred
-second moments), take one sentence pair at a time with ``update``, combine
-in place with ``merge`` (for parallel runners; see
-:class:`trfviz.analysis.corpus.ModelPair`) and give the tidy table with
-``result``; they pickle. :func:`compare_heads` and :func:`compare_layers_cka`
-run them over in-memory extractions.
-
-Layer numbering: in head tables ``layer`` indexes the attention's layer axis
-(0 is the first transformer layer); in CKA tables it indexes the hidden-state
-axis, where 0 is the embedding output and ``l`` the output of layer ``l``.
+It is computed as a streaming reduction: :class:`HeadSimilarity` keeps only
+sums over rows, takes one sentence pair at a time with ``update`` (a corpus
+reducer, :class:`trfviz.analysis.corpus.Reducer`), combines in place with
+``merge`` and gives the tidy table with ``result``; it pickles.
+:func:`compare_heads` runs it over in-memory extractions, and
+:mod:`trfviz.analysis.similarity.matching` reads the table (best matches,
+model-level scores). In head tables ``layer`` indexes the attention's layer
+axis (0 is the first transformer layer).
 """
 
 from __future__ import annotations
@@ -62,95 +53,24 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from trfviz.analysis._pairing import Extractions
-from trfviz.analysis._pairing import name_of as _name_of
-from trfviz.analysis._pairing import pair_sentences as _pair_sentences
+from trfviz.analysis.similarity.divergence import CLARK_EPSILON, smooth_rows, sum_xlogx
+from trfviz.analysis.similarity.pairing import Extractions, PairReducer, name_of, pair_sentences
+from trfviz.extraction import SentenceExtraction
 
-# Layer CKA lives in trfviz.analysis.cka; re-exported here for code written before the split.
-from trfviz.analysis.cka import LayerCKA, compare_layers_cka, linear_cka
-from trfviz.extraction import Extraction, SentenceExtraction
-
-__all__ = [
-    "HeadSimilarity",
-    "KeySupport",
-    "LayerCKA",
-    "best_matching_heads",
-    "compare_heads",
-    "compare_layers_cka",
-    "jensen_shannon",
-    "linear_cka",
-    "smooth_rows",
-    "summarize_head_similarity",
-]
+__all__ = ["HeadSimilarity", "KeySupport", "compare_heads"]
 
 KeySupport = Literal["all", "preceding"]
 
-#: Smoothing weight of Clark et al. (2019): rows are mixed with 0.1 % uniform.
-CLARK_EPSILON = 0.001
-HEAD_METRICS: tuple[str, ...] = ("js_divergence", "argmax_agreement", "topk_overlap", "correlation")
-#: Metrics where smaller means more similar.
-_LOWER_IS_CLOSER = frozenset({"js_divergence"})
 # Elements of the [heads_a, heads_b, rows, keys] block computed at once (float32).
 _BLOCK_ELEMENTS = 1 << 21
 
 
-def smooth_rows(
-    rows: np.ndarray, support: np.ndarray, *, epsilon: float = CLARK_EPSILON
-) -> np.ndarray:
-    """``rows`` mixed with the uniform distribution over each row's support.
-
-    Args:
-        rows: ``[..., query, key]`` rows summing to 1 over their support.
-        support: bool ``[query, key]``: the keys each row may attend to.
-        epsilon: weight of the uniform part (Clark et al. 2019 use 0.001).
-
-    Returns:
-        ``(1 - epsilon) * rows + epsilon * support / support.sum(-1)``, same shape.
-    """
-    counts = support.sum(axis=-1, keepdims=True)
-    uniform = np.divide(support, counts, out=np.zeros(support.shape, np.float64), where=counts > 0)
-    return ((1.0 - epsilon) * rows + epsilon * uniform).astype(rows.dtype, copy=False)
-
-
-def jensen_shannon(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Jensen–Shannon divergence (nats) between distributions along the last axis.
-
-    Zero entries are allowed (``0 log 0 = 0``). Arrays broadcast.
-
-    >>> float(jensen_shannon(np.array([1.0, 0.0]), np.array([0.0, 1.0])))  # ln 2
-    0.6931471805599453
-    """
-    p, q = np.asarray(p, np.float64), np.asarray(q, np.float64)
-    m = 0.5 * (p + q)
-    return 0.5 * (_xlogx(p).sum(-1) + _xlogx(q).sum(-1)) - _xlogx(m).sum(-1)
-
-
-def _xlogx(x: np.ndarray) -> np.ndarray:
-    return x * np.log(np.where(x > 0, x, 1))
-
-
-def _sum_xlogx(
-    x: np.ndarray, *, positive: bool = False, out: np.ndarray | None = None
-) -> np.ndarray:
-    """``sum(x log x)`` over the last axis, in float64, with ``0 log 0 = 0``.
-
-    ``positive`` says every entry is > 0 (no masking needed); ``out`` is a
-    scratch buffer at least as large as ``x`` along every axis.
-    """
-    logs = np.empty_like(x) if out is None else out[tuple(slice(0, n) for n in x.shape)]
-    if positive:
-        np.log(x, out=logs)
-    else:
-        logs.fill(0.0)
-        np.log(x, out=logs, where=x > 0)
-    return np.einsum("...k,...k->...", x, logs).astype(np.float64)
-
-
-class HeadSimilarity:
+class HeadSimilarity(PairReducer):
     """Streaming head-by-head attention similarity of two models (see the module docs).
 
-    Feed it sentence pairs with :meth:`update` (or pairs of whole
-    :class:`Extraction` objects), combine partial results with :meth:`merge`,
+    Feed it sentence pairs with :meth:`update` (a mapping of each model's
+    extraction by name, as the corpus runner gives them, or model A's and model
+    B's SentenceExtraction or Extraction), combine partial results with :meth:`merge`,
     and read the tidy table with :meth:`result`. Memory is
     ``O(heads_a * heads_b)`` whatever the corpus size.
 
@@ -219,15 +139,8 @@ class HeadSimilarity:
 
     # -- accumulation -------------------------------------------------------------------------
 
-    def update(
-        self, a: SentenceExtraction | Extraction, b: SentenceExtraction | Extraction
-    ) -> None:
-        """Add one sentence (or every sentence of a Doc) as seen by the two models."""
-        if isinstance(a, Extraction) or isinstance(b, Extraction):
-            self._adopt_names(a, b)
-            for sa, sb in _pair_sentences(a, b):
-                self.update(sa, sb)
-            return
+    def add_pair(self, a: SentenceExtraction, b: SentenceExtraction) -> None:
+        """Add one sentence as seen by the two models (see :meth:`PairReducer.update`)."""
         block = _shared_rows(a, b, keys=self.keys, min_keys=self.min_keys)
         self._ensure_shape(a, b)
         self.n_sentences += 1
@@ -247,8 +160,8 @@ class HeadSimilarity:
             # entry is then positive, so the logs below need no masking.
             smooth_a[:, ~support] = 1.0
             smooth_b[:, ~support] = 1.0
-        self_a = _sum_xlogx(smooth_a, positive=positive)  # [n_a, rows]
-        self_b = _sum_xlogx(smooth_b, positive=positive)
+        self_a = sum_xlogx(smooth_a, positive=positive)  # [n_a, rows]
+        self_b = sum_xlogx(smooth_b, positive=positive)
         step = max(1, min(n_rows, _BLOCK_ELEMENTS // max(1, n_a * n_b * n_keys)))
         mix_buffer = np.empty((n_a, n_b, step, n_keys), np.float32)
         log_buffer = np.empty_like(mix_buffer)
@@ -257,7 +170,7 @@ class HeadSimilarity:
             mix = mix_buffer[:, :, : rows.stop - start]
             np.add(smooth_a[:, None, rows], smooth_b[None, :, rows], out=mix)
             mix *= 0.5
-            cross = _sum_xlogx(mix, positive=positive, out=log_buffer)  # [n_a, n_b, r]
+            cross = sum_xlogx(mix, positive=positive, out=log_buffer)  # [n_a, n_b, r]
             js = 0.5 * (self_a[:, None, rows] + self_b[None, :, rows]) - cross
             self._js += np.maximum(js, 0.0).sum(-1)
 
@@ -363,12 +276,6 @@ class HeadSimilarity:
         )
 
     # -- helpers ------------------------------------------------------------------------------
-
-    def _adopt_names(self, a: object, b: object) -> None:
-        if self.model_a is None and isinstance(a, Extraction):
-            self.model_a = a.model
-        if self.model_b is None and isinstance(b, Extraction):
-            self.model_b = b.model
 
     def _ensure_shape(self, a: SentenceExtraction, b: SentenceExtraction) -> None:
         shape_a, shape_b = _head_shape(a), _head_shape(b)
@@ -483,7 +390,7 @@ def compare_heads(
     Returns:
         One row per head pair (see :meth:`HeadSimilarity.result`).
     """
-    names = (model_a or _name_of(a), model_b or _name_of(b))
+    names = (model_a or name_of(a), model_b or name_of(b))
     reducer = HeadSimilarity(
         model_a=names[0],
         model_b=names[1],
@@ -492,80 +399,9 @@ def compare_heads(
         keys=keys,
         min_keys=min_keys,
     )
-    for sa, sb in _pair_sentences(a, b):
-        reducer.update(sa, sb)
+    for sa, sb in pair_sentences(a, b):
+        reducer.add_pair(sa, sb)
     return reducer.result()
-
-
-def best_matching_heads(table: pd.DataFrame, *, by: str = "correlation") -> pd.DataFrame:
-    """For every head of each model, its best-matching head in the other model.
-
-    Args:
-        table: a head-pair table from :func:`compare_heads` / :meth:`HeadSimilarity.result`.
-        by: the metric that decides the match: ``"correlation"`` (default, the
-            max-correlation of Wu et al. 2020), ``"argmax_agreement"``,
-            ``"topk_overlap"`` (largest wins) or ``"js_divergence"`` (smallest wins).
-
-    Returns:
-        One row per head of A (``direction="a_to_b"``) and per head of B
-        (``"b_to_a"``): ``direction, model, layer, head, matched_model,
-        matched_layer, matched_head, by`` and the four metrics of the matched pair.
-    """
-    if by not in HEAD_METRICS:
-        raise ValueError(f"by must be one of {', '.join(HEAD_METRICS)}; got {by!r}")
-    ascending = by in _LOWER_IS_CLOSER
-    parts = []
-    for direction, own, other in (("a_to_b", "a", "b"), ("b_to_a", "b", "a")):
-        ranked = table.dropna(subset=[by]).sort_values(
-            [f"layer_{own}", f"head_{own}", by], ascending=[True, True, ascending], kind="stable"
-        )
-        best = ranked.groupby([f"layer_{own}", f"head_{own}"], sort=True).head(1)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "direction": direction,
-                    "model": best[f"model_{own}"].to_numpy(),
-                    "layer": best[f"layer_{own}"].to_numpy(),
-                    "head": best[f"head_{own}"].to_numpy(),
-                    "matched_model": best[f"model_{other}"].to_numpy(),
-                    "matched_layer": best[f"layer_{other}"].to_numpy(),
-                    "matched_head": best[f"head_{other}"].to_numpy(),
-                    "by": by,
-                    **{metric: best[metric].to_numpy() for metric in HEAD_METRICS},
-                }
-            )
-        )
-    return pd.concat(parts, ignore_index=True)
-
-
-def summarize_head_similarity(table: pd.DataFrame) -> pd.DataFrame:
-    """Model-level similarity: per direction, head-wise best scores averaged over heads.
-
-    For each model and each metric, every head's best score against the other
-    model (max, or min for JS) is averaged over the model's heads; with
-    ``correlation`` this is the model-level max-correlation of Wu et al. (2020).
-    The mean over all head pairs is given beside it for ``js_divergence``.
-
-    Returns:
-        Two rows (``direction`` ``"a_to_b"`` and ``"b_to_a"``): ``direction,
-        model, other_model, n_heads, mean_js_divergence`` and ``best_<metric>``
-        for each metric.
-    """
-    rows = []
-    for direction, own, other in (("a_to_b", "a", "b"), ("b_to_a", "b", "a")):
-        grouped = table.groupby([f"layer_{own}", f"head_{own}"])
-        row: dict[str, object] = {
-            "direction": direction,
-            "model": table[f"model_{own}"].iloc[0],
-            "other_model": table[f"model_{other}"].iloc[0],
-            "n_heads": grouped.ngroups,
-            "mean_js_divergence": float(table["js_divergence"].mean()),
-        }
-        for metric in HEAD_METRICS:
-            best = grouped[metric].min() if metric in _LOWER_IS_CLOSER else grouped[metric].max()
-            row[f"best_{metric}"] = float(best.mean())
-        rows.append(row)
-    return pd.DataFrame(rows)
 
 
 # -- input handling ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Head <-> dependency-relation accuracy (Clark et al. 2019 §4.2) and per-head attention stats."""
+"""Head <-> dependency-relation accuracy (Clark et al. 2019 §4.2), its baseline, tables, figures."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trfviz.alignment import align_spans
+from tests.factories import random_attention, synthetic_sentence
 from trfviz.analysis.syntax import (
     ALL_RELATIONS,
     AttentionPatterns,
@@ -20,46 +20,11 @@ from trfviz.analysis.syntax import (
     score_dependency_heads,
     summarize_attention,
 )
-from trfviz.extraction import Extraction, SentenceExtraction
+from trfviz.extraction import Extraction
 from trfviz.parse import Arc, SentenceParse
 
 DH, HD = "dependent->head", "head->dependent"
 SPECIALS = ("[CLS]", "[SEP]")
-
-
-def make_sentence(
-    attention: np.ndarray,
-    words: tuple[str, ...] | None = None,
-    *,
-    specials: tuple[str, ...] = SPECIALS,
-    missing: tuple[int, ...] = (),
-) -> SentenceExtraction:
-    """A SentenceExtraction over one-piece words; ``attention`` covers words then specials."""
-    n = attention.shape[-1] - len(specials)
-    words = words or tuple(f"w{i}" for i in range(n))
-    token_spans = np.array([(2 * i, 2 * i + 1) for i in range(n)])
-    covered = [i for i in range(n) if i not in missing]
-    piece_spans = np.array(
-        [(0, 0)] * bool(specials)
-        + [tuple(token_spans[i]) for i in covered]
-        + [(0, 0)] * (len(specials) > 1)
-    ).reshape(-1, 2)
-    special = np.zeros(len(piece_spans), dtype=bool)
-    if specials:
-        special[0] = True
-        special[-1] = len(specials) > 1
-    pieces = tuple(
-        ["[CLS]"] * bool(specials) + [words[i] for i in covered] + ["[SEP]"] * (len(specials) > 1)
-    )
-    return SentenceExtraction(
-        start=0,
-        tokens=words,
-        pieces=pieces,
-        alignment=align_spans(token_spans, piece_spans, special),
-        attention=attention.astype(np.float32),
-        states=None,
-        special_labels=specials,
-    )
 
 
 def make_parse(heads: list[int], labels: list[str], words: tuple[str, ...] | None = None):
@@ -80,41 +45,11 @@ def random_tree(rng: np.random.Generator, n: int) -> list[int]:
     return heads
 
 
-def random_attention(rng: np.random.Generator, layers: int, heads: int, width: int) -> np.ndarray:
-    logits = rng.normal(size=(layers, heads, width, width)) * 3
-    weights = np.exp(logits)
-    return weights / weights.sum(-1, keepdims=True)
-
-
 def rows(table: pd.DataFrame, **where) -> pd.DataFrame:
     mask = np.ones(len(table), dtype=bool)
     for column, value in where.items():
         mask &= table[column].to_numpy() == value
     return table[mask]
-
-
-# --- predict_heads --------------------------------------------------------------------------
-
-
-def test_predict_heads_hand_worked() -> None:
-    # 1 layer, 1 head, 3 tokens + 2 specials. Row q is where q looks.
-    attention = np.zeros((1, 1, 5, 5), dtype=np.float32)
-    attention[0, 0, 0] = [0.5, 0.1, 0.0, 0.4, 0.0]  # self and [CLS] are out: -> 1
-    attention[0, 0, 1] = [0.2, 0.1, 0.3, 0.0, 0.4]  # -> 2
-    attention[0, 0, 2] = [0.1, 0.6, 0.2, 0.1, 0.0]  # -> 1
-    predicted = predict_heads(attention, 3)
-    assert predicted[0, 0, 0].tolist() == [1, 2, 1]
-    # Columns: who attends most to 0? rows 1 (0.2), 2 (0.1) -> 1; to 1? rows 0 (.1), 2 (.6) -> 2;
-    # to 2? rows 0 (0), 1 (.3) -> 1.
-    assert predicted[1, 0, 0].tolist() == [1, 2, 1]
-
-
-def test_predict_heads_never_picks_missing_tokens() -> None:
-    attention = np.full((1, 1, 3, 3), 1 / 3, dtype=np.float32)
-    attention[0, 0, 0, 1] = 0.9
-    predicted = predict_heads(attention, 3, missing=np.array([False, True, False]))
-    assert predicted[0, 0, 0, 0] == 2
-    assert predicted[0, 0, 0, 1] == -1  # a missing token predicts nothing
 
 
 # --- known answers --------------------------------------------------------------------------
@@ -132,7 +67,9 @@ def test_a_head_that_attends_to_the_gold_head_scores_one(seed: int, n: int) -> N
         if head >= 0:
             attention[1, 2, dependent, head] += 1.0
     scorer = HeadRelationAccuracy()
-    scorer.update({"m": make_sentence(attention)}, make_parse(heads, labels))
+    scorer.update(
+        {"m": synthetic_sentence(attention, specials=SPECIALS)}, make_parse(heads, labels)
+    )
     table = scorer.result()
     oracle = rows(table, layer=1, head=2, direction=DH)
     assert (oracle.accuracy == 1.0).all()
@@ -154,7 +91,9 @@ def test_a_head_attended_to_by_its_gold_head_scores_one_the_other_way() -> None:
             attention[0, 0, word, word] = 1.0
     attention[0, 0, n:, n:] = 0.5
     scorer = HeadRelationAccuracy()
-    scorer.update({"m": make_sentence(attention)}, make_parse(heads, ["dep"] * n))
+    scorer.update(
+        {"m": synthetic_sentence(attention, specials=SPECIALS)}, make_parse(heads, ["dep"] * n)
+    )
     table = scorer.result()
     assert rows(table, relation="dep", direction=HD).accuracy.iloc[0] == 1.0
     assert rows(table, relation="dep", direction=DH).accuracy.iloc[0] < 1.0
@@ -167,7 +106,7 @@ def test_chain_shaped_tree_has_offset_plus_one_baseline_of_one() -> None:
     scorer = HeadRelationAccuracy(max_offset=3)
     for _ in range(3):
         scorer.update(
-            {"m": make_sentence(random_attention(rng, 1, 2, n + 2))},
+            {"m": synthetic_sentence(random_attention(rng, 1, 2, n + 2), specials=SPECIALS)},
             make_parse(heads, ["next"] * n),
         )
     table = scorer.result()
@@ -186,7 +125,9 @@ def test_baseline_counts_by_hand() -> None:
     heads = [1, 3, 3, -1, 3]
     scorer = HeadRelationAccuracy(max_offset=2)
     attention = np.full((1, 1, 7, 7), 1 / 7)
-    scorer.update({"m": make_sentence(attention)}, make_parse(heads, ["x"] * 5))
+    scorer.update(
+        {"m": synthetic_sentence(attention, specials=SPECIALS)}, make_parse(heads, ["x"] * 5)
+    )
     offsets = scorer.baseline_result()
     by_offset = dict(rows(offsets, relation="x", direction=DH)[["offset", "correct"]].values)
     assert by_offset == {-2: 0, -1: 1, 1: 2, 2: 1}
@@ -201,7 +142,7 @@ def test_arcs_touching_missing_tokens_are_not_scored() -> None:
     attention[0, 0, 0, 1] = 1.0
     attention[0, 0, 3, 2] = 1.0
     scorer = HeadRelationAccuracy()
-    sentence = make_sentence(attention, missing=(2,))
+    sentence = synthetic_sentence(attention, missing=(2,), specials=SPECIALS)
     assert sentence.missing.tolist() == [False, False, True, False]
     # Zero the missing token's row and column, as pooling does.
     sentence.attention[:, :, 2, :] = 0
@@ -217,9 +158,9 @@ def test_relation_subtypes_can_be_folded() -> None:
     attention = np.full((1, 1, 5, 5), 0.2)
     parse = make_parse(heads, labels)
     kept = HeadRelationAccuracy()
-    kept.update({"m": make_sentence(attention)}, parse)
+    kept.update({"m": synthetic_sentence(attention, specials=SPECIALS)}, parse)
     folded = HeadRelationAccuracy(relation_subtypes=False)
-    folded.update({"m": make_sentence(attention)}, parse)
+    folded.update({"m": synthetic_sentence(attention, specials=SPECIALS)}, parse)
     assert set(kept.result().relation) == {ALL_RELATIONS, "nmod", "nmod:poss"}
     assert set(folded.result().relation) == {ALL_RELATIONS, "nmod"}
     assert rows(folded.result(), relation="nmod").n.iloc[0] == 2
@@ -228,10 +169,14 @@ def test_relation_subtypes_can_be_folded() -> None:
 def test_mismatched_parse_and_extraction_are_refused() -> None:
     scorer = HeadRelationAccuracy()
     with pytest.raises(ValueError, match="tokens but the parse has"):
-        scorer.update({"m": make_sentence(np.ones((1, 1, 5, 5)))}, make_parse([1, -1], ["a", "r"]))
+        scorer.update(
+            {"m": synthetic_sentence(np.ones((1, 1, 5, 5)), specials=SPECIALS)},
+            make_parse([1, -1], ["a", "r"]),
+        )
     with pytest.raises(ValueError, match="no extraction for model"):
         HeadRelationAccuracy(models=["other"]).update(
-            {"m": make_sentence(np.ones((1, 1, 5, 5)))}, make_parse([1, -1, 1], ["a", "r", "b"])
+            {"m": synthetic_sentence(np.ones((1, 1, 5, 5)), specials=SPECIALS)},
+            make_parse([1, -1, 1], ["a", "r", "b"]),
         )
 
 
@@ -248,8 +193,12 @@ def _corpus(seed: int, n_sentences: int):
         labels = [str(rng.choice(relations)) for _ in range(n)]
         words = tuple(str(rng.choice(["a", "dog", ",", ".", "barks", "!?"])) for _ in range(n))
         by_model = {
-            "m1": make_sentence(random_attention(rng, 2, 3, n + 2), words),
-            "m2": make_sentence(random_attention(rng, 3, 2, n + 1), words, specials=("<s>",)),
+            "m1": synthetic_sentence(
+                random_attention(rng, 2, 3, n + 2), words=words, specials=SPECIALS
+            ),
+            "m2": synthetic_sentence(
+                random_attention(rng, 3, 2, n + 1), words=words, specials=("<s>",)
+            ),
         }
         items.append((by_model, make_parse(heads, labels, words)))
     return items
@@ -293,38 +242,6 @@ def test_merging_partial_reducers_equals_one_pass(seed, n_sentences, cuts) -> No
             )
 
 
-# --- attention patterns ---------------------------------------------------------------------
-
-
-def test_attention_patterns_by_hand() -> None:
-    words = ("Hi", ",", "you", ".")
-    n = len(words)
-    attention = np.zeros((2, 1, n + 2, n + 2))
-    # Head (0, 0): word 0 -> [CLS]; the others -> the previous word.
-    attention[0, 0, 0, n] = 1.0
-    for q in range(1, n):
-        attention[0, 0, q, q - 1] = 1.0
-    # Head (1, 0): uniform over the whole row.
-    attention[1, 0] = 1 / (n + 2)
-    table = AttentionPatterns().result()
-    assert table.empty
-    reducer = AttentionPatterns()
-    reducer.update({"m": make_sentence(attention, words)})
-    table = reducer.result().set_index(["layer", "head", "measure"])["mean"]
-    assert table[0, 0, "special"] == pytest.approx(1 / n)
-    assert table[0, 0, "special:[CLS]"] == pytest.approx(1 / n)
-    assert table[0, 0, "special:[SEP]"] == 0.0
-    assert table[0, 0, "previous"] == pytest.approx(1.0)  # over the 3 words that have one
-    assert table[0, 0, "next"] == 0.0
-    # Only "you" attends to punctuation (","): one row of four.
-    assert table[0, 0, "punctuation"] == pytest.approx(1 / n)
-    assert table[0, 0, "entropy"] == pytest.approx(0.0)
-    assert table[1, 0, "entropy"] == pytest.approx(np.log(n + 2))
-    assert table[1, 0, "uniform entropy"] == pytest.approx(np.log(n + 2))
-    assert table[1, 0, "self"] == pytest.approx(1 / (n + 2))
-    assert table[1, 0, "punctuation"] == pytest.approx(2 / (n + 2))
-
-
 # --- convenience functions ------------------------------------------------------------------
 
 
@@ -341,7 +258,7 @@ def test_score_dependency_heads_takes_docs_or_parses() -> None:
         model="toy",
         revision="0",
         text=doc.text,
-        sentences=(make_sentence(attention, tuple(words)),),
+        sentences=(synthetic_sentence(attention, words=tuple(words), specials=SPECIALS),),
         n_layers=1,
         n_heads=2,
     )
@@ -484,14 +401,14 @@ def test_no_attention_to_other_words_predicts_nothing() -> None:
     assert predicted[0, 0, 0, 2] in (0, 1)
     assert predicted[1, 0, 0, 2] == -1  # nothing after the last word attends to it
     scorer = HeadRelationAccuracy()
-    sentence = make_sentence(attention, specials=("<s>",))
+    sentence = synthetic_sentence(attention, specials=("<s>",))
     scorer.update({"m": sentence}, make_parse([1, -1, 1], ["det", "root", "obj"]))
     det = rows(scorer.result(), relation="det", direction=DH)
     assert det.accuracy.iloc[0] == 0.0
 
 
 def test_counting_in_batches_changes_nothing(monkeypatch) -> None:
-    from trfviz.analysis import syntax
+    from trfviz.analysis.syntax import counts
 
     items = _corpus(11, 10)
 
@@ -502,5 +419,5 @@ def test_counting_in_batches_changes_nothing(monkeypatch) -> None:
         return scorer.result()
 
     batched = table()
-    monkeypatch.setattr(syntax._ArcCounts, "FLUSH_ARCS", 1)
+    monkeypatch.setattr(counts.ArcCounts, "FLUSH_ARCS", 1)
     pd.testing.assert_frame_equal(table(), batched)

@@ -1,27 +1,31 @@
 """A synthetic corpus and fake models for the corpus-runner tests; also a script that runs them.
 
-Imported by ``test_corpus.py``; run as ``python tests/corpus_helper.py CHECKPOINT ...`` it is
-the long run the tests kill with SIGKILL and resume (see ``main``).
+Imported by the tests of ``tests/analysis/corpus``; run as
+``python tests/analysis/corpus/corpus_helper.py CHECKPOINT ...`` it is the long run the
+tests kill with SIGKILL and resume (see ``main``).
 """
 
 from __future__ import annotations
 
 import argparse
+import pickle
 import time
 import zlib
 from collections.abc import Iterable, Iterator
 from functools import partial
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from spacy.tokens import Doc
 
-from trfviz.alignment import align_spans
-from trfviz.analysis.conllu import parse_conllu
-from trfviz.analysis.corpus import ModelPair, run_corpus
+from tests.factories import synthetic_sentence
+from trfviz.analysis.corpus import run_corpus
 from trfviz.analysis.similarity import HeadSimilarity, LayerCKA
 from trfviz.analysis.syntax import AttentionPatterns, HeadRelationAccuracy
+from trfviz.datasets.conllu import parse_conllu
 from trfviz.extract import sentences_of
-from trfviz.extraction import Extraction, SentenceExtraction
+from trfviz.extraction import Extraction
 
 #: Fake models: name -> (layers, heads).
 FAKE_MODELS = {"fake-a": (2, 3), "fake-b": (3, 2)}
@@ -53,18 +57,13 @@ def fake_extract_docs(
             attention = np.exp(logits)
             attention /= attention.sum(-1, keepdims=True)
             hidden = rng.normal(size=(layers + 1, n, STATE_DIM)) * wobble
-            spans = np.array([(t.idx, t.idx + len(t)) for t in span]) - span.start_char
-            pieces = np.concatenate([[(0, 0)], spans, [(0, 0)]])
-            special = np.array([True] + [False] * n + [True])
             sentences.append(
-                SentenceExtraction(
+                synthetic_sentence(
+                    attention,
+                    hidden if states else None,
+                    words=[t.text for t in span],
+                    specials=("[CLS]", "[SEP]"),
                     start=span.start,
-                    tokens=tuple(t.text for t in span),
-                    pieces=("[CLS]", *(t.text for t in span), "[SEP]"),
-                    alignment=align_spans(spans, pieces, special),
-                    attention=attention.astype(np.float32),
-                    states=hidden.astype(np.float32) if states else None,
-                    special_labels=("[CLS]", "[SEP]"),
                 )
             )
         yield Extraction(
@@ -105,14 +104,68 @@ def every_reducer() -> list:
     return [
         HeadRelationAccuracy(),
         AttentionPatterns(),
-        ModelPair(HeadSimilarity(), "fake-a", "fake-b"),
-        ModelPair(LayerCKA(), "fake-a", "fake-b"),
+        HeadSimilarity(model_a="fake-a", model_b="fake-b"),
+        LayerCKA(model_a="fake-a", model_b="fake-b"),
     ]
 
 
 #: The run the kill test makes: the checkpoint options and corpus size (the helper's own
 #: command line defaults, so the test resumes with exactly the same settings).
 KILL_RUN = {"n_docs": 120, "chunk_size": 3, "checkpoint_every": 6}
+
+
+# -- shared by the corpus tests -----------------------------------------------------------------
+
+#: run_corpus options that run the fake models.
+FAKES = {"models": list(FAKE_MODELS), "extractor": fake_extract_docs, "progress": False}
+
+
+def fresh_reducers() -> list:
+    return [HeadRelationAccuracy(), AttentionPatterns()]
+
+
+def fed_by_hand(docs: list[Doc], reducers: list, chunk_size: int) -> list:
+    """The reducers fed every sentence without the runner (and without a merge), extracting
+    chunk by chunk as the runner does."""
+    from trfviz.parse import parse_sentence
+
+    models = FAKES["models"]
+    states = any(getattr(r, "needs_states", False) for r in reducers)
+    for start in range(0, len(docs), chunk_size):
+        chunk = docs[start : start + chunk_size]
+        streams = [list(fake_extract_docs(chunk, m, states=states)) for m in models]
+        for doc, *extractions in zip(chunk, *streams, strict=True):
+            for i, span in enumerate(sentences_of(doc)):
+                by_model = {m: e.sentences[i] for m, e in zip(models, extractions, strict=True)}
+                for reducer in reducers:
+                    reducer.update(by_model, parse_sentence(span))
+    return reducers
+
+
+def assert_identical(got: list[pd.DataFrame], expected: list[pd.DataFrame]) -> None:
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected, strict=True):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def checkpoint_docs(path: Path) -> int:
+    """Documents the checkpoint holds, 0 when there is none; it must always load whole."""
+    try:
+        with open(path, "rb") as handle:
+            return int(pickle.load(handle)["n_docs"])
+    except FileNotFoundError:
+        return 0
+
+
+class Interrupted(Exception):
+    pass
+
+
+def interrupted_after(docs: list[Doc], n: int) -> Iterator[Doc]:
+    for i, doc in enumerate(docs):
+        if i == n:
+            raise Interrupted
+        yield doc
 
 
 def main() -> None:
