@@ -36,9 +36,9 @@ import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
-from trfviz.extract import extract_docs
 from trfviz.extraction import Extraction
-from trfviz.models import LoadedModel, load_model
+from trfviz.extractor import extract_docs
+from trfviz.loading import LoadedModel, load_model
 
 __all__ = ["TrfvizComponent", "make_trfviz_component", "restore_doc"]
 

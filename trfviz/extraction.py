@@ -24,7 +24,7 @@ import numpy as np
 import srsly
 
 from trfviz.alignment import Alignment
-from trfviz.pooling import (
+from trfviz.pooling.weights import (
     QUERY_POOLINGS,
     SPECIAL_TOKEN_MODES,
     STATE_POOLINGS,

@@ -11,7 +11,7 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from trfviz.figures.cli import FIGURE_KINDS, _token_index, add_figure_command
+from trfviz.cli.figure import FIGURE_KINDS, _token_index, add_figure_command
 
 
 @pytest.fixture(autouse=True)
@@ -59,8 +59,7 @@ def test_source_by_index_or_word() -> None:
 @pytest.mark.model
 @pytest.mark.parametrize("kind", ["arcs", "heatmap"])
 def test_figure_command_writes_a_pdf_with_the_tokens(tmp_path: Path, kind: str) -> None:
-    from test_figures_export import pdf_text
-
+    from tests.test_figures_export import pdf_text
     from trfviz.cli import main
 
     out = tmp_path / f"{kind}.pdf"
@@ -97,9 +96,8 @@ def test_figure_command_reports_bad_layers(tmp_path: Path, capsys) -> None:
 
 @pytest.mark.model
 def test_demo_figures_for_both_models(tmp_path: Path) -> None:
-    import _shared
-
     import trfviz
+    from tests import _shared
     from trfviz.figures import export_demo_figures
 
     doc = _shared.nlp()("The old man the boat. Apple isn't buying a U.K. startup in London.")
