@@ -217,6 +217,15 @@ def check_batch_pooling(
     assert all(layer is None for layer in layers)  # each layer released once pooled
     weights = batch_state_weights(alignments, pooling=pooling, cols=width)
     pooled_states = pool_state_layers([torch.from_numpy(s) for s in states], weights).numpy()
+    assert_like_the_reference(
+        pooled, pooled_states, alignments, attention, states, query_pooling, special_tokens, pooling
+    )
+
+
+def assert_like_the_reference(
+    pooled, pooled_states, alignments, attention, states, query_pooling, special_tokens, pooling
+) -> None:
+    """Each sentence of a pooled batch equals :mod:`trfviz.pooling.reference` on its own."""
     for b, a in enumerate(alignments):
         n = a.n_pieces
         piece_attention = np.stack([layer[b, :, :n, :n] for layer in attention])
@@ -262,21 +271,16 @@ def test_pool_batch_equals_the_reference_per_sentence(
         special_tokens=special_tokens,
     )
     assert pooled is not None and pooled_states is not None
-    for b, a in enumerate(alignments):
-        n = a.n_pieces
-        expected = pool_attention(
-            np.stack([layer[b, :, :n, :n] for layer in attention]),
-            a,
-            query_pooling=query_pooling,
-            special_tokens=special_tokens,
-        )
-        np.testing.assert_allclose(pooled[b], expected, rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(
-            pooled_states.numpy()[:, b, : a.n_tokens],
-            pool_states(np.stack([s[b, :n] for s in states]), a, pooling=pooling),
-            rtol=1e-5,
-            atol=1e-5,
-        )
+    assert_like_the_reference(
+        pooled,
+        pooled_states.numpy(),
+        alignments,
+        attention,
+        states,
+        query_pooling,
+        special_tokens,
+        pooling,
+    )
     no_attention = pool_batch(alignments, width=width, states=[torch.from_numpy(states[0])])
     assert no_attention[0] is None and no_attention[1] is not None
     no_states = pool_batch(

@@ -267,9 +267,8 @@ def test_zip64_files_are_read_and_checked(tmp_path: Path, monkeypatch: pytest.Mo
 def test_every_damaged_byte_of_a_real_extraction_is_reported(tmp_path: Path) -> None:
     """MiniLM on a two-token Doc (about 27 KB): every offset flipped (all bits), and the
     file cut at every length, each must be reported (or, in unread ZIP fields, harmless)."""
-    from tests._shared import minilm, nlp
-
     import trfviz
+    from tests._shared import minilm, nlp
 
     extraction = trfviz.extract(nlp()("Hi."), minilm())
     path = save_extraction(extraction, tmp_path / "x.trfviz")

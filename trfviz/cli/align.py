@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -10,7 +11,13 @@ import pandas as pd
 from trfviz.naming import short_model_name
 from trfviz.validation import MODEL_HINT, check_text
 
-__all__ = ["DEFAULT_MODELS", "add_align_command", "format_alignment", "run_align_command"]
+__all__ = [
+    "DEFAULT_MODELS",
+    "add_align_command",
+    "check_text_and_models",
+    "format_alignment",
+    "run_align_command",
+]
 
 #: The two models the demo and notebooks use: a WordPiece encoder and a byte-level BPE decoder.
 DEFAULT_MODELS = ("sentence-transformers/all-MiniLM-L6-v2", "HuggingFaceTB/SmolLM2-135M-Instruct")
@@ -25,16 +32,16 @@ def add_align_command(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def _check_arguments(args: argparse.Namespace) -> None:
+def check_text_and_models(name: str, text: str, models: Sequence[str]) -> None:
     """Refuse empty text and model names before anything loads (minutes for a model)."""
-    check_text("TEXT", args.text)
-    for model in args.model or ():
+    check_text(name, text)
+    for model in models:
         check_text("a --model name", model, hint=MODEL_HINT)
 
 
 def run_align_command(args: argparse.Namespace) -> int:
     """Runs ``trfviz align`` from parsed arguments: one table per sentence on stdout."""
-    _check_arguments(args)
+    check_text_and_models("TEXT", args.text, args.model or ())
     import trfviz
     from trfviz.tokenization import tokenization_table
 

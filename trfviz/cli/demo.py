@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from trfviz.cli.align import DEFAULT_MODELS, format_alignment
+from trfviz.cli.align import DEFAULT_MODELS, check_text_and_models, format_alignment
 from trfviz.naming import model_slug, short_model_name
-from trfviz.validation import MODEL_HINT, check_text
 
 if TYPE_CHECKING:
     from trfviz.extraction import Extraction
@@ -51,9 +50,7 @@ def add_demo_command(subparsers: Any) -> argparse.ArgumentParser:
 
 def _check_arguments(args: argparse.Namespace) -> None:
     """Refuse empty text and model names and a bad output folder before anything loads."""
-    check_text("--text", args.text)
-    for model in args.model or ():
-        check_text("a --model name", model, hint=MODEL_HINT)
+    check_text_and_models("--text", args.text, args.model or ())
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"-o/--out {out} is a file; give a folder for the results")

@@ -12,11 +12,9 @@ pickles), and any shape impossible for its array.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import re
-import typing
 from dataclasses import asdict, dataclass, fields
 from typing import Any, BinaryIO
 
@@ -196,26 +194,15 @@ def read_manifest(handle: BinaryIO, member: Member) -> Manifest:
     )
 
 
-@functools.cache
-def _option_types() -> dict[str, Any]:
-    return typing.get_type_hints(ExtractionOptions)
-
-
 def _options(raw: dict[str, Any]) -> ExtractionOptions:
-    hints = _option_types()
-    known = {f.name for f in fields(ExtractionOptions)}
-    unknown = sorted(set(raw) - known)
+    """The stored options, checked by :class:`ExtractionOptions` itself (the one place)."""
+    unknown = sorted(set(raw) - {f.name for f in fields(ExtractionOptions)})
     if unknown:
         raise CorruptExtractionError(f"manifest options has unknown keys {unknown[:5]}")
-    for key, value in raw.items():
-        allowed = typing.get_args(hints[key])  # the choices of a Literal, else ()
-        if not (
-            isinstance(value, str) and value in allowed
-            if allowed
-            else isinstance(value, hints[key])
-        ):
-            raise CorruptExtractionError(f"manifest options: {key}={value!r} is not allowed")
-    return ExtractionOptions(**raw)
+    try:
+        return ExtractionOptions(**raw)
+    except (TypeError, ValueError) as error:
+        raise CorruptExtractionError(f"manifest options are not allowed: {error}") from None
 
 
 def _sentence_spec(meta: object, index: int) -> SentenceSpec:
