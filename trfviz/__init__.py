@@ -5,7 +5,7 @@ spaCy tokens it covers, and gives attention and hidden states per spaCy token
 for every layer and head.
 """
 
-from trfviz import datasets
+from trfviz import datasets, extraction_codec  # noqa: F401  (registers the srsly codec)
 from trfviz.alignment import Alignment, align_spans, align_texts
 from trfviz.component import restore_doc
 from trfviz.extraction import Extraction, ExtractionOptions, SentenceExtraction

@@ -92,29 +92,3 @@ def test_figure_command_reports_bad_layers(tmp_path: Path, capsys) -> None:
     status = main(["figure", "The old man.", "--layer", "40", "-o", str(tmp_path / "f.png")])
     assert status == 2
     assert "--layer 40" in capsys.readouterr().err
-
-
-@pytest.mark.model
-def test_demo_figures_for_both_models(tmp_path: Path) -> None:
-    import trfviz
-    from tests import _shared
-    from trfviz.figures import export_demo_figures
-
-    doc = _shared.nlp()("The old man the boat. Apple isn't buying a U.K. startup in London.")
-    extractions = {
-        "MiniLM": trfviz.extract(doc, _shared.minilm(), states=False),
-        "SmolLM2": trfviz.extract(doc, _shared.smollm(), states=False),
-    }
-    written = export_demo_figures(doc, extractions, tmp_path / "figures", formats=(".pdf",))
-    names = {p.name for p in written}
-    for stem in [
-        "aligned_tokenization",
-        "comparison",
-        "arcs_minilm",
-        "head_grid_smollm2",
-        "heatmap_minilm",
-    ]:
-        assert f"{stem}.pdf" in names
-    assert "aligned_tokenization.html" in names
-    assert all(p.exists() and p.stat().st_size > 0 for p in written)
-    assert plt.get_fignums() == []  # every figure closed

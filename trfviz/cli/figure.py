@@ -101,12 +101,12 @@ def make_figure(
     import matplotlib.pyplot as plt
 
     import trfviz
+    from trfviz.figures import aligned_tokenization_from, plot_aligned_tokenization
     from trfviz.figures.arcs import plot_attention_arcs
     from trfviz.figures.comparison import plot_model_comparison
     from trfviz.figures.export import save_figure
     from trfviz.figures.grid import plot_head_grid
     from trfviz.figures.heatmap import plot_attention_heatmap
-    from trfviz.figures.tokenization import aligned_tokenization_from, plot_aligned_tokenization
     from trfviz.parse import parse_sentence
 
     _check_arguments(
