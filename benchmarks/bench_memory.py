@@ -48,7 +48,7 @@ def _child(mode: str, model: str, words: int) -> None:
     else:
         from _common import raw_forward
 
-        from trfviz.extract import _default_length_limit, sentences_of
+        from trfviz.extractor.api import _default_length_limit, sentences_of
 
         # The same sentences, length limit and batches as the extraction, outputs dropped.
         texts = [s.text for s in sentences_of(doc)]

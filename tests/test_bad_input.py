@@ -862,12 +862,12 @@ def test_figure_errors_found_after_loading_are_one_line(
 def test_an_unexpected_error_is_one_line_too(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import trfviz.cli
+    from trfviz.cli import align as align_command
 
     def broken(args: Any) -> int:
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(trfviz.cli, "_run_align_command", broken)
+    monkeypatch.setattr(align_command, "run_align_command", broken)
     monkeypatch.delenv("TRFVIZ_DEBUG", raising=False)
     status = main(["align", "Hi."])
     _assert_one_line(status, capsys.readouterr().err, "unexpected ZeroDivisionError")

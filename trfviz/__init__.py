@@ -5,20 +5,20 @@ spaCy tokens it covers, and gives attention and hidden states per spaCy token
 for every layer and head.
 """
 
-from trfviz import datasets
+from trfviz import datasets, extraction_codec  # noqa: F401  (registers the srsly codec)
 from trfviz.alignment import Alignment, align_spans, align_texts
 from trfviz.component import restore_doc
-from trfviz.extract import extract, extract_docs, sentences_of
 from trfviz.extraction import Extraction, ExtractionOptions, SentenceExtraction
-from trfviz.models import (
+from trfviz.extractor import extract, extract_docs, sentences_of
+from trfviz.loading import (
     LoadedModel,
     ModelNotAvailableError,
     ModelPathNotFoundError,
     UnsupportedModelError,
     load_model,
+    load_pipeline,
 )
 from trfviz.parse import Arc, EntitySpan, SentenceParse, parse_doc, parse_sentence
-from trfviz.pipelines import load_pipeline
 from trfviz.pooling import pool_attention, pool_states
 from trfviz.view import ViewSpec
 

@@ -17,7 +17,7 @@ such component in the pipeline wins.
 
 The results survive spaCy's serialization (``Doc.to_bytes``, ``to_disk``,
 ``DocBin(store_user_data=True)``, ``nlp.pipe(..., n_process=2)``, pickle)
-bit for bit: :mod:`trfviz.extraction` registers a msgpack codec with srsly.
+bit for bit: :mod:`trfviz.extraction_codec` registers a msgpack codec with srsly.
 spaCy itself drops user hooks when it serializes a Doc (warning W109), and
 ``DocBin`` drops ``doc.tensor``; :func:`restore_doc` puts both back from
 ``doc._.trfviz``:
@@ -36,9 +36,10 @@ import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
-from trfviz.extract import extract_docs
+from trfviz import extraction_codec  # noqa: F401  (Docs keep their extractions)
 from trfviz.extraction import Extraction
-from trfviz.models import LoadedModel, load_model
+from trfviz.extractor import extract_docs
+from trfviz.loading import LoadedModel, load_model
 
 __all__ = ["TrfvizComponent", "make_trfviz_component", "restore_doc"]
 

@@ -3,28 +3,20 @@
 :class:`SentenceExtraction` holds one sentence; :class:`Extraction` a whole Doc
 as its sentences, with doc-level views stitched from them. Arrays are unpadded
 float32 numpy arrays owned by the object (never views into a padded batch).
-Produce them with :func:`trfviz.extract`.
-
-Importing this module registers a msgpack encoder and decoder with srsly (as
-spacy-transformers does for its ``TransformerData``), so these objects survive
-spaCy's own serialization of ``Doc.user_data``: ``Doc.to_bytes`` /
-``from_bytes``, ``to_disk`` / ``from_disk``, ``DocBin(store_user_data=True)``
-and ``nlp.pipe(..., n_process=2)``. Each object is written as a tagged map of
-plain fields; arrays go through srsly's numpy codec, so a round trip is
-bit-exact, and nothing is pickled.
+Produce them with :func:`trfviz.extract`. They survive spaCy's serialization
+of ``Doc.user_data`` through the msgpack codec of :mod:`trfviz.extraction_codec`
+(registered when trfviz is imported).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
-import srsly
 
 from trfviz.alignment import Alignment
-from trfviz.pooling import (
+from trfviz.pooling.weights import (
     QUERY_POOLINGS,
     SPECIAL_TOKEN_MODES,
     STATE_POOLINGS,
@@ -192,78 +184,6 @@ class Extraction:
             index = check_index("layer", layer, sentence.states.shape[0])
             rows.append(sentence.states[index])
         return np.concatenate(rows, axis=0)
-
-
-def _encode_msgpack(obj: Any, chain: Any = None) -> Any:
-    """A tagged map of ``obj``'s fields if it is a trfviz data object, else ``chain``'s answer.
-
-    The srsly msgpack encoder (registered as ``"trfviz"``): Extraction,
-    SentenceExtraction, Alignment and ExtractionOptions become
-    ``{"__trfviz__": class name, "version": 1, "fields": {...}}``; msgpack then
-    encodes the fields, nested objects and numpy arrays included.
-    """
-    name = _NAMES.get(type(obj))
-    if name is not None:
-        values = {f.name: _plain(getattr(obj, f.name)) for f in fields(obj)}
-        return {_TAG: name, "version": _VERSION, "fields": values}
-    return obj if chain is None else chain(obj)
-
-
-def _decode_msgpack(obj: Any, chain: Any = None) -> Any:
-    """The trfviz object in a map from :func:`_encode_msgpack`, else ``chain``'s answer.
-
-    The srsly msgpack decoder (registered as ``"trfviz"``). Arrays are copied out
-    of the message, so they are writable and own their memory.
-
-    Raises:
-        ValueError: the map is tagged as trfviz data but cannot be read (written
-            by a newer trfviz, or altered).
-    """
-    if not (isinstance(obj, dict) and _TAG in obj):
-        return obj if chain is None else chain(obj)
-    name, version, values = obj[_TAG], obj.get("version"), obj.get("fields")
-    cls = _SERIALIZABLE.get(name) if isinstance(name, str) else None
-    if cls is None or version != _VERSION or not isinstance(values, dict):
-        raise ValueError(
-            f"cannot read serialized trfviz data {name!r} version {version!r}: this trfviz "
-            f"reads version {_VERSION} of {sorted(_SERIALIZABLE)}; upgrade trfviz to read it"
-        )
-    try:
-        return cls(**{key: _restored(value) for key, value in values.items()})
-    except TypeError as error:
-        raise ValueError(
-            f"cannot read serialized trfviz {name}: {error}; was it written by another trfviz?"
-        ) from error
-
-
-_TAG = "__trfviz__"
-_VERSION = 1
-_SERIALIZABLE: dict[str, type] = {
-    cls.__name__: cls for cls in (Extraction, SentenceExtraction, Alignment, ExtractionOptions)
-}
-_NAMES = {cls: name for name, cls in _SERIALIZABLE.items()}
-
-
-def _plain(value: Any) -> Any:
-    # Plain Python scalars keep the message free of numpy scalar types.
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
-
-
-def _restored(value: Any) -> Any:
-    # msgpack gives sequences back as lists (or tuples); every sequence field is a tuple.
-    if isinstance(value, np.ndarray):
-        return value.copy()
-    if isinstance(value, list | tuple):
-        return tuple(value)
-    return value
-
-
-srsly.msgpack_encoders.register("trfviz", func=_encode_msgpack)
-srsly.msgpack_decoders.register("trfviz", func=_decode_msgpack)
 
 
 def _concat(parts: Sequence[np.ndarray], empty: np.ndarray) -> np.ndarray:

@@ -386,7 +386,7 @@ def test_the_palette_is_sent_once_with_the_figures_colours(explorer: AttentionEx
 
 def test_importing_trfviz_does_not_import_the_widget() -> None:
     code = (
-        "import sys, trfviz, trfviz.extract, trfviz.parse; "
+        "import sys, trfviz, trfviz.extractor, trfviz.parse; "
         "names = ('anywidget', 'trfviz.widget', 'ipywidgets'); "
         "print(any(m.startswith(names) for m in sys.modules))"
     )

@@ -24,7 +24,7 @@ from trfviz.analysis.corpus import run_corpus
 from trfviz.analysis.similarity import HeadSimilarity, LayerCKA
 from trfviz.analysis.syntax import AttentionPatterns, HeadRelationAccuracy
 from trfviz.datasets.conllu import parse_conllu
-from trfviz.extract import sentences_of
+from trfviz.extractor import sentences_of
 from trfviz.extraction import Extraction
 
 #: Fake models: name -> (layers, heads).

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc
 
-    from trfviz.models import LoadedModel
+    from trfviz.loading import LoadedModel
 
 __all__ = [
     "Extractor",
@@ -80,7 +80,7 @@ def feed(
     reducers: Sequence[Any], doc: Doc, extractions: Sequence[Extraction], names: Sequence[str]
 ) -> int:
     """Feed each sentence of ``doc`` to every reducer; the number of sentences."""
-    from trfviz.extract import sentences_of
+    from trfviz.extractor import sentences_of
 
     spans = sentences_of(doc)
     for extraction in extractions:
@@ -104,7 +104,7 @@ def resolve_extractor(extractor: Extractor | None) -> Extractor:
     """``extractor``, or :func:`trfviz.extract_docs` when it is None."""
     if extractor is not None:
         return extractor
-    from trfviz.extract import extract_docs
+    from trfviz.extractor import extract_docs
 
     return extract_docs
 
@@ -112,7 +112,7 @@ def resolve_extractor(extractor: Extractor | None) -> Extractor:
 @lru_cache(maxsize=4)
 def cached_pipeline(name: str) -> Language:
     """The spaCy pipeline ``name``, loaded once per process."""
-    from trfviz.pipelines import load_pipeline
+    from trfviz.loading import load_pipeline
 
     return load_pipeline(name)
 

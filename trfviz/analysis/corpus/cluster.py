@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from spacy.tokens import Doc
     from spacy.vocab import Vocab
 
-    from trfviz.models import LoadedModel
+    from trfviz.loading import LoadedModel
 
 __all__ = ["run_on_cluster"]
 

@@ -76,7 +76,7 @@ if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc
 
-    from trfviz.models import LoadedModel
+    from trfviz.loading import LoadedModel
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "CorpusRun", "run_corpus"]
 
@@ -133,7 +133,7 @@ def run_corpus(
         reducers: fresh reducers following :class:`Reducer`; they are updated in
             place and also returned in the :class:`CorpusRun`.
         models: one model or several, as names or
-            :class:`~trfviz.models.LoadedModel` (on a cluster, by name).
+            :class:`~trfviz.loading.LoadedModel` (on a cluster, by name).
         pipeline: the spaCy pipeline for texts: a name for
             :func:`trfviz.load_pipeline` (loaded only if a text comes) or a
             loaded ``Language``.
@@ -365,7 +365,7 @@ def _check_int(name: str, value: Any, *, minimum: int = 1) -> None:
 def _model_list(
     models: str | LoadedModel | Sequence[str | LoadedModel],
 ) -> list[str | LoadedModel]:
-    from trfviz.models import LoadedModel
+    from trfviz.loading import LoadedModel
 
     listed = [models] if isinstance(models, (str, LoadedModel)) else models
     if not isinstance(listed, Sequence):

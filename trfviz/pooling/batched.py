@@ -1,9 +1,12 @@
-"""Pooling a padded batch of model outputs onto spaCy tokens, in torch.
+"""The fast kernel: a padded batch of model outputs pooled onto spaCy tokens, in torch.
 
-The per-sentence matrices of :mod:`trfviz.pooling`, zero-padded to
-``[batch, rows, width]`` (see :func:`~trfviz.pooling.batch_state_weights` and
-:func:`~trfviz.pooling.batch_attention_weights`), are applied to a whole batch
-at once by batched dense GEMMs, heads folded into the matrix dimension.
+:func:`pool_batch` is the one entry point (what :func:`trfviz.extract` calls
+after each forward pass). The per-sentence matrices of
+:mod:`trfviz.pooling.weights`, zero-padded to ``[batch, rows, width]`` (see
+:func:`~trfviz.pooling.weights.batch_state_weights` and
+:func:`~trfviz.pooling.weights.batch_attention_weights`), are applied to a whole
+batch at once by batched dense GEMMs, heads folded into the matrix dimension;
+the results equal :mod:`trfviz.pooling.reference` sentence by sentence.
 
 The dense GEMMs' cost grows with the cube of the sentence length. Above
 :data:`BLOCKED_MIN_WIDTH` wordpieces (on CPU) attention is pooled sentence by
@@ -26,7 +29,18 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["pool_attention_layers", "pool_state_layers"]
+from trfviz.alignment import Alignment
+from trfviz.pooling.reference import pool_attention
+from trfviz.pooling.weights import (
+    QueryPooling,
+    SpecialTokens,
+    StatePooling,
+    attention_rows,
+    batch_attention_weights,
+    batch_state_weights,
+)
+
+__all__ = ["pool_attention_layers", "pool_batch", "pool_state_layers"]
 
 #: Above this width (in wordpieces) attention is pooled sentence by sentence, one
 #: block of pieces at a time, on CPU (see :func:`pool_attention_layers`).
@@ -34,6 +48,89 @@ BLOCKED_MIN_WIDTH = 128
 
 #: Wordpieces per block in the blocked kernel.
 BLOCK_PIECES = 64
+
+
+def pool_batch(
+    alignments: Sequence[Alignment],
+    *,
+    width: int,
+    attention: list[Any] | None = None,
+    states: Sequence[Any] | None = None,
+    pooling: StatePooling = "weighted",
+    query_pooling: QueryPooling = "mean",
+    special_tokens: SpecialTokens = "keep",
+    attention_out: list[np.ndarray] | None = None,
+) -> tuple[list[np.ndarray] | None, Any]:
+    """Per sentence float32 ``[layer, head, row, row]`` attention, and a float32 tensor
+    ``[layer + 1, batch, token, dim]`` of states, pooled from one padded batch.
+
+    Args:
+        alignments: per sentence of the batch, its token/piece alignment.
+        width: the padded width of the batch, in wordpieces.
+        attention: the model's attention, per layer ``[batch, head, width, width]``;
+            consumed (each entry set to None once pooled). None: no attention pooled.
+        states: the model's hidden states, per layer ``[batch, width, dim]``, or None.
+        pooling, query_pooling, special_tokens: as in :mod:`trfviz.pooling`.
+        attention_out: per sentence, a float32 ``[layer, head, row, row]`` array to
+            fill (ignored when its layers or heads do not match the model's output).
+
+    Returns:
+        ``(attention, states)``, each None when not asked for.
+    """
+    pooled_attention = None
+    if attention is not None:
+        pooled_attention = _pool_attention(
+            alignments,
+            attention,
+            width=width,
+            query_pooling=query_pooling,
+            special_tokens=special_tokens,
+            out=attention_out,
+        )
+    pooled_states = None
+    if states is not None:
+        weights = batch_state_weights(alignments, pooling=pooling, cols=width)
+        pooled_states = pool_state_layers(states, weights)
+    return pooled_attention, pooled_states
+
+
+def _pool_attention(
+    alignments: Sequence[Alignment],
+    layers: list[Any],
+    *,
+    width: int,
+    query_pooling: QueryPooling,
+    special_tokens: SpecialTokens,
+    out: list[np.ndarray] | None,
+) -> list[np.ndarray]:
+    """Per sentence, the pooled attention of one batch (see :func:`pool_batch`)."""
+    import torch
+
+    if query_pooling == "max":
+        # Not a linear map: pool each sentence on its own, in numpy.
+        stacked = torch.stack([layer.float() for layer in layers]).cpu().numpy()
+        return [
+            pool_attention(
+                stacked[:, row, :, : a.n_pieces, : a.n_pieces],
+                a,
+                query_pooling="max",
+                special_tokens=special_tokens,
+            )
+            for row, a in enumerate(alignments)
+        ]
+    queries, keys = batch_attention_weights(
+        alignments, query_pooling=query_pooling, special_tokens=special_tokens, cols=width
+    )
+    if out is not None and out[0].shape[:2] != (len(layers), layers[0].shape[1]):
+        out = None  # a config that misstates the layers or heads: allocate to fit
+    sizes = (
+        [array.shape[-1] for array in out]
+        if out is not None
+        else [attention_rows(a, special_tokens=special_tokens) for a in alignments]
+    )
+    return pool_attention_layers(
+        layers, queries, keys, sizes, drop=special_tokens == "drop", out=out
+    )
 
 
 def pool_state_layers(layers: Sequence[Any], weights: np.ndarray) -> Any:

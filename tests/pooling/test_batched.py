@@ -3,7 +3,7 @@
 Extraction aligns a whole chunk of sentences in one vectorised pass
 (:func:`align_spans_batch`), builds each batch's pooling matrices at once
 (:func:`batch_state_weights`, :func:`batch_attention_weights`) and pools them
-in torch (:mod:`trfviz.batch_pooling`). Each is checked here against the
+in torch (:mod:`trfviz.pooling.batched`). Each is checked here against the
 sentence-at-a-time functions, on synthetic sentences made to contain the hard
 cases: gaps between tokens, zero-length and orphan pieces, pieces shared by
 several tokens, tokens with no piece, special pieces first and last, empty
@@ -21,9 +21,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trfviz import batch_pooling
 from trfviz.alignment import Alignment, align_spans, align_spans_batch
-from trfviz.batch_pooling import pool_attention_layers, pool_state_layers
 from trfviz.pooling import (
     QUERY_POOLINGS,
     SPECIAL_TOKEN_MODES,
@@ -32,10 +30,13 @@ from trfviz.pooling import (
     attention_weights,
     batch_attention_weights,
     batch_state_weights,
+    batched,
     pool_attention,
+    pool_batch,
     pool_states,
     state_weights,
 )
+from trfviz.pooling.batched import pool_attention_layers, pool_state_layers
 
 Sentence = tuple[np.ndarray, np.ndarray, np.ndarray]
 
@@ -193,8 +194,8 @@ def test_torch_batch_pooling_equals_numpy_per_sentence(
         check_batch_pooling(batch, query_pooling, special_tokens, pooling, seed)
         return
     with (
-        mock.patch.object(batch_pooling, "BLOCKED_MIN_WIDTH", 0),
-        mock.patch.object(batch_pooling, "BLOCK_PIECES", block),
+        mock.patch.object(batched, "BLOCKED_MIN_WIDTH", 0),
+        mock.patch.object(batched, "BLOCK_PIECES", block),
     ):
         check_batch_pooling(batch, query_pooling, special_tokens, pooling, seed)
 
@@ -216,6 +217,15 @@ def check_batch_pooling(
     assert all(layer is None for layer in layers)  # each layer released once pooled
     weights = batch_state_weights(alignments, pooling=pooling, cols=width)
     pooled_states = pool_state_layers([torch.from_numpy(s) for s in states], weights).numpy()
+    assert_like_the_reference(
+        pooled, pooled_states, alignments, attention, states, query_pooling, special_tokens, pooling
+    )
+
+
+def assert_like_the_reference(
+    pooled, pooled_states, alignments, attention, states, query_pooling, special_tokens, pooling
+) -> None:
+    """Each sentence of a pooled batch equals :mod:`trfviz.pooling.reference` on its own."""
     for b, a in enumerate(alignments):
         n = a.n_pieces
         piece_attention = np.stack([layer[b, :, :n, :n] for layer in attention])
@@ -231,6 +241,52 @@ def check_batch_pooling(
             rtol=1e-5,
             atol=1e-5,
         )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(sentences(), min_size=1, max_size=4),
+    st.sampled_from(QUERY_POOLINGS),
+    st.sampled_from(SPECIAL_TOKEN_MODES),
+    st.sampled_from(STATE_POOLINGS),
+    st.integers(0, 2**32 - 1),
+)
+def test_pool_batch_equals_the_reference_per_sentence(
+    batch: list[Sentence], query_pooling, special_tokens, pooling, seed: int
+) -> None:
+    """The one entry point, "max" queries (pooled in numpy) included, and either output alone."""
+    alignments = [a for a in aligned_batch(batch) if a.n_pieces]
+    if not alignments:
+        return
+    width = max(a.n_pieces for a in alignments) + 1
+    attention, states = random_batch(np.random.default_rng(seed), alignments, width)
+    layers = [torch.from_numpy(layer) for layer in attention]
+    pooled, pooled_states = pool_batch(
+        alignments,
+        width=width,
+        attention=layers,
+        states=[torch.from_numpy(s) for s in states],
+        pooling=pooling,
+        query_pooling=query_pooling,
+        special_tokens=special_tokens,
+    )
+    assert pooled is not None and pooled_states is not None
+    assert_like_the_reference(
+        pooled,
+        pooled_states.numpy(),
+        alignments,
+        attention,
+        states,
+        query_pooling,
+        special_tokens,
+        pooling,
+    )
+    no_attention = pool_batch(alignments, width=width, states=[torch.from_numpy(states[0])])
+    assert no_attention[0] is None and no_attention[1] is not None
+    no_states = pool_batch(
+        alignments, width=width, attention=[torch.from_numpy(attention[0])], query_pooling="max"
+    )
+    assert no_states[1] is None and len(no_states[0] or ()) == len(alignments)
 
 
 def test_attention_pooling_fills_the_given_arrays() -> None:
@@ -255,14 +311,14 @@ def test_attention_pooling_fills_the_given_arrays() -> None:
 
 def test_truncating_tokenizer_copy_is_made_once_per_tokenizer_and_vocabulary() -> None:
     from tests.tokenizer_fixtures import load_wordpiece
-    from trfviz.extract import _truncating_backend
+    from trfviz.extractor.tokenize import truncating_backend
 
     tokenizer = load_wordpiece()  # a fresh one: tokens are added below
-    first = _truncating_backend(tokenizer, 16)
-    assert first is not None and _truncating_backend(tokenizer, 16) is first
-    assert _truncating_backend(tokenizer, 8) is not first  # another length limit
+    first = truncating_backend(tokenizer, 16)
+    assert first is not None and truncating_backend(tokenizer, 16) is first
+    assert truncating_backend(tokenizer, 8) is not first  # another length limit
     assert len(first.encode("word " * 40).ids) == 16
     tokenizer.add_tokens(["trfvizzz"])
-    renewed = _truncating_backend(tokenizer, 16)
+    renewed = truncating_backend(tokenizer, 16)
     assert renewed is not first
     assert "trfvizzz" in renewed.encode("a trfvizzz b").tokens

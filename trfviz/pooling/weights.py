@@ -1,30 +1,10 @@
-"""Pooling of wordpiece hidden states and attention onto spaCy tokens.
+"""Pooling weights: an :class:`~trfviz.alignment.Alignment` turned into weight matrices.
 
-Both poolings are linear maps given by weight matrices built from an
-:class:`~trfviz.alignment.Alignment`, so the same matrices pool one sentence
-in numpy or a whole padded batch in torch.
-
-Hidden states (``pooling=``):
-
-- ``"weighted"`` (default, the spacy-transformers convention): a piece aligned
-  to ``k`` tokens gives ``1/k`` of its row to each; special pieces are aligned
-  to every present token of the sentence. Every piece's weights sum to 1, so
-  summing the pooled rows gives back the sum of the piece rows: nothing lost.
-- ``"mean"``, ``"sum"``, ``"first"``, ``"last"``: over each token's own
-  (non-special) pieces.
-
-Attention (Clark et al. 2019, "What does BERT look at?"):
-
-- attention *to* a token is the sum of the attention to its pieces (a piece
-  shared by ``k`` tokens gives ``1/k`` to each, so rows still sum to 1);
-- attention *from* a token is the mean (``query_pooling="mean"``, default) of its
-  pieces' rows, or the first piece's row (``"first"``), or the element-wise
-  maximum renormalised to sum to 1 (``"max"``);
-- special pieces are kept as named pseudo-tokens appended after the spaCy
-  tokens (``special_tokens="keep"``, default) or dropped with each row
-  renormalised over the remaining tokens (``"drop"``).
-
-Tokens with no piece (:attr:`Alignment.missing`) get zero rows and columns.
+Both poolings onto spaCy tokens are linear maps given by matrices built here
+from an alignment, so the same matrices pool one sentence in numpy
+(:mod:`trfviz.pooling.reference`) or a whole padded batch in torch
+(:mod:`trfviz.pooling.batched`). The pooling modes and what they mean are
+described in :mod:`trfviz.pooling`.
 """
 
 from __future__ import annotations
@@ -35,8 +15,12 @@ from typing import Literal
 import numpy as np
 
 from trfviz.alignment import Alignment
+from trfviz.validation import check_choice
 
 __all__ = [
+    "QUERY_POOLINGS",
+    "SPECIAL_TOKEN_MODES",
+    "STATE_POOLINGS",
     "QueryPooling",
     "SpecialTokens",
     "StatePooling",
@@ -44,9 +28,6 @@ __all__ = [
     "attention_weights",
     "batch_attention_weights",
     "batch_state_weights",
-    "pool_attention",
-    "pool_states",
-    "renormalize_rows",
     "state_weights",
 ]
 
@@ -57,12 +38,6 @@ SpecialTokens = Literal["keep", "drop"]
 STATE_POOLINGS: tuple[str, ...] = ("weighted", "mean", "sum", "first", "last")
 QUERY_POOLINGS: tuple[str, ...] = ("mean", "first", "max")
 SPECIAL_TOKEN_MODES: tuple[str, ...] = ("keep", "drop")
-
-
-def _check(name: str, value: str, allowed: tuple[str, ...]) -> None:
-    from trfviz.validation import check_choice
-
-    check_choice(name, value, allowed)
 
 
 def state_weights(alignment: Alignment, *, pooling: StatePooling = "weighted") -> np.ndarray:
@@ -92,7 +67,7 @@ def attention_weights(
 
 def attention_rows(alignment: Alignment, *, special_tokens: SpecialTokens = "keep") -> int:
     """Rows (and columns) of the pooled attention: tokens, plus specials when kept."""
-    _check("special_tokens", special_tokens, SPECIAL_TOKEN_MODES)
+    check_choice("special_tokens", special_tokens, SPECIAL_TOKEN_MODES)
     kept = int(alignment.special.sum()) if special_tokens == "keep" else 0
     return alignment.n_tokens + kept
 
@@ -162,7 +137,7 @@ def batch_state_weights(
     ``rows`` and ``cols`` default to the most tokens and pieces in the batch.
     Built in one vectorised pass, for pooling a padded batch of hidden states.
     """
-    _check("pooling", pooling, STATE_POOLINGS)
+    check_choice("pooling", pooling, STATE_POOLINGS)
     flat = _Flat(alignments, cols)
     weights = flat.empty(rows)
     at = (flat.sentence, flat.token, flat.piece)
@@ -197,8 +172,8 @@ def batch_attention_weights(
     Row counts per sentence are given by :func:`attention_rows`; ``rows`` and
     ``cols`` default to the most rows and pieces in the batch.
     """
-    _check("query_pooling", query_pooling, QUERY_POOLINGS)
-    _check("special_tokens", special_tokens, SPECIAL_TOKEN_MODES)
+    check_choice("query_pooling", query_pooling, QUERY_POOLINGS)
+    check_choice("special_tokens", special_tokens, SPECIAL_TOKEN_MODES)
     flat = _Flat(alignments, cols)
     n_special = flat.special.sum(axis=1) if special_tokens == "keep" else np.zeros(flat.size, int)
     n_rows = flat._rows(rows, flat.n_tokens + n_special)
@@ -235,52 +210,3 @@ def _keep_one_per_row(weights: np.ndarray, *, last: bool) -> None:
     index = np.nonzero(has)
     weights[...] = 0.0
     weights[(*index, cols[index])] = 1.0
-
-
-def pool_states(
-    states: np.ndarray, alignment: Alignment, *, pooling: StatePooling = "weighted"
-) -> np.ndarray:
-    """float32 ``[..., n_tokens, dim]`` from piece states ``[..., n_pieces, dim]``."""
-    _check_pieces(states.shape[-2], alignment)
-    return np.asarray(state_weights(alignment, pooling=pooling) @ states, dtype=np.float32)
-
-
-def pool_attention(
-    attention: np.ndarray,
-    alignment: Alignment,
-    *,
-    query_pooling: QueryPooling = "mean",
-    special_tokens: SpecialTokens = "keep",
-) -> np.ndarray:
-    """float32 ``[..., query, key]`` over tokens from piece attention ``[..., n_pieces, n_pieces]``.
-
-    With ``special_tokens="keep"`` the last ``alignment.special.sum()`` rows and
-    columns are the special pseudo-tokens. Rows of tokens with pieces sum to 1
-    when the piece rows do.
-    """
-    _check_pieces(attention.shape[-1], alignment)
-    queries, keys = attention_weights(
-        alignment, query_pooling=query_pooling, special_tokens=special_tokens
-    )
-    to_tokens = attention @ keys.T
-    if query_pooling == "max":
-        pooled = np.zeros((*to_tokens.shape[:-2], queries.shape[0], keys.shape[0]), np.float32)
-        for row in np.flatnonzero(queries.any(axis=1)):
-            pooled[..., row, :] = to_tokens[..., queries[row] > 0, :].max(axis=-2)
-        pooled = renormalize_rows(pooled)
-    else:
-        pooled = np.asarray(queries @ to_tokens, dtype=np.float32)
-    if special_tokens == "drop":
-        pooled = renormalize_rows(pooled)
-    return pooled
-
-
-def renormalize_rows(attention: np.ndarray) -> np.ndarray:
-    """``attention`` with every non-zero row divided by its sum (zero rows stay zero)."""
-    sums = attention.sum(axis=-1, keepdims=True)
-    return np.divide(attention, sums, out=np.zeros_like(attention), where=sums > 0)
-
-
-def _check_pieces(n_pieces: int, alignment: Alignment) -> None:
-    if n_pieces != alignment.n_pieces:
-        raise ValueError(f"array has {n_pieces} pieces but the alignment has {alignment.n_pieces}")

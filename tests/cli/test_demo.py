@@ -53,7 +53,7 @@ def test_demo_renders_notebooks_as_html(tmp_path: Path, capfd) -> None:  # type:
 
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
-    shutil.copy(Path(__file__).parents[1] / "notebooks" / "quickstart.ipynb", notebooks)
+    shutil.copy(Path(__file__).parents[2] / "notebooks" / "quickstart.ipynb", notebooks)
     out = tmp_path / "out"
     assert main(["demo", "--model", MINILM, "-o", str(out), "--notebooks", str(notebooks)]) == 0
     page = (out / "notebooks" / "quickstart.html").read_text()
@@ -67,7 +67,7 @@ def test_demo_renders_notebooks_as_html(tmp_path: Path, capfd) -> None:  # type:
 
 def test_notebooks_write_their_files_where_the_demo_tells_them() -> None:
     """A notebook's own files go to $TRFVIZ_FIGURES, so the demo never nests output folders."""
-    for path in sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb")):
+    for path in sorted((Path(__file__).parents[2] / "notebooks").glob("*.ipynb")):
         text = path.read_text(encoding="utf-8")
         relative = text.count('\\"trfviz-output\\"')
         governed = text.count('os.environ.get(\\"TRFVIZ_FIGURES\\") or \\"trfviz-output\\"')

@@ -1,5 +1,8 @@
 """``trfviz figure``: a paper figure straight from a sentence.
 
+The command parses the sentence and runs the models (the CLI may load models),
+then hands plain arrays and parses to :mod:`trfviz.figures`, which never does.
+
     trfviz figure "The old man the boat." --model sentence-transformers/all-MiniLM-L6-v2 \\
         --layer 3 --head 7 --kind arcs --source man --preset one-column -o fig.pdf
 """
@@ -11,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from trfviz.naming import short_model_name
 from trfviz.validation import (
     MODEL_HINT,
     IndexOutOfRangeError,
@@ -131,7 +135,7 @@ def make_figure(
     sents = {m: e.sentences[sentence] for m, e in extractions.items()}
     first_name = models[0]
     first = sents[first_name]
-    short = first_name.split("/")[-1]
+    short = short_model_name(first_name)
 
     def matrix(name: str) -> Any:
         att = sents[name].attention
@@ -182,7 +186,7 @@ def make_figure(
             first.tokens,
             mode="all",
             preset=preset,
-            names=(a.split("/")[-1], b.split("/")[-1]),
+            names=(short_model_name(a), short_model_name(b)),
             title=what,
         )
     try:

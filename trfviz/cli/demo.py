@@ -1,27 +1,26 @@
-"""The ``trfviz`` command line: ``trfviz demo``, ``trfviz align``, ``trfviz figure``."""
+"""``trfviz demo``: example sentences through the default models, results written to a folder."""
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
 import os
-import sys
 import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from trfviz.cli.align import DEFAULT_MODELS, check_text_and_models, format_alignment
+from trfviz.naming import model_slug, short_model_name
+
 if TYPE_CHECKING:
     from trfviz.extraction import Extraction
 
-__all__ = ["DEFAULT_MODELS", "DEMO_TEXT", "main", "run_demo"]
-
-#: The two models the demo and notebooks use: a WordPiece encoder and a byte-level BPE decoder.
-DEFAULT_MODELS = ("sentence-transformers/all-MiniLM-L6-v2", "HuggingFaceTB/SmolLM2-135M-Instruct")
+__all__ = ["DEFAULT_MODELS", "DEMO_TEXT", "add_demo_command", "run_demo", "run_demo_command"]
 
 DEMO_TEXT = (
     "I saw the man with the telescope. "
@@ -30,125 +29,44 @@ DEMO_TEXT = (
 )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status.
-
-    Every error, argparse's included, is one line ``trfviz: error: ...`` on
-    stderr and exit status 2 (130 when interrupted); set ``TRFVIZ_DEBUG=1`` to
-    get the traceback instead.
-    """
-    parser = _ArgumentParser(
-        prog="trfviz", description="What transformers attend to, in linguistic terms."
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    demo = commands.add_parser(
+def add_demo_command(subparsers: Any) -> argparse.ArgumentParser:
+    """The ``demo`` sub-command, added to ``subparsers`` (from ``add_subparsers``)."""
+    parser = subparsers.add_parser(
         "demo", help="parse example sentences, extract per-token results for the default models"
     )
-    demo.add_argument("--text", default=DEMO_TEXT, help="text to analyse")
-    demo.add_argument(
+    parser.add_argument("--text", default=DEMO_TEXT, help="text to analyse")
+    parser.add_argument(
         "--model", action="append", help="model (repeatable); default: MiniLM, SmolLM2"
     )
-    demo.add_argument("-o", "--out", default="trfviz-output", help="output folder")
-    demo.add_argument(
+    parser.add_argument("-o", "--out", default="trfviz-output", help="output folder")
+    parser.add_argument(
         "--notebooks",
         metavar="DIR",
         help="also execute the notebooks in DIR and write them as HTML into the output folder",
     )
-    demo.set_defaults(run=_run_demo_command)
-
-    align = commands.add_parser("align", help="show how each model cuts the spaCy tokens")
-    align.add_argument("text")
-    align.add_argument("--model", action="append", help="model (repeatable)")
-    align.set_defaults(run=_run_align_command)
-
-    if importlib.util.find_spec("trfviz.figures.cli") is not None:
-        from trfviz.figures.cli import add_figure_command
-
-        add_figure_command(commands)
-
-    debug = os.environ.get("TRFVIZ_DEBUG", "") not in ("", "0")
-    try:
-        args = parser.parse_args(argv)
-        _check_arguments(args)
-        return int(args.run(args) or 0)
-    except _UsageError as error:
-        _fail(f"{error} (see {error.prog} --help)")
-    except KeyboardInterrupt:
-        _fail("interrupted")
-        return 130
-    except (ValueError, TypeError, OSError, RuntimeError, LookupError, ImportError) as error:
-        if debug:
-            raise
-        _fail(str(error) or type(error).__name__)
-    except Exception as error:  # a bug: still one line, with the way to the traceback
-        if debug:
-            raise
-        _fail(
-            f"unexpected {type(error).__name__}: {error} "
-            "(set TRFVIZ_DEBUG=1 for the traceback, and please report it)"
-        )
-    return 2
-
-
-class _UsageError(Exception):
-    """A command line argparse refused; raised instead of argparse's usage text and exit."""
-
-    def __init__(self, message: str, prog: str) -> None:
-        super().__init__(message)
-        self.prog = prog
-
-
-class _ArgumentParser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors reach :func:`main` as :class:`_UsageError`."""
-
-    def error(self, message: str) -> NoReturn:
-        raise _UsageError(message, self.prog)
-
-
-def _fail(message: str) -> None:
-    """Print ``message`` as the one line ``trfviz: error: ...`` on stderr."""
-    line = " ".join(message.split())
-    print(f"trfviz: error: {line}", file=sys.stderr)
+    parser.set_defaults(run=run_demo_command)
+    return parser
 
 
 def _check_arguments(args: argparse.Namespace) -> None:
-    """Refuse empty text and model names before anything loads (minutes for a model)."""
-    from trfviz.validation import MODEL_HINT, check_text
-
-    if args.command in ("demo", "align"):
-        check_text("--text" if args.command == "demo" else "TEXT", args.text)
-        for model in args.model or ():
-            check_text("a --model name", model, hint=MODEL_HINT)
-    if args.command == "demo":
-        out = Path(args.out)
-        if out.exists() and not out.is_dir():
-            raise ValueError(f"-o/--out {out} is a file; give a folder for the results")
-        if args.notebooks is not None and not Path(args.notebooks).is_dir():
-            raise ValueError(f"--notebooks {args.notebooks}: no such folder")
+    """Refuse empty text and model names and a bad output folder before anything loads."""
+    check_text_and_models("--text", args.text, args.model or ())
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"-o/--out {out} is a file; give a folder for the results")
+    if args.notebooks is not None and not Path(args.notebooks).is_dir():
+        raise ValueError(f"--notebooks {args.notebooks}: no such folder")
 
 
-def _run_demo_command(args: argparse.Namespace) -> int:
+def run_demo_command(args: argparse.Namespace) -> int:
+    """Runs ``trfviz demo`` from parsed arguments."""
+    _check_arguments(args)
     run_demo(
         text=args.text,
         models=tuple(args.model or DEFAULT_MODELS),
         out=Path(args.out),
         notebooks=Path(args.notebooks) if args.notebooks else None,
     )
-    return 0
-
-
-def _run_align_command(args: argparse.Namespace) -> int:
-    import trfviz
-    from trfviz.tokenization import tokenization_table
-
-    nlp = trfviz.load_pipeline()
-    doc = nlp(args.text)
-    models = tuple(args.model or DEFAULT_MODELS)
-    extractions = {m: trfviz.extract(doc, m, attention=False, states=False) for m in models}
-    for i in range(len(extractions[models[0]].sentences)):
-        table = tokenization_table({m: e.sentences[i] for m, e in extractions.items()})
-        print(_format_alignment(table))
     return 0
 
 
@@ -193,7 +111,7 @@ def run_demo(
         for warning in caught:
             print(f"note: {warning.message}")
         extractions[model] = extraction
-        path = save_extraction(extraction, out / f"{_slug(model)}.trfviz")
+        path = save_extraction(extraction, out / f"{model_slug(model)}.trfviz")
         written.append(path)
         first = extraction.sentences[0]
         print(
@@ -207,7 +125,7 @@ def run_demo(
         table = tokenization_table({m: e.sentences[i] for m, e in extractions.items()})
         table.insert(0, "sentence", i)
         tables.append(table)
-        print(_format_alignment(table))
+        print(format_alignment(table))
     alignment = pd.concat(tables, ignore_index=True)
     alignment["pieces"] = alignment["pieces"].map(" ".join)
     written.append(_write_csv(alignment, out / "alignment.csv"))
@@ -221,7 +139,7 @@ def run_demo(
         values="attends_to",
         aggfunc="first",
     )[list(models)]
-    wide.columns = [m.split("/")[-1] for m in wide.columns]
+    wide.columns = [short_model_name(m) for m in wide.columns]
     print(wide.reset_index(level=1, drop=True).to_string())
 
     if importlib.util.find_spec("trfviz.figures.demo") is not None:
@@ -281,24 +199,6 @@ def _top_attended(extractions: dict[str, Extraction]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _format_alignment(table: pd.DataFrame) -> str:
-    models = list(dict.fromkeys(table["model"]))
-    wide = table.pivot_table(
-        index=["token_index", "token"], columns="model", values="pieces", aggfunc="first"
-    )
-    wide = wide[models].map(lambda p: " ".join(p) if isinstance(p, tuple) else str(p))
-    wide.columns = [m.split("/")[-1] for m in models]
-    return "\n" + wide.reset_index(level=0, drop=True).to_string()
-
-
 def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
     frame.to_csv(path, index=False, float_format="%.6g")
     return path
-
-
-def _slug(name: str) -> str:
-    return name.replace("/", "--")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

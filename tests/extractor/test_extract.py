@@ -287,7 +287,7 @@ def test_cuda_gives_the_cpu_numbers() -> None:
 
 @pytest.mark.parametrize("special_tokens", ["keep", "drop"])
 def test_long_sentence_is_pooled_by_blocks_like_the_reference(special_tokens) -> None:  # type: ignore[no-untyped-def]
-    from trfviz import batch_pooling
+    from trfviz.pooling import batched
 
     loaded = minilm()
     text = "The chiropractor's unbelievably tired assistant, who isn't here, said so " * 12
@@ -296,7 +296,7 @@ def test_long_sentence_is_pooled_by_blocks_like_the_reference(special_tokens) ->
     for token in doc[1:]:
         token.is_sent_start = False
     sentence = trfviz.extract(doc, loaded, special_tokens=special_tokens, states=False).sentences[0]
-    assert len(sentence.pieces) > batch_pooling.BLOCKED_MIN_WIDTH  # the blocked kernel ran
+    assert len(sentence.pieces) > batched.BLOCKED_MIN_WIDTH  # the blocked kernel ran
     raw_attention, _ = _raw_outputs(loaded, doc.text)
     expected = pool_attention(raw_attention, sentence.alignment, special_tokens=special_tokens)
     assert sentence.attention is not None

@@ -11,7 +11,7 @@ import pytest
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from trfviz.figures.cli import FIGURE_KINDS, _token_index, add_figure_command
+from trfviz.cli.figure import FIGURE_KINDS, _token_index, add_figure_command
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,7 @@ import json
 import struct
 import warnings
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trfviz.alignment import align_spans
+from tests.factories import random_attention, synthetic_extraction, synthetic_sentence
 from trfviz.extraction import Extraction, ExtractionOptions, SentenceExtraction
 from trfviz.storage import (
     CorruptExtractionError,
@@ -29,30 +30,15 @@ from trfviz.storage import (
 
 
 def _synthetic(n_tokens: int = 3, seed: int = 0, text: str = "a bc d") -> Extraction:
+    """One sentence of ``n_tokens`` words between [CLS] and [SEP], random arrays (2 x 3)."""
     rng = np.random.default_rng(seed)
-    spans = [(i * 2, i * 2 + 1) for i in range(n_tokens)]
-    pieces = [(0, 0), *spans, (0, 0)]
-    alignment = align_spans(spans, pieces, [True] + [False] * n_tokens + [True])
-    attention = rng.random((2, 3, n_tokens + 2, n_tokens + 2)).astype(np.float32)
-    states = rng.standard_normal((3, n_tokens, 4)).astype(np.float32)
-    sentence = SentenceExtraction(
-        start=0,
-        tokens=tuple(f"t{i}" for i in range(n_tokens)),
-        pieces=("[CLS]", *(f"p{i}" for i in range(n_tokens)), "[SEP]"),
-        alignment=alignment,
-        attention=attention,
-        states=states,
-        special_labels=("[CLS]", "[SEP]"),
+    sentence = synthetic_sentence(
+        random_attention(rng, 2, 3, n_tokens + 2),
+        rng.standard_normal((3, n_tokens, 4)),
+        words=[f"t{i}" for i in range(n_tokens)],
+        specials=("[CLS]", "[SEP]"),
     )
-    return Extraction(
-        model="org/model",
-        revision="rev1",
-        text=text,
-        sentences=(sentence,),
-        options=ExtractionOptions(),
-        n_layers=2,
-        n_heads=3,
-    )
+    return replace(synthetic_extraction([sentence], model="org/model"), revision="rev1", text=text)
 
 
 def _assert_same(a: Extraction, b: Extraction) -> None:
@@ -197,24 +183,10 @@ def _identical(a: Extraction, b: Extraction) -> bool:
 
 def _two_sentences() -> Extraction:
     first, second = _synthetic(3, 1).sentences[0], _synthetic(2, 2).sentences[0]
-    second = SentenceExtraction(
-        start=3,
-        tokens=second.tokens,
-        pieces=second.pieces,
-        alignment=second.alignment,
-        attention=second.attention,
-        states=None,
-        special_labels=second.special_labels,
-        truncated=True,
+    extraction = synthetic_extraction(
+        [first, replace(second, states=None, truncated=True)], model="org/model"
     )
-    return Extraction(
-        model="org/model",
-        revision="rev1",
-        text="a bc d é",
-        sentences=(first, second),
-        n_layers=2,
-        n_heads=3,
-    )
+    return replace(extraction, revision="rev1", text="a bc d é", options=ExtractionOptions())
 
 
 def _unread_zip_fields(data: bytes) -> set[int]:
@@ -564,14 +536,14 @@ def test_compressed_members_are_refused(tmp_path: Path) -> None:
 def test_oversized_manifests_and_member_counts_are_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import trfviz.storage
+    from trfviz.storage import archive, manifest
 
     path = save_extraction(_synthetic(), tmp_path / "x.trfviz")
-    monkeypatch.setattr(trfviz.storage, "MAX_MANIFEST_BYTES", 100)
+    monkeypatch.setattr(manifest, "MAX_MANIFEST_BYTES", 100)
     with pytest.raises(CorruptExtractionError, match="at most 100 are read"):
         load_extraction(path)
     monkeypatch.undo()
-    monkeypatch.setattr(trfviz.storage, "MAX_MEMBERS", 6)
+    monkeypatch.setattr(archive, "MAX_MEMBERS", 6)
     with pytest.raises(CorruptExtractionError, match="declares 7 members"):
         load_extraction(path)
 

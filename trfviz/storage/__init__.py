@@ -1,0 +1,28 @@
+"""Keeping extractions on disk and reading them back, safely, with corruption detected.
+
+File format (``.trfviz``, version 1): an uncompressed ZIP archive holding
+``manifest.json`` (:mod:`trfviz.storage.manifest`) and one ``.npy`` file per
+array, ``s{i}/{name}.npy``, where ``name`` is ``attention`` ``[layer, head,
+query, key]``, ``states`` ``[layer + 1, token, dim]``, ``pairs`` ``[n_pairs, 2]``
+(the alignment), ``special``, ``orphan``, ``missing``. Reading treats the file as untrusted: the ZIP
+structure is parsed strictly (:mod:`trfviz.storage.archive`), every field of
+the manifest is type-checked, every CRC-32 and SHA-256 is checked, nothing is
+unpickled and nothing is allocated beyond what the file holds
+(:mod:`trfviz.storage.store`, which also holds :class:`ExtractionStore`, a
+directory of extractions keyed by model, revision, text and options).
+"""
+
+from trfviz.storage.archive import MAX_MEMBERS
+from trfviz.storage.errors import CorruptExtractionError, UnsafeExtractionError
+from trfviz.storage.manifest import MAX_MANIFEST_BYTES
+from trfviz.storage.store import ExtractionStore, load_extraction, save_extraction
+
+__all__ = [
+    "MAX_MANIFEST_BYTES",
+    "MAX_MEMBERS",
+    "CorruptExtractionError",
+    "ExtractionStore",
+    "UnsafeExtractionError",
+    "load_extraction",
+    "save_extraction",
+]
