@@ -24,8 +24,8 @@ from trfviz.analysis.corpus import run_corpus
 from trfviz.analysis.similarity import HeadSimilarity, LayerCKA
 from trfviz.analysis.syntax import AttentionPatterns, HeadRelationAccuracy
 from trfviz.datasets.conllu import parse_conllu
-from trfviz.extractor import sentences_of
 from trfviz.extraction import Extraction
+from trfviz.extractor import sentences_of
 
 #: Fake models: name -> (layers, heads).
 FAKE_MODELS = {"fake-a": (2, 3), "fake-b": (3, 2)}
