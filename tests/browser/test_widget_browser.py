@@ -179,7 +179,8 @@ def test_synthetic_explorer_renders_and_responds(lab: Jupyter, page: Any) -> Non
     # Side by side, then difference mode.
     root.locator("select[data-trait=compare]").select_option("tiny-gpt")
     key = _wait_key_change(page, key)
-    assert root.locator(".tv-panel").count() == 2
+    # Side by side: one panel, both models' bands over one token axis (aligned.js).
+    assert root.locator(".tv-aligned .tv-band").count() == 2
     root.locator("button[data-mode=difference]").click()
     key = _wait_key_change(page, key)
     assert key.endswith(";difference")
