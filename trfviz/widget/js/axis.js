@@ -9,7 +9,8 @@ export const AXIS_FONT = "500 13px system-ui, -apple-system, 'Segoe UI', Roboto,
 // notebook cell's width without thinning: one line of it is LINE px across.
 export const VERTICAL_FONT = "500 10.5px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
 const LINE = 12;
-const MAX_LABEL = 80; // the longest rotated label, in px; longer ones end in an ellipsis
+const MAX_LABEL = 80;
+const FLAT_MIN = 56; // columns at least this wide keep flat labels (cut with an ellipsis) // the longest rotated label, in px; longer ones end in an ellipsis
 export const MIN_WINDOW = 6;
 
 // The columns of the aligned view: the words, then each special token any model has
@@ -43,7 +44,7 @@ export function clampWindow(start, end, n) {
 
 // Where each column goes for `width` px and the window: x centres (null outside the
 // window), the column width, and how the labels are set: "flat" where every visible label
-// fits its column, else "vertical" (one text line a column), thinned to every `step`-th
+// fits its column or columns are wide (FLAT_MIN), else "vertical" (one text line a column), thinned to every `step`-th
 // label where columns are narrower than a line. Labels that do not fit end in an ellipsis.
 export function layoutAxis(labels, width, window, { left = 4, right = 4 } = {}) {
   const [start, end] = window;
@@ -55,6 +56,8 @@ export function layoutAxis(labels, width, window, { left = 4, right = 4 } = {}) 
   let mode = "flat", step = 1, shown;
   if (widest + 8 <= colW) {
     shown = labels.slice();
+  } else if (colW >= FLAT_MIN) {
+    shown = labels.map((l) => fitLabel(l, colW - 8)); // wide columns: flat, long words cut
   } else {
     mode = "vertical";
     step = colW >= LINE ? 1 : Math.ceil(LINE / colW);
