@@ -179,7 +179,8 @@ def test_synthetic_explorer_renders_and_responds(lab: Jupyter, page: Any) -> Non
     # Side by side, then difference mode.
     root.locator("select[data-trait=compare]").select_option("tiny-gpt")
     key = _wait_key_change(page, key)
-    assert root.locator(".tv-panel").count() == 2
+    # Side by side: one panel, both models' bands over one token axis (aligned.js).
+    assert root.locator(".tv-aligned .tv-band").count() == 2
     root.locator("button[data-mode=difference]").click()
     key = _wait_key_change(page, key)
     assert key.endswith(";difference")
@@ -230,7 +231,12 @@ def test_token_text_is_escaped(lab: Jupyter, page: Any) -> None:
     ]
     name = write_notebook(lab, "escape.ipynb", cells)
     root = run_notebook(page, lab, name)
-    texts = root.locator(".tv-panel").first.locator(".tv-token-text").all_text_contents()
+    # A label cut to fit its column keeps the whole word in data-full (and its tooltip).
+    texts = (
+        root.locator(".tv-panel")
+        .first.locator(".tv-token-text")
+        .evaluate_all("ns => ns.map(n => n.dataset.full || n.textContent)")
+    )
     assert texts[:3] == ["<script>alert(1)</script>", "<b>", '<img src=x onerror="alert(2)">']
     root.locator(".tv-token").first.hover()
     page.wait_for_timeout(300)

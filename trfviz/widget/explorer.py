@@ -133,6 +133,11 @@ class AttentionExplorer(anywidget.AnyWidget):
     show_heatmap = t.Bool(True).tag(sync=True)
     show_grid = t.Bool(False).tag(sync=True)
     threshold = t.Float(0.05, min=0.0, max=1.0).tag(sync=True)
+    #: The sentence as wrapping text, each word shaded by the attention it receives
+    #: (readable at any length) instead of the arcs.
+    compact = t.Bool(False).tag(sync=True)
+    #: Each model on its own colour scale (each labelled); default: one scale for both.
+    per_model_scale = t.Bool(False).tag(sync=True)
     export_path = t.Unicode("").tag(sync=True)
     export_preset = t.Unicode("two-column").tag(sync=True)
     status = t.Unicode("").tag(sync=True)

@@ -102,7 +102,10 @@ export function buildToolbar(root, { model, get, set, modelInfo }) {
 
   const gToggles = el("div", "tv-group", rowB);
   const chips = [chip(gToggles, "Parse", "show_parse"), chip(gToggles, "Entities", "show_entities"),
-    chip(gToggles, "Heatmap", "show_heatmap"), chip(gToggles, "Head grid", "show_grid")];
+    chip(gToggles, "Heatmap", "show_heatmap"), chip(gToggles, "Head grid", "show_grid"),
+    chip(gToggles, "Compact", "compact"), chip(gToggles, "Per-model scale", "per_model_scale")];
+  chips[4].title = "the sentence as wrapping text, each word shaded by the attention it receives";
+  chips[5].title = "each model on its own colour scale (default: one scale for both)";
   const threshold = el("input", "tv-range");
   threshold.type = "range";
   threshold.min = "0"; threshold.max = "0.5"; threshold.step = "0.01";

@@ -10,6 +10,7 @@ import { usePalette } from "./colour.js";
 import { decodeLayers } from "./decode.js";
 import { el } from "./dom.js";
 import { drawGrid } from "./grid.js";
+import { buildAligned } from "./aligned.js";
 import { buildPanel } from "./panel.js";
 import { drawInfo, drawSummary } from "./readout.js";
 
@@ -103,13 +104,17 @@ function render({ model, el: host }) {
     const view = currentView();
     if (!view) return false;
     const state = [sentence, get("_layers"), view.key, get("threshold"), get("show_parse"),
-      get("show_entities"), get("show_heatmap")];
+      get("show_entities"), get("show_heatmap"), get("compact"), get("per_model_scale")];
     if (state.every((x, i) => x === drawnWith[i])) return false;
     drawnWith = state;
     panelsBox.replaceChildren();
     const opts = { threshold: get("threshold"), showParse: get("show_parse"),
-      showEntities: get("show_entities"), showHeatmap: get("show_heatmap") };
-    built = view.panels.map((panel) => buildPanel(ctx, panelsBox, sentence, panel, opts));
+      showEntities: get("show_entities"), showHeatmap: get("show_heatmap"),
+      compact: get("compact"), perModelScale: get("per_model_scale") };
+    // Side by side (no "all heads"): one shared token axis fitted to the cell (aligned.js).
+    const aligned = view.mode === "side" && view.panels.every((p) => p.kind === "attention");
+    built = aligned ? buildAligned(ctx, panelsBox, sentence, view.panels, opts)
+      : view.panels.map((panel) => buildPanel(ctx, panelsBox, sentence, panel, opts));
     highlight();
     root.dataset.viewKey = view.key;
     root.dataset.updateMs = (performance.now() - t0).toFixed(2);
@@ -188,6 +193,7 @@ function render({ model, el: host }) {
     ["change:_sentence_data", onSentence], ["change:_grid", onGrid],
     ["change:selected", onSelected], ["change:hovered", onHovered], ["change:threshold", onPanels],
     ["change:show_parse", onPanels], ["change:show_entities", onPanels], ["change:show_heatmap", onPanels],
+    ["change:compact", onPanels], ["change:per_model_scale", onPanels],
     ["change:show_grid", onControls], ["change:status", onControls],
     ["change:models", onControls], ["change:n_sentences", onControls],
   ];

@@ -1,0 +1,420 @@
+// Side by side, aligned: one or two models over ONE token axis fitted to the cell's width.
+// Top to bottom: the dependency parse in its own band, model A's attention arcs above the
+// words, the words (with a colour strip per model), the entities, model B's arcs below.
+// One colour scale for both models unless `per_model_scale` (then each band labels its own).
+// Zoom and pan (buttons, ctrl + wheel, shift + wheel, drag, the overview strip) move one
+// window over the axis, so every band follows. `compact` shows the sentence as wrapping text
+// instead (compact.js). Heatmaps, one per model, sit under it on the same scale.
+
+import { arcLevels } from "./arcs.js";
+import { MIN_WINDOW, axisColumns, clampWindow, focusColumn, layoutAxis } from "./axis.js";
+import { attentionColour, colour, drawLegend, entityColour, fromColour, scale, toColour } from "./colour.js";
+import { drawCompact } from "./compact.js";
+import { at, maxAbs } from "./decode.js";
+import { SMALL_FONT, choiceLabel, el, fmt, measure, sv, title } from "./dom.js";
+import { drawHeatmap } from "./heatmap.js";
+
+const BAND_H = 96; // the height of a model's attention band
+const WINDOWS = new WeakMap(); // the panels' box -> the zoom window kept across redraws
+
+// Builds the aligned view of `panels` (1 or 2, kind "attention") in `parent`; returns one
+// entry per model for main.js's highlight (drawn, heat, summary), the first drawing the axis.
+export function buildAligned(ctx, parent, sentence, panels, opts) {
+  const infos = panels.map((p) => sentence.models[p.model]);
+  const cols = axisColumns(sentence, infos);
+  const n = cols.labels.length;
+  const perModel = Boolean(opts.perModelScale) && panels.length > 1;
+  const peaks = panels.map((p) => Math.max(1e-6, maxAbs(p.matrix.values)));
+  const vmaxes = perModel ? peaks : panels.map(() => Math.max(...peaks));
+
+  const box = el("section", "tv-panel tv-aligned", parent);
+  box.dataset.model = panels[0].model;
+  box.dataset.kind = "attention";
+  box.dataset.scale = perModel ? "per-model" : "shared";
+  const head = el("header", "tv-panel-head", box);
+  panels.forEach((panel, m) => {
+    const name = el("span", "tv-panel-title tv-model-name", head, infos[m].name);
+    name.dataset.model = panel.model;
+    if (panels.length > 1) el("span", "tv-muted tv-small", head, m === 0 ? "arcs above the words" : "arcs below");
+    const badge = el("span", "tv-badge" + (m ? " tv-badge-b" : ""), head,
+      `${choiceLabel("layer", panel.layer)} · ${choiceLabel("head", panel.head)}`);
+    badge.dataset.layer = String(panel.layer);
+    badge.dataset.head = String(panel.head);
+    if (infos[m].truncated) el("span", "tv-badge tv-warn", head, "truncated");
+  });
+  const legends = el("div", "tv-legends", head);
+  if (perModel) {
+    panels.forEach((panel, m) => {
+      const item = el("span", "tv-legend-item", legends);
+      el("span", "tv-small", item, infos[m].name);
+      item.appendChild(drawLegend("attention", vmaxes[m], [])).dataset.model = panel.model;
+    });
+  } else {
+    const legend = legends.appendChild(drawLegend("attention", vmaxes[0], []));
+    if (panels.length > 1) el("span", "tv-muted tv-small", legends, "one scale for both models");
+    legend.dataset.model = panels.map((p) => p.model).join(" ");
+  }
+
+  const stored = WINDOWS.get(parent);
+  const sentenceKey = `${sentence.index}/${n}`;
+  let window = stored && stored.key === sentenceKey ? stored.window : [0, n];
+  const zoomBar = el("div", "tv-zoom", box);
+  const note = el("div", "tv-overview-note tv-muted tv-small", box);
+  const viewBox = el("div", "tv-aligned-view", box);
+  const heatBox = el("div", "tv-heatmaps", box);
+  const summaries = panels.map((panel, m) => {
+    const s = el("div", "tv-focus-summary", box);
+    s.dataset.model = panel.model;
+    if (panels.length > 1) s.dataset.name = `${infos[m].name}: `;
+    return s;
+  });
+
+  let view = null;
+  let heats = [];
+  let width = 0;
+  let last = [-1, -1];
+  const widthNow = () => Math.floor(viewBox.clientWidth || parent.clientWidth - 24 || 900);
+
+  function drawView() {
+    WINDOWS.set(parent, { key: sentenceKey, window });
+    box.dataset.start = String(window[0]);
+    box.dataset.end = String(window[1]);
+    if (opts.compact) {
+      view = drawCompact(ctx, sentence, panels, infos, cols, vmaxes, perModel);
+      zoomBar.hidden = true;
+    } else {
+      const axis = layoutAxis(cols.labels, width, window);
+      view = drawBands(ctx, sentence, panels, infos, cols, vmaxes, axis, opts, note);
+      box.dataset.labels = axis.mode;
+      box.dataset.labelStep = String(axis.step);
+      box.dataset.columnWidth = axis.colW.toFixed(2);
+      zoomBar.hidden = n <= MIN_WINDOW;
+      drawZoomBar();
+    }
+    viewBox.replaceChildren(view.node);
+    note.hidden = Boolean(opts.compact);
+    view.update(...last);
+  }
+  function drawHeatmaps() {
+    heatBox.replaceChildren();
+    heats = [];
+    if (!opts.showHeatmap) return;
+    const each = panels.length > 1 && width >= 640 ? Math.floor((width - 24) / 2) : width;
+    panels.forEach((panel, m) => {
+      const wrap = el("div", "tv-heatmap-wrap", heatBox);
+      wrap.dataset.model = panel.model;
+      if (panels.length > 1) el("div", "tv-heatmap-title tv-small", wrap, infos[m].name);
+      const heat = drawHeatmap(ctx, panel, panel.matrix, infos[m].labels, { vmax: vmaxes[m], width: each });
+      wrap.appendChild(heat.node);
+      heats.push(heat);
+    });
+    heats.forEach((h) => h.update(last[0], null));
+  }
+  function setWindow(next) {
+    const w = clampWindow(next[0], next[1], n);
+    if (w[0] === window[0] && w[1] === window[1]) return;
+    window = w;
+    drawView();
+  }
+  function relayout() {
+    const w = widthNow();
+    if (Math.abs(w - width) < 2) return;
+    width = w;
+    drawView();
+    drawHeatmaps();
+  }
+
+  // Zoom bar: − + all, the window as text and an overview strip of the whole axis.
+  const zoomOut = el("button", "tv-icon", zoomBar, "−");
+  const zoomIn = el("button", "tv-icon", zoomBar, "+");
+  const zoomAll = el("button", "tv-button", zoomBar, "all");
+  zoomOut.type = zoomIn.type = zoomAll.type = "button";
+  zoomOut.dataset.action = "zoom-out";
+  zoomIn.dataset.action = "zoom-in";
+  zoomAll.dataset.action = "zoom-all";
+  zoomOut.title = "show more words (ctrl + wheel)";
+  zoomIn.title = "show fewer, wider words (ctrl + wheel); drag or shift + wheel to pan";
+  const stripW = 220;
+  const strip = sv("svg", { class: "tv-overview-strip", width: stripW, height: 14, viewBox: `0 0 ${stripW} 14` }, zoomBar);
+  title(strip, "the whole sentence; the box is the window shown: drag it or click to move");
+  sv("rect", { x: 0, y: 4, width: stripW, height: 6, rx: 3, class: "tv-strip-track" }, strip);
+  const windowMark = sv("rect", { y: 1, height: 12, rx: 3, class: "tv-window-mark" }, strip);
+  const windowText = el("span", "tv-window-label tv-small", zoomBar);
+  function drawZoomBar() {
+    const [s, e] = window;
+    windowMark.setAttribute("x", String((s / n) * stripW));
+    windowMark.setAttribute("width", String(Math.max(3, ((e - s) / n) * stripW)));
+    windowText.textContent = s === 0 && e === n ? `all ${n} tokens`
+      : `tokens ${s + 1}–${e} of ${n} (${cols.labels[s]} … ${cols.labels[e - 1]})`;
+    zoomIn.disabled = e - s <= Math.min(MIN_WINDOW, n);
+    zoomOut.disabled = zoomAll.disabled = s === 0 && e === n;
+  }
+  const zoomBy = (factor, at = (window[0] + window[1]) / 2) => {
+    const span = (window[1] - window[0]) * factor;
+    const rel = (at - window[0]) / (window[1] - window[0]);
+    setWindow([at - rel * span, at - rel * span + span]);
+  };
+  zoomIn.addEventListener("click", () => zoomBy(0.6));
+  zoomOut.addEventListener("click", () => zoomBy(1 / 0.6));
+  zoomAll.addEventListener("click", () => setWindow([0, n]));
+  const stripAt = (event) => ((event.clientX - strip.getBoundingClientRect().left) / stripW) * n;
+  strip.addEventListener("pointerdown", (event) => {
+    const span = window[1] - window[0];
+    const move = (e) => { const c = stripAt(e); setWindow([c - span / 2, c + span / 2]); };
+    move(event);
+    strip.setPointerCapture(event.pointerId);
+    strip.onpointermove = move;
+    strip.onpointerup = () => { strip.onpointermove = null; };
+  });
+
+  // Wheel and drag on the view: ctrl/⌘ + wheel zooms at the pointer, shift + wheel (or a
+  // sideways wheel) pans, a drag on the background pans; a plain wheel scrolls the notebook.
+  viewBox.addEventListener("wheel", (event) => {
+    if (opts.compact) return;
+    const sideways = event.shiftKey || Math.abs(event.deltaX) > Math.abs(event.deltaY);
+    if (!event.ctrlKey && !event.metaKey && !sideways) return;
+    event.preventDefault();
+    const colW = (width - 8) / (window[1] - window[0]);
+    const c = window[0] + (event.clientX - viewBox.getBoundingClientRect().left - 4) / colW;
+    if (sideways) {
+      const d = (event.deltaX || event.deltaY) / colW;
+      setWindow([window[0] + d, window[1] + d]);
+    } else zoomBy(event.deltaY > 0 ? 1.25 : 0.8, c);
+  }, { passive: false });
+  viewBox.addEventListener("pointerdown", (event) => {
+    if (opts.compact || event.button !== 0 || event.target.closest(".tv-token")) return;
+    if (window[0] === 0 && window[1] === n) return;
+    const x0 = event.clientX, w0 = window.slice();
+    const colW = (width - 8) / (w0[1] - w0[0]);
+    viewBox.setPointerCapture(event.pointerId);
+    viewBox.classList.add("tv-dragging");
+    viewBox.onpointermove = (e) => {
+      const d = Math.round((x0 - e.clientX) / colW);
+      setWindow([w0[0] + d, w0[1] + d]);
+    };
+    viewBox.onpointerup = () => {
+      viewBox.onpointermove = null;
+      viewBox.classList.remove("tv-dragging");
+    };
+  });
+
+  width = widthNow();
+  drawView();
+  drawHeatmaps();
+  if (typeof ResizeObserver !== "undefined") {
+    const observer = new ResizeObserver(() => {
+      if (!box.isConnected) { observer.disconnect(); return; }
+      relayout();
+    });
+    observer.observe(viewBox);
+  }
+
+  return panels.map((panel, m) => ({
+    panel, labels: infos[m].labels, isDiff: false, summary: summaries[m],
+    drawn: { update: m === 0 ? (focus, selected) => { last = [focus, selected]; view.update(focus, selected); }
+      : () => {} },
+    heat: { update: (focus, cell) => { if (heats[m]) heats[m].update(focus, cell); } },
+  }));
+}
+
+// The SVG of the bands for an axis layout; `update(focus, selected)` restyles it in place.
+function drawBands(ctx, sentence, panels, infos, cols, vmaxes, axis, opts, note) {
+  const { xs, colW, mode, step, shown, rowH, start, end, width } = axis;
+  const { nWords, labels } = cols;
+  const n = labels.length;
+  const seq = scale("sequential");
+  const lo = axis.left, hi = axis.left + (end - start) * colW;
+  const xOf = (c) => (xs[c] !== null ? xs[c] : c < start ? lo - 1 : hi + 1);
+  const two = panels.length > 1;
+
+  // The parse: displaCy-style arcs on their own baseline; a label only where it fits.
+  const arcs = opts.showParse
+    ? sentence.arcs.filter((a) => !(Math.max(a.head, a.dependent) < start || Math.min(a.head, a.dependent) >= end))
+    : [];
+  const levels = arcLevels(arcs);
+  const maxLevel = Math.max(0, ...levels);
+  const pStep = maxLevel ? Math.min(16, 120 / maxLevel) : 0;
+  const parseBase = 6 + (maxLevel ? 10 + maxLevel * pStep : 0);
+  const aBase = parseBase + 6 + BAND_H; // model A's arcs rise from here (the words' top)
+  const stripH = 5;
+  const rowTop = aBase + 2;
+  const labelTop = rowTop + stripH + 2;
+  const tagsH = mode === "flat" && sentence.tags ? 12 : 0;
+  const rowBottom = labelTop + rowH + tagsH + (two ? stripH + 2 : 0);
+  const showEnts = opts.showEntities && sentence.entities.length;
+  const entY = rowBottom + 3, entH = showEnts ? 15 : 0;
+  const bBase = entY + entH + 3; // model B's arcs hang from here
+  const height = two ? bBase + BAND_H + 4 : bBase + 4;
+
+  const root = sv("svg", { class: "tv-sentence tv-aligned-svg", width, height,
+    viewBox: `0 0 ${width} ${height}`, role: "img",
+    "aria-label": "sentence with dependency arcs and each model's attention on one axis" });
+  const clipId = `tv-clip-${Math.random().toString(36).slice(2)}`;
+  sv("rect", { x: lo - 1, y: 0, width: hi - lo + 2, height }, sv("clipPath", { id: clipId }, sv("defs", null, root)));
+
+  if (arcs.length) {
+    const g = sv("g", { class: "tv-arcs tv-band-parse", "clip-path": `url(#${clipId})` }, root);
+    arcs.forEach((arc, i) => {
+      const l = Math.min(arc.head, arc.dependent), r = Math.max(arc.head, arc.dependent);
+      const x1 = xOf(l) + 2, x2 = xOf(r) - 2;
+      const top = parseBase - levels[i] * pStep;
+      const rad = Math.min(6, (x2 - x1) / 2, (parseBase - top) / 2);
+      const a = sv("g", { class: "tv-arc", "data-head": arc.head, "data-dependent": arc.dependent,
+        "data-label": arc.label }, g);
+      if (xs[l] === null || xs[r] === null) a.classList.add("tv-arc-out");
+      sv("path", { d: `M${x1},${parseBase} L${x1},${top + rad} Q${x1},${top} ${x1 + rad},${top} ` +
+        `L${x2 - rad},${top} Q${x2},${top} ${x2},${top + rad} L${x2},${parseBase}`, class: "tv-arc-path" }, a);
+      const xd = arc.dependent === l ? x1 : x2;
+      sv("path", { d: `M${xd - 3},${parseBase - 5} L${xd},${parseBase} L${xd + 3},${parseBase - 5} Z`,
+        class: "tv-arc-head" }, a);
+      // The label sits on the arc where the arc is wider than it; else it is in the tooltip.
+      const label = sv("text", { x: (x1 + x2) / 2, y: top + 3.5, class: "tv-arc-label", "text-anchor": "middle" }, a, arc.label);
+      if (x2 - x1 < measure(arc.label, SMALL_FONT) + 4) label.setAttribute("visibility", "hidden");
+      title(a, `${sentence.tokens[arc.head]} → ${sentence.tokens[arc.dependent]}: ${arc.label}`);
+    });
+  }
+
+  // Band labels: which model's arcs are where.
+  const bandLabel = (y, text) => sv("text", { x: lo, y, class: "tv-band-label" }, root, text);
+  bandLabel(parseBase + 18, `${infos[0].name} ↑`);
+  if (two) bandLabel(height - 6, `${infos[1].name} ↓`);
+  const bands = panels.map((panel, m) => sv("g", { class: "tv-band tv-lines", "data-model": panel.model,
+    "clip-path": `url(#${clipId})` }, root));
+
+  if (showEnts) {
+    const g = sv("g", { class: "tv-entities" }, root);
+    for (const ent of sentence.entities) {
+      if (ent.end <= start || ent.start >= end) continue;
+      const x1 = Math.max(lo, xOf(ent.start) - colW / 2 + 1), x2 = Math.min(hi, xOf(ent.end - 1) + colW / 2 - 1);
+      const e = sv("g", { class: "tv-entity", "data-label": ent.label }, g);
+      sv("rect", { x: x1, y: entY, width: Math.max(2, x2 - x1), height: entH, rx: 3,
+        fill: entityColour(ent.label), class: "tv-entity-band" }, e);
+      const text = sv("text", { x: x1 + 3, y: entY + 11, class: "tv-entity-label" }, e, ent.label);
+      if (x2 - x1 < measure(ent.label, SMALL_FONT) + 6) text.setAttribute("visibility", "hidden");
+      title(e, `${sentence.tokens.slice(ent.start, ent.end).join(" ")}: ${ent.label}`);
+    }
+  }
+
+  // The words: a hit box per column, a colour strip per model and the label.
+  const tokenGroup = sv("g", { class: "tv-tokens" }, root);
+  const tokens = [];
+  for (let c = start; c < end; c++) {
+    const x = xs[c];
+    const special = c >= nWords;
+    const g = sv("g", { class: "tv-token" + (special ? " tv-special" : ""), "data-index": c,
+      "data-column": c }, tokenGroup);
+    if (!special && infos[0].missing && infos[0].missing.includes(c)) g.classList.add("tv-missing");
+    const hit = sv("rect", { x: x - colW / 2, y: rowTop, width: colW, height: rowBottom - rowTop, rx: 3,
+      class: "tv-token-box", fill: "transparent" }, g);
+    const strips = panels.map((panel, m) => sv("rect", { x: x - colW / 2 + 1, y: m ? rowBottom - stripH : rowTop,
+      width: Math.max(1, colW - 2), height: stripH, rx: 1.5, class: "tv-strip", "data-model": panel.model,
+      fill: "transparent" }, g));
+    let text = null;
+    if ((c - start) % step === 0 || step === 1) {
+      const label = shown[c];
+      text = mode === "flat"
+        ? sv("text", { x, y: labelTop + 16, "text-anchor": "middle", class: "tv-token-text" }, g, label)
+        : sv("text", { x: x + 3.8, y: labelTop + rowH - 4, "text-anchor": "start",
+          transform: `rotate(-90 ${x + 3.8} ${labelTop + rowH - 4})`, class: "tv-token-text tv-vertical" }, g, label);
+      if (label !== labels[c]) text.dataset.full = labels[c];
+    } else {
+      sv("line", { x1: x, x2: x, y1: labelTop + rowH - 8, y2: labelTop + rowH - 3, class: "tv-tick" }, g);
+    }
+    if (tagsH && !special && sentence.tags[c]) {
+      sv("text", { x, y: labelTop + rowH + 8, "text-anchor": "middle", class: "tv-tag" }, g, sentence.tags[c]);
+    }
+    const tip = title(g, labels[c]);
+    if (!special) {
+      g.addEventListener("mouseenter", () => ctx.hover(c));
+      g.addEventListener("mouseleave", () => ctx.hover(-1));
+      g.addEventListener("click", (event) => { event.stopPropagation(); ctx.select(c); });
+    }
+    tokens[c] = { g, hit, strips, text, tip, special };
+  }
+
+  const arcPath = (xq, xk, base, depth, up) => {
+    const y = up ? base - depth * 1.33 : base + depth * 1.33;
+    return `M${xq},${base} C${xq},${y} ${xk},${y} ${xk},${base}`;
+  };
+  const depthOf = (dx) => Math.min(BAND_H - 10, 8 + Math.abs(dx) * 0.3);
+
+  function update(focus, selected) {
+    const fc = focusColumn(focus, cols, infos[0]);
+    const focused = fc >= 0;
+    panels.forEach((panel, m) => {
+      const info = infos[m], M = panel.matrix, vmax = vmaxes[m];
+      const up = m === 0, base = up ? aBase : bBase;
+      const w = (q, k) => (q >= 0 && k >= 0 ? at(M, q, k) : 0);
+      const lines = [];
+      if (focused) {
+        const q = cols.index(info, fc);
+        for (let c = 0; c < n && q >= 0; c++) {
+          const k = cols.index(info, c);
+          if (c === fc || k < 0) continue;
+          if (w(q, k) >= opts.threshold && w(q, k) > 0) lines.push({ from: fc, to: c, w: w(q, k), stroke: fromColour() });
+          if (w(k, q) >= opts.threshold && w(k, q) > 0) lines.push({ from: c, to: fc, w: w(k, q), stroke: toColour() });
+        }
+      } else {
+        // Overview: each word's strongest arc to another token, where it reaches the threshold.
+        for (let c = 0; c < n; c++) {
+          const q = cols.index(info, c);
+          if (q < 0) continue;
+          let best = -1, bw = 0;
+          for (let d = 0; d < n; d++) {
+            const k = cols.index(info, d);
+            if (d !== c && k >= 0 && w(q, k) > bw) { bw = w(q, k); best = d; }
+          }
+          if (best >= 0 && bw >= opts.threshold) lines.push({ from: c, to: best, w: bw, stroke: attentionColour() });
+        }
+      }
+      lines.sort((a, b) => a.w - b.w);
+      const nodes = [];
+      for (const { from, to, w: weight, stroke } of lines) {
+        if (xs[from] === null && xs[to] === null) continue;
+        const s = Math.min(1, weight / vmax);
+        const xq = xOf(from), xk = xOf(to);
+        const path = sv("path", { d: arcPath(xq, xk, base, depthOf(xk - xq), up), class: "tv-line", stroke,
+          fill: "none", "data-q": from, "data-k": to, "data-w": weight.toFixed(4), "data-model": panel.model,
+          "stroke-opacity": ((focused ? 0.2 : 0.12) + 0.8 * s).toFixed(3),
+          "stroke-width": ((focused ? 0.6 : 0.5) + (focused ? 3.6 : 2.2) * s).toFixed(2) });
+        // A line to a token outside the zoom window runs to the edge, dashed.
+        if (xs[from] === null || xs[to] === null) path.setAttribute("stroke-dasharray", "4 3");
+        title(path, `${info.name}: ${labels[from]} → ${labels[to]}: ${fmt(weight)}`);
+        nodes.push(path);
+        if (xs[to] !== null) {
+          nodes.push(sv("circle", { cx: xk, cy: base + (up ? -1.5 : 1.5), r: 1.8, fill: stroke,
+            class: "tv-line-end", "fill-opacity": (0.3 + 0.7 * s).toFixed(3) }));
+        }
+      }
+      bands[m].replaceChildren(...nodes);
+    });
+    for (let c = start; c < end; c++) {
+      const t = tokens[c];
+      t.hit.classList.toggle("tv-focus", c === fc);
+      t.g.classList.toggle("tv-focused", c === fc);
+      t.g.classList.toggle("tv-selected", c === selected);
+      const tip = [labels[c]];
+      panels.forEach((panel, m) => {
+        const info = infos[m], q = cols.index(info, fc), k = cols.index(info, c);
+        const fromW = focused && q >= 0 && k >= 0 ? at(panel.matrix, q, k) : 0;
+        t.strips[m].setAttribute("fill", focused && c !== fc && k >= 0
+          ? colour(seq, Math.min(1, fromW / vmaxes[m])) : "transparent");
+        const attr = m === 0 ? "data-weight" : "data-weight-b";
+        if (focused && k >= 0) t.g.setAttribute(attr, fromW.toFixed(4));
+        else t.g.removeAttribute(attr);
+        if (!t.special) tip.push(`${info.name} pieces: ${(info.pieces[c] || []).join(" · ") || "none"}`);
+        if (focused && c !== fc && k >= 0 && q >= 0) {
+          tip.push(`${info.name}: from ${labels[fc]} ${fmt(fromW)} · to it ${fmt(at(panel.matrix, k, q))}`);
+        }
+      });
+      t.tip.textContent = tip.join("\n");
+    }
+    note.textContent = focused
+      ? `${labels[fc]}: attention from it (blue) and to it (orange), weights ≥ ${fmt(opts.threshold)}; ` +
+        "strips under the words: the attention from it, per model"
+      : `Overview: each token's strongest arc${opts.threshold > 0 ? ` (only those ≥ ${fmt(opts.threshold)})` : ""}. ` +
+        "Hover or click a word for all its weights.";
+    note.dataset.threshold = String(opts.threshold);
+  }
+  return { node: root, update };
+}
