@@ -184,6 +184,8 @@ class AttentionExplorer(anywidget.AnyWidget):
             self.model = model if model is not None else keys[0]
             if compare:
                 self.compare = compare
+            if self._scores and "grid_score" not in traits:
+                self.grid_score = self._score_name  # the caller's scores fill the grid
             for name, value in traits.items():
                 if not self.has_trait(name) or name.startswith("_"):
                     raise TypeError(f"AttentionExplorer got an unexpected option {name!r}")

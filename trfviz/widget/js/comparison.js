@@ -55,7 +55,7 @@ export function composeView(sentence, layers, decoded, heads, mode, difference) 
         excluded: excludedLabels(sentence, [first.model, second.model], sink) });
     }
     const { a, b, matrix, js, excluded } = first.cache.get(cached);
-    return { key: `${part(0)};${part(1)};difference;sink=${Number(sink)}`, mode, panels: [{
+    return { key: `${part(0)};${part(1)};difference`, mode, panels: [{
       model: first.model, compare: second.model, layer: first.layer, head: heads[0],
       compare_layer: second.layer, compare_head: heads[1], kind: "difference", matrix, a, b,
       js, excluded, excludeSink: sink,
