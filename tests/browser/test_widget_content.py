@@ -41,8 +41,28 @@ def _wait(page: Any, condition: str, arg: Any = None) -> None:
 
 
 def _focus(page: Any, root: Any, index: int) -> None:
-    root.locator(".tv-panel").first.locator(f".tv-token[data-index='{index}']").click()
-    _wait(page, f"() => document.querySelector('.trfviz-explorer').dataset.focus === '{index}'")
+    """Pins token ``index`` (a click toggles, so only when it is not pinned already)."""
+    token = root.locator(".tv-panel").first.locator(f".tv-token[data-index='{index}']")
+    if "tv-selected" not in str(token.get_attribute("class")):
+        token.click()
+    _wait(
+        page,
+        "(i) => { const r = document.querySelector('.trfviz-explorer');"
+        " return r.dataset.focus === String(i) &&"
+        " r.querySelector(`.tv-panel .tv-token.tv-selected[data-index='${i}']`) !== null; }",
+        index,
+    )
+    page.mouse.move(0, 0)  # the pin stays when the pointer leaves
+
+
+def _shoot(page: Any, locator: Any, name: str) -> None:
+    """A screenshot of ``locator`` whole: the page made tall enough for it, then put back."""
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": 2600})
+    try:
+        screenshot(page, locator, name)
+    finally:
+        page.set_viewport_size(size)
 
 
 def _difference_readout(root: Any) -> dict[str, Any]:
@@ -171,7 +191,7 @@ def test_difference_grid_and_overlay_respond(lab: Jupyter, page: Any) -> None:
     assert wait_kernel_value(page, "explorer.hidden_heads", "[1]") == "[1]"
     panel.locator(".tv-head-chip[data-head='1']").click()
     _wait(page, "() => document.querySelectorAll(\".tv-head-line[data-head='1']\").length > 0")
-    screenshot(page, root, "content-synthetic-overlay.png")
+    _shoot(page, root, "content-synthetic-overlay.png")
 
 
 def _real_cells(n_words: tuple[int, ...]) -> list[str]:
@@ -219,15 +239,20 @@ def test_two_real_models_at_40_and_64_words(lab: Jupyter, page: Any) -> None:
         _check_readout_against_python(page, root, 5)
         shown = _difference_readout(root)
         assert all(0 < r[1] < 1 or 0 < r[2] < 1 for r in shown["rows"])
-        screenshot(page, root.locator(".tv-panel").first, f"content-difference-{n}.png")
+        _shoot(page, root.locator(".tv-panel").first, f"content-difference-{n}.png")
         grid = root.locator(".tv-grid-model").first
         assert grid.get_attribute("data-score") == "JS distance to SmolLM2"
         assert grid.locator(".tv-grid-cell[data-score]").count() == 6 * 12
-        screenshot(page, root.locator(".tv-grid"), f"content-grid-{n}.png")
+        _shoot(page, root.locator(".tv-grid"), f"content-grid-{n}.png")
+        width = page.evaluate(
+            "() => { const g = document.querySelector('.tv-grid');"
+            " return [g.scrollWidth, g.clientWidth]; }"
+        )
+        assert width[0] <= width[1] + 1, f"the head grid overflows its cell: {width}"
     root.locator("button[data-mode=side]").click()
     root.locator("select[data-trait=head]").select_option("all")
     _wait(page, "() => document.querySelector('.tv-panel[data-kind=heads]') !== null")
     _focus(page, root, 5)
     panel = root.locator(".tv-panel[data-kind=heads]").first
     assert panel.locator(".tv-head-line").count() > 0
-    screenshot(page, panel, "content-overlay-64.png")
+    _shoot(page, panel, "content-overlay-64.png")

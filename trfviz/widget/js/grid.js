@@ -71,7 +71,7 @@ export function drawGrid(ctx, key, grid, current, name, wanted) {
   const thumbs = unpack(grid.thumbs);
   const [L, H, q, k] = thumbs.shape;
   const peak = Math.max(1e-9, maxAbs(thumbs.values));
-  const size = L > 12 ? 22 : 34;
+  const size = L > 24 ? 16 : L > 12 ? 22 : 34; // 30 layers still fit a laptop's cell
   const table = el("div", "tv-grid-table", wrap);
   table.style.gridTemplateColumns = `24px repeat(${L}, ${size + 4}px)`;
   el("span", "tv-grid-corner", table, "");
