@@ -227,9 +227,14 @@ def test_difference_mode(explorer: AttentionExplorer, data: Document) -> None:
     js = _matrix(explorer._difference["js"])[0, 0]
     whole = compare_rows(a, b, TELESCOPE[0], exclude_sink=False)
     np.testing.assert_allclose(js, np.nan_to_num(whole.divergence, nan=-1.0), atol=1e-4)
-    view = explorer.get_view()
+    view = explorer.get_view()  # what is on screen: the renormalised difference
     assert view.mode == "difference" and view.panels[0].labels == tuple(TELESCOPE[0])
-    np.testing.assert_allclose(view.panels[0].attention, a - b, atol=1e-6)
+    assert explorer.view_spec().exclude_sink is False
+    np.testing.assert_allclose(view.panels[0].attention, whole.difference, atol=1e-6)
+    explorer.exclude_sink = True
+    np.testing.assert_allclose(
+        explorer.get_view().panels[0].attention, compared.difference, atol=1e-6
+    )
     explorer.compare = ""
     assert explorer.mode == "side"
 

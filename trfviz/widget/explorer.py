@@ -431,6 +431,7 @@ class AttentionExplorer(anywidget.AnyWidget):
             show_parse=self.show_parse,
             show_entities=self.show_entities,
             show_heatmap=self.show_heatmap,
+            exclude_sink=self.exclude_sink,
         )
 
     def _view_data(self, spec: ViewSpec) -> tuple[SentenceParse, dict[str, SentenceExtraction]]:
