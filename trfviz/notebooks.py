@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KERNEL_NAME", "execute_notebook", "kernel_manager", "render_notebooks"]
+__all__ = ["KERNEL_NAME", "execute_notebook", "html_exporter", "kernel_manager", "render_notebooks"]
 
 #: The name ``make setup`` registers this checkout's kernel under; the notebooks name it.
 KERNEL_NAME = "trfviz"
@@ -68,6 +68,25 @@ def execute_notebook(
     return notebook
 
 
+def html_exporter() -> Any:
+    """An nbconvert ``HTMLExporter`` that shows an output's picture before a live widget.
+
+    nbclient saves the widgets' state, so plain nbconvert would embed each
+    explorer as a widget that only renders with a CDN (an empty box offline);
+    the explorer's output also carries a picture of its view (``text/html``
+    with an inline SVG, :mod:`trfviz.widget.fallback`), preferred here. Widgets
+    without a picture are still embedded as widgets.
+    """
+    from nbconvert import HTMLExporter
+    from traitlets.config import Config
+
+    widget = "application/vnd.jupyter.widget-view+json"
+    priority = [m for m in HTMLExporter().default_config.NbConvertBase.display_data_priority]
+    priority.remove(widget)
+    priority.insert(priority.index("text/html") + 1, widget)
+    return HTMLExporter(config=Config({"NbConvertBase": {"display_data_priority": priority}}))
+
+
 def render_notebooks(
     source: str | os.PathLike[str],
     out: str | os.PathLike[str],
@@ -81,14 +100,12 @@ def render_notebooks(
     ``progress``, one line per notebook says which is running and how long it
     took. Returns the HTML paths, in name order.
     """
-    from nbconvert import HTMLExporter
-
     source, target = Path(source), Path(out)
     target.mkdir(parents=True, exist_ok=True)
     paths = sorted(source.glob("*.ipynb"))
     if names is not None:
         paths = [p for p in paths if p.stem in names or p.name in names]
-    exporter = HTMLExporter()
+    exporter = html_exporter()
     written = []
     for number, path in enumerate(paths, start=1):
         started = time.perf_counter()

@@ -10,6 +10,8 @@ matplotlib): the same weight has the same colour on screen and in a paper.
   ``score`` for per-head scores (viridis).
 - **Entities** (:data:`ENTITY_COLORS`): displaCy's colours, so an entity looks the
   same in trfviz as in displaCy.
+- **Heads** (:data:`HEAD_COLORS`): a categorical set, one colour per head when
+  all heads of a layer are overlaid (cycled past its length).
 - **Marks**: attention arcs, dependency arcs, the focused word's outgoing and
   incoming attention, and the three kinds of wordpiece.
 
@@ -19,6 +21,8 @@ matplotlib): the same weight has the same colour on screen and in a paper.
 ('#f7fbff', '#08306b')
 >>> scale_color("diverging", 0.5)
 '#f7f7f7'
+>>> head_color(0) == HEAD_COLORS[0] == head_color(len(HEAD_COLORS))
+True
 """
 
 from __future__ import annotations
@@ -32,12 +36,14 @@ __all__ = [
     "DEPENDENCY_COLOR",
     "ENTITY_COLORS",
     "FROM_COLOR",
+    "HEAD_COLORS",
     "PIECE_COLORS",
     "SCALES",
     "TO_COLOR",
     "ScaleName",
     "colormap",
     "entity_color",
+    "head_color",
     "palette_payload",
     "scale_color",
 ]
@@ -82,6 +88,23 @@ SCALES: Mapping[ScaleName, tuple[str, ...]] = {
         "#fde725",
     ),
 }
+
+#: One colour per head when a layer's heads are overlaid: Tableau 10, then the two
+#: darkest distinct ColorBrewer Paired hues; head ``h`` takes ``HEAD_COLORS[h % 12]``.
+HEAD_COLORS: tuple[str, ...] = (
+    "#4e79a7",
+    "#f28e2b",
+    "#e15759",
+    "#76b7b2",
+    "#59a14f",
+    "#edc948",
+    "#b07aa1",
+    "#ff9da7",
+    "#9c755f",
+    "#bab0ac",
+    "#6a3d9a",
+    "#b15928",
+)
 
 #: displaCy's default entity colours (``spacy.displacy.render.DEFAULT_LABEL_COLORS``).
 ENTITY_COLORS: Mapping[str, str] = {
@@ -131,6 +154,11 @@ def entity_color(label: str, colors: Mapping[str, str] | None = None) -> str:
     return ENTITY_COLORS.get(label, DEFAULT_ENTITY_COLOR)
 
 
+def head_color(head: int) -> str:
+    """The overlay colour of head ``head`` (the categorical set cycled)."""
+    return HEAD_COLORS[int(head) % len(HEAD_COLORS)]
+
+
 def scale_color(scale: ScaleName, x: float) -> str:
     """The hex colour at ``x`` in [0, 1] along ``scale``, interpolated linearly in RGB."""
     stops = _stops(scale)
@@ -155,6 +183,7 @@ def palette_payload() -> dict[str, Any]:
         "entities": dict(ENTITY_COLORS),
         "default_entity": DEFAULT_ENTITY_COLOR,
         "pieces": dict(PIECE_COLORS),
+        "heads": list(HEAD_COLORS),
         "attention": ATTENTION_COLOR,
         "dependency": DEPENDENCY_COLOR,
         "from": FROM_COLOR,

@@ -58,6 +58,9 @@ class ViewSpec:
         value_range: ``(low, high)`` of the colour scale, or None for each panel's
             own range (0 to its largest weight; symmetric about 0 for a difference).
         shared_range: one range across all panels rather than one per panel.
+        exclude_sink: for a difference, leave the first word (the attention sink
+            of causal models) out with the special tokens before renormalising
+            both models' rows over the same words (:mod:`trfviz.widget.compare`).
     """
 
     models: tuple[str, ...]
@@ -74,6 +77,7 @@ class ViewSpec:
     scale: ScaleName | None = None
     value_range: tuple[float, float] | None = None
     shared_range: bool = False
+    exclude_sink: bool = True
 
     def __post_init__(self) -> None:
         models = tuple(self.models)
@@ -96,7 +100,7 @@ class ViewSpec:
         check_int("focus", self.focus, minimum=0, allow_none=True)
         if not isinstance(self.threshold, numbers.Real) or not 0 <= self.threshold <= 1:
             raise ValueError(f"threshold must be a number in [0, 1]; got {self.threshold!r}")
-        for flag in ("show_parse", "show_entities", "show_heatmap", "shared_range"):
+        for flag in ("show_parse", "show_entities", "show_heatmap", "shared_range", "exclude_sink"):
             check_bool(flag, getattr(self, flag))
         check_choice("special_tokens", self.special_tokens, _SPECIAL_TOKENS)
         scale = self.scale or ("diverging" if self.mode == "difference" else "sequential")

@@ -17,6 +17,7 @@ from trfviz.extraction import Extraction, SentenceExtraction
 from trfviz.palette import ENTITY_COLORS, palette_payload
 from trfviz.parse import SentenceParse
 from trfviz.widget import AttentionExplorer, explore
+from trfviz.widget.compare import compare_rows
 from trfviz.widget.payload import (
     HeadChoice,
     LayerChoice,
@@ -39,7 +40,8 @@ def explorer(data: Document) -> AttentionExplorer:
 
 
 def _matrix(packed: dict[str, Any]) -> np.ndarray:
-    codes = np.frombuffer(packed["data"], dtype=np.uint8).reshape(packed["shape"])
+    dtype = np.dtype("<u2") if packed["bits"] == 16 else np.uint8
+    codes = np.frombuffer(packed["data"], dtype=dtype).reshape(packed["shape"])
     return packed["lo"] + codes.astype(np.float32) * packed["scale"]
 
 
@@ -67,8 +69,8 @@ def test_only_the_current_layer_crosses(explorer: AttentionExplorer, data: Docum
     n = len(TELESCOPE[0]) + 2
     state = explorer.get_state()
     sent = count_message_bytes({k: v for k, v in state.items() if k not in ("_esm", "_css")})
-    # The layer's 3 heads and their mean as uint8 [query, key] matrices, nothing else binary.
-    assert sent["buffers"] == 3 * n * n + n * n
+    # The layer's 3 heads and their mean as 16-bit [query, key] matrices, nothing else binary.
+    assert sent["buffers"] == 2 * (3 * n * n + n * n)
     assert sent["json"] < 4000
     # No float lists anywhere in the JSON part.
     assert "0." not in str({k: v for k, v in state["_layers"].items() if k != "panels"})
@@ -114,7 +116,9 @@ def _record_sends(explorer: AttentionExplorer) -> list[tuple[set[str], int]]:
 
 def test_a_head_switch_sends_no_data(explorer: AttentionExplorer) -> None:
     n = len(TELESCOPE[0]) + 2
-    layer_bytes = 3 * n * n + n * n
+    layer_bytes = 2 * (3 * n * n + n * n)  # 16 bits a weight
+    gpt_bytes = 2 * (2 * 8 * 8 + 8 * 8)
+    js_bytes = 2 * (3 + 1) * (2 + 1) * 8  # JS per word for every head pair (and the means)
     sent = _record_sends(explorer)
     # (change, traits sent with data, buffer bytes): heads and the mode are picked in the
     # browser from the layer it holds; a layer, model, comparison or sentence sends data.
@@ -123,19 +127,27 @@ def test_a_head_switch_sends_no_data(explorer: AttentionExplorer) -> None:
         ({"head": "mean"}, set(), 0),
         ({"head": "all"}, set(), 0),
         ({"layer": 1}, {"_layers"}, layer_bytes),
-        ({"compare": "tiny-gpt"}, {"_layers", "_sentence_data"}, layer_bytes + 2 * 8 * 8 + 8 * 8),
+        (
+            {"compare": "tiny-gpt"},
+            {"_layers", "_sentence_data", "_difference"},
+            layer_bytes + gpt_bytes + js_bytes,
+        ),
         ({"head": 0}, set(), 0),
         ({"mode": "difference"}, set(), 0),
         ({"link": False, "compare_head": 1}, set(), 0),
-        ({"compare_layer": 0}, {"_layers"}, layer_bytes + 2 * 8 * 8 + 8 * 8),
-        ({"sentence": 1}, {"_layers", "_sentence_data"}, 3 * 49 + 49 + 2 * 25 + 25),
+        ({"compare_layer": 0}, {"_layers", "_difference"}, layer_bytes + gpt_bytes + js_bytes),
+        (
+            {"sentence": 1},
+            {"_layers", "_sentence_data", "_difference"},
+            2 * (3 * 49 + 49 + 2 * 25 + 25) + 2 * 4 * 3 * 5,
+        ),
     ]
     for change, data_traits, n_bytes in steps:
         sent.clear()
         for name, value in change.items():
             setattr(explorer, name, value)
         traits = set().union(*(names for names, _ in sent))
-        assert traits & {"_layers", "_sentence_data", "_grid"} == data_traits, change
+        assert traits & {"_layers", "_sentence_data", "_grid", "_difference"} == data_traits, change
         assert sum(size for _, size in sent) == n_bytes, change
         assert set(change) <= traits, change  # and the traits changed, so the views agree
     sent.clear()
@@ -204,10 +216,25 @@ def test_difference_mode(explorer: AttentionExplorer, data: Document) -> None:
     a = _attention_of(extractions["tiny-bert"][0])[0, 0, :n, :n]
     b = _attention_of(extractions["tiny-gpt"][0])[0, 0, :n, :n]
     sent = _matrix(first["heads"])[0, :n, :n] - _matrix(second["heads"])[0, :n, :n]
-    np.testing.assert_allclose(sent, a - b, atol=2 / 255)
-    view = explorer.get_view()
+    np.testing.assert_allclose(sent, a - b, atol=2 / 65535)
+    # ... after renormalising both over the same words (the first word left out), with the
+    # JS divergence per word the kernel sent for this head pair.
+    compared = compare_rows(a, b, TELESCOPE[0])
+    js = _matrix(explorer._difference["js"])[0, 0]
+    np.testing.assert_allclose(js, np.nan_to_num(compared.divergence, nan=-1.0), atol=1e-4)
+    explorer.exclude_sink = False
+    assert explorer._difference["key"].endswith("sink=0")
+    js = _matrix(explorer._difference["js"])[0, 0]
+    whole = compare_rows(a, b, TELESCOPE[0], exclude_sink=False)
+    np.testing.assert_allclose(js, np.nan_to_num(whole.divergence, nan=-1.0), atol=1e-4)
+    view = explorer.get_view()  # what is on screen: the renormalised difference
     assert view.mode == "difference" and view.panels[0].labels == tuple(TELESCOPE[0])
-    np.testing.assert_allclose(view.panels[0].attention, a - b, atol=1e-6)
+    assert explorer.view_spec().exclude_sink is False
+    np.testing.assert_allclose(view.panels[0].attention, whole.difference, atol=1e-6)
+    explorer.exclude_sink = True
+    np.testing.assert_allclose(
+        explorer.get_view().panels[0].attention, compared.difference, atol=1e-6
+    )
     explorer.compare = ""
     assert explorer.mode == "side"
 
@@ -228,10 +255,17 @@ def test_head_grid_with_scores(data: Document) -> None:
     explorer = AttentionExplorer(parses, extractions, head_scores=scores, show_grid=True)
     grid = explorer._grid["tiny-bert"]
     assert grid["shape"] == [2, 3]
-    assert grid["score_range"] == [0.0, 5.0]
+    assert grid["score_ranges"]["relation accuracy"] == [0.0, 5.0]
+    assert list(grid["scores"]) == ["relation accuracy", "entropy (bits)", "attention to specials"]
     explorer.compare = "tiny-gpt"
     assert set(explorer._grid) == {"tiny-bert", "tiny-gpt"}
-    assert explorer._grid["tiny-gpt"]["scores"] is None
+    # Computed for both models; the JS distance to the other once there is one.
+    assert list(explorer._grid["tiny-gpt"]["scores"]) == [
+        "entropy (bits)",
+        "attention to specials",
+        "JS distance to tiny-bert",
+    ]
+    assert "JS distance to tiny-gpt" in explorer._grid["tiny-bert"]["scores"]
     explorer.show_grid = False
     assert explorer._grid == {}
     with pytest.raises(ValueError, match="head_scores"):

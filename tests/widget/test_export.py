@@ -7,6 +7,7 @@ import pytest
 
 from tests.browser.widget_data import TELESCOPE, make_document
 from trfviz.view import ViewSpec
+from trfviz.widget.compare import kept_words, renormalise_rows
 from trfviz.widget.export import (
     compose_view,
     draw_view,
@@ -51,8 +52,13 @@ def test_compose_view_from_a_spec() -> None:
     )
     bert = sentences["tiny-bert"].attention
     assert bert is not None
-    expected = bert[1].mean(0)[:n, :n] - attention.mean(0)[1][:n, :n]
+    # Both rows over the same words (specials and the first word out), renormalised.
+    keep = kept_words(n)
+    expected = renormalise_rows(bert[1].mean(0)[:n, :n], keep) - renormalise_rows(
+        attention.mean(0)[1][:n, :n], keep
+    )
     np.testing.assert_allclose(panel.attention, expected, atol=1e-6)
+    assert np.all(panel.attention[:, 0] == 0)
 
 
 def test_title_and_file_name_say_what_is_shown() -> None:

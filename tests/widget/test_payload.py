@@ -33,7 +33,7 @@ FINITE = st.floats(-4, 4, allow_nan=False, width=32)
 @settings(max_examples=80, deadline=None)
 def test_pack_matrix_round_trips_within_half_a_step(values: np.ndarray) -> None:
     packed = pack_matrix(values)
-    assert len(packed.data) == values.size
+    assert len(packed.data) == 2 * values.size
     assert packed.shape == values.shape
     restored = packed.unpack()
     assert restored.dtype == np.float32
@@ -45,19 +45,25 @@ def test_pack_matrix_round_trips_within_half_a_step(values: np.ndarray) -> None:
 def test_pack_matrix_keeps_zero_exact_for_weights(values: np.ndarray) -> None:
     packed = pack_matrix(values)
     assert packed.lo == 0.0
-    codes = np.frombuffer(packed.data, dtype=np.uint8).reshape(5, 5)
+    codes = np.frombuffer(packed.data, dtype="<u2").reshape(5, 5)
     assert np.all(codes[values == 0] == 0)
     if values.max() > 0:
-        assert codes.max() == 255
+        assert codes.max() == 65535
 
 
 def test_pack_matrix_hand_worked() -> None:
-    packed = pack_matrix(np.array([[0.0, 0.5], [1.0, 0.25]]))
+    packed = pack_matrix(np.array([[0.0, 0.5], [1.0, 0.25]]), bits=8)
     assert packed.scale == pytest.approx(1 / 255)
     assert list(packed.data) == [0, 128, 255, 64]
-    signed = pack_matrix(np.array([-1.0, 0.0, 1.0]))
+    signed = pack_matrix(np.array([-1.0, 0.0, 1.0]), bits=8)
     assert (signed.lo, signed.scale) == (-1.0, pytest.approx(2 / 255))
     assert list(signed.data) == [0, 128, 255]
+    # 16 bits, little-endian: 0.5 of 1 is code 32768 = 0x8000, bytes 00 80.
+    wide = pack_matrix(np.array([0.0, 0.5, 1.0]))
+    assert (wide.bits, wide.scale) == (16, pytest.approx(1 / 65535))
+    assert list(wide.data) == [0, 0, 0, 128, 255, 255]
+    with pytest.raises(ValueError, match="bits"):
+        pack_matrix(np.zeros(2), bits=12)
     constant = pack_matrix(np.zeros((2, 2)))
     assert constant.unpack().tolist() == [[0.0, 0.0], [0.0, 0.0]]
     empty = pack_matrix(np.zeros((0, 3)))
@@ -171,23 +177,23 @@ def test_pack_layers_sends_the_heads_of_one_layer_per_panel() -> None:
     assert (panel["model"], panel["layer"]) == ("a", 1)
     assert panel["heads"]["shape"] == [3, n + 2, n + 2]
     assert panel["mean"]["shape"] == [n + 2, n + 2]
-    # Every head of the layer and their mean, one byte per value; nothing of layer 0.
-    assert count_message_bytes(one)["buffers"] == 3 * (n + 2) ** 2 + (n + 2) ** 2
-    np.testing.assert_allclose(_unpack(panel["heads"]), a[1], atol=1 / 255)
-    np.testing.assert_allclose(_unpack(panel["mean"]), a[1].mean(0), atol=0.5 / 255)
+    # Every head of the layer and their mean, two bytes per value; nothing of layer 0.
+    assert count_message_bytes(one)["buffers"] == 2 * (3 * (n + 2) ** 2 + (n + 2) ** 2)
+    np.testing.assert_allclose(_unpack(panel["heads"]), a[1], atol=1 / 65535)
+    np.testing.assert_allclose(_unpack(panel["mean"]), a[1].mean(0), atol=0.5 / 65535)
 
     two = pack_layers({"a": a, "b": b}, {"a": 0, "b": "mean"}, sentence=0)
     assert two["key"] == "s0;a/0;b/mean"
     assert [p["model"] for p in two["panels"]] == ["a", "b"]
     second = two["panels"][1]
     assert second["heads"]["shape"] == [2, n, n]
-    np.testing.assert_allclose(_unpack(second["heads"]), b.mean(0), atol=1 / 255)
-    np.testing.assert_allclose(_unpack(second["mean"]), b.mean(0).mean(0), atol=1 / 255)
+    np.testing.assert_allclose(_unpack(second["heads"]), b.mean(0), atol=1 / 65535)
+    np.testing.assert_allclose(_unpack(second["mean"]), b.mean(0).mean(0), atol=1 / 65535)
     # The browser's difference (first minus second over the spaCy tokens) from these bytes
     # is within a step of each operand of the exact one.
     head_a = _unpack(two["panels"][0]["heads"])[2, :n, :n]
     head_b = _unpack(second["heads"])[1, :n, :n]
-    np.testing.assert_allclose(head_a - head_b, a[0, 2, :n, :n] - b.mean(0)[1], atol=2 / 255)
+    np.testing.assert_allclose(head_a - head_b, a[0, 2, :n, :n] - b.mean(0)[1], atol=2 / 65535)
     with pytest.raises(ValueError, match="layer"):
         pack_layers({"a": a}, {"a": 2}, sentence=0)
 
@@ -199,10 +205,13 @@ def test_pack_grid_thumbnails_and_scores() -> None:
     assert grid["shape"] == [3, 2]
     assert grid["thumbs"]["shape"] == [3, 2, 8, 8]
     codes = np.frombuffer(grid["thumbs"]["data"], dtype=np.uint8).reshape(3, 2, 64)
-    assert np.all(codes.max(axis=-1) == 255)  # each thumbnail scaled to its own maximum
-    assert grid["scores"][1][0] is None
-    assert grid["score_range"] == [0.1, 0.9]
-    assert pack_grid(att)["scores"] is None
+    # One scale for every thumbnail: only the largest reaches the top code.
+    assert codes.max() == 255 and not np.all(codes.max(axis=-1) == 255)
+    assert grid["scores"]["head score"][1][0] is None
+    assert grid["score_ranges"]["head score"] == [0.1, 0.9]
+    assert pack_grid(att)["scores"] == {}
+    named = pack_grid(att, scores={"x": np.full((3, 2), np.nan)})
+    assert named["score_ranges"] == {"x": None}
     with pytest.raises(ValueError, match="layer, head"):
         pack_grid(att, scores=np.zeros((2, 3)))
 
@@ -225,5 +234,6 @@ def test_model_names_are_shortened_by_the_shared_helper() -> None:
 
 
 def _unpack(packed: dict) -> np.ndarray:
-    codes = np.frombuffer(packed["data"], dtype=np.uint8).reshape(packed["shape"])
+    dtype = np.dtype("<u2") if packed.get("bits") == 16 else np.uint8
+    codes = np.frombuffer(packed["data"], dtype=dtype).reshape(packed["shape"])
     return packed["lo"] + codes.astype(np.float32) * packed["scale"]

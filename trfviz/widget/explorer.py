@@ -20,6 +20,7 @@ import numpy as np
 import traitlets as t
 
 from trfviz.extraction import Extraction, SentenceExtraction
+from trfviz.naming import short_model_name
 from trfviz.palette import palette_payload
 from trfviz.parse import SentenceParse
 from trfviz.view import ViewSpec
@@ -32,12 +33,15 @@ from trfviz.widget.export import (
     layer_spec,
     save_view,
 )
+from trfviz.widget.fallback import with_fallback
 from trfviz.widget.inputs import check_inputs, check_scores, inputs_from_doc
 from trfviz.widget.payload import (
     HeadChoice,
     LayerChoice,
+    head_scores,
     layers_key,
     map_layer,
+    pack_difference,
     pack_grid,
     pack_layers,
     pack_sentence,
@@ -141,6 +145,13 @@ class AttentionExplorer(anywidget.AnyWidget):
     export_path = t.Unicode("").tag(sync=True)
     export_preset = t.Unicode("two-column").tag(sync=True)
     status = t.Unicode("").tag(sync=True)
+    # The difference compares the two models over the same words: specials always left out,
+    # the first word too (the attention sink of causal models) while this is on.
+    exclude_sink = t.Bool(True).tag(sync=True)
+    # The head grid's colouring: a score name from _grid's "scores", or "" for the patterns.
+    grid_score = t.Unicode("").tag(sync=True)
+    # Heads hidden in the overlay of all heads of a layer (head "all").
+    hidden_heads = t.List(t.Int()).tag(sync=True)
 
     # What the browser draws: the sentence (once per sentence), every head of the current
     # layer per panel (per layer change; heads are picked in the browser) and the head
@@ -148,6 +159,8 @@ class AttentionExplorer(anywidget.AnyWidget):
     _sentence_data = t.Dict().tag(sync=True)
     _layers = t.Dict().tag(sync=True)
     _grid = t.Dict().tag(sync=True)
+    # For a difference: the JS divergence per query word for every head pair of the layers.
+    _difference = t.Dict().tag(sync=True)
     # The one palette (trfviz.palette), sent once: the widget colours as the figures do.
     _palette = t.Dict().tag(sync=True)
 
@@ -157,6 +170,7 @@ class AttentionExplorer(anywidget.AnyWidget):
         extractions: Mapping[str, Sequence[SentenceExtraction]],
         *,
         head_scores: Mapping[str, np.ndarray] | None = None,
+        head_score_name: str = "relation accuracy",
         model: str | None = None,
         compare: str | None = None,
         **traits: Any,
@@ -165,6 +179,7 @@ class AttentionExplorer(anywidget.AnyWidget):
         self._extractions = {key: tuple(value) for key, value in extractions.items()}
         self._shapes = check_inputs(self._parses, self._extractions)
         self._scores = check_scores(head_scores or {}, self._shapes)
+        self._score_name = str(head_score_name)
         keys = list(self._extractions)
         super().__init__()
         with self.hold_sync():
@@ -174,6 +189,8 @@ class AttentionExplorer(anywidget.AnyWidget):
             self.model = model if model is not None else keys[0]
             if compare:
                 self.compare = compare
+            if self._scores and "grid_score" not in traits:
+                self.grid_score = self._score_name  # the caller's scores fill the grid
             for name, value in traits.items():
                 if not self.has_trait(name) or name.startswith("_"):
                     raise TypeError(f"AttentionExplorer got an unexpected option {name!r}")
@@ -295,6 +312,10 @@ class AttentionExplorer(anywidget.AnyWidget):
     def _on_grid(self, change: t.Bunch) -> None:
         self._refresh(view=False, grid=True)
 
+    @t.observe("exclude_sink")
+    def _on_sink(self, change: t.Bunch) -> None:
+        self._refresh(grid=True)
+
     def _refresh(self, *, sentence: bool = False, view: bool = True, grid: bool = False) -> None:
         if not getattr(self, "_ready", False):
             return
@@ -324,12 +345,41 @@ class AttentionExplorer(anywidget.AnyWidget):
                 self._layers = pack_layers(
                     {key: self._attention(key) for key in keys}, layers, sentence=index
                 )
+            self._update_difference(layers)
         if grid:
             self._grid = (
-                {key: pack_grid(self._attention(key), scores=self._scores.get(key)) for key in keys}
+                {
+                    key: pack_grid(self._attention(key), scores=self._grid_scores(key))
+                    for key in keys
+                }
                 if self.show_grid
                 else {}
             )
+
+    def _update_difference(self, layers: Mapping[str, LayerChoice]) -> None:
+        key = f"{layers_key(self.sentence, layers)};sink={int(self.exclude_sink)}"
+        if len(layers) == 2 and self._difference.get("key") != key:
+            self._difference = pack_difference(
+                {k: self._attention(k) for k in layers},
+                layers,
+                sentence=self.sentence,
+                n_tokens=len(self._parses[self.sentence].words),
+                exclude_sink=self.exclude_sink,
+            )
+        elif len(layers) != 2 and self._difference:
+            self._difference = {}
+
+    def _grid_scores(self, key: str) -> dict[str, np.ndarray]:
+        others = [k for k in self._shown_keys() if k != key]
+        other = (short_model_name(others[0]), self._attention(others[0])) if others else None
+        return head_scores(
+            self._attention(key),
+            len(self._parses[self.sentence].words),
+            given=self._scores.get(key),
+            given_name=self._score_name,
+            other=other,
+            exclude_sink=self.exclude_sink,
+        )
 
     def _on_message(self, widget: Any, content: Mapping[str, Any], buffers: Any) -> None:
         if not isinstance(content, Mapping) or content.get("type") != "export":
@@ -386,6 +436,7 @@ class AttentionExplorer(anywidget.AnyWidget):
             show_parse=self.show_parse,
             show_entities=self.show_entities,
             show_heatmap=self.show_heatmap,
+            exclude_sink=self.exclude_sink,
         )
 
     def _view_data(self, spec: ViewSpec) -> tuple[SentenceParse, dict[str, SentenceExtraction]]:
@@ -419,6 +470,14 @@ class AttentionExplorer(anywidget.AnyWidget):
         """A matplotlib Figure of the current view (:func:`trfviz.widget.export.draw_view`)."""
         spec = self.view_spec()
         return draw_view(spec, *self._view_data(spec), scores=self._scores, preset=preset)
+
+    #: Add a static picture of the view to the output (nbconvert HTML, GitHub).
+    static_fallback: bool = True
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The widget's mimebundle plus a picture of the view (:mod:`trfviz.widget.fallback`)."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        return with_fallback(bundle, self) if self.static_fallback else bundle
 
     # -- alternative constructor ------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from trfviz.extraction import SentenceExtraction
 from trfviz.naming import short_model_name
 from trfviz.parse import SentenceParse
 from trfviz.view import HeadSpec, LayerSpec, ViewSpec
+from trfviz.widget.compare import compare_rows
 from trfviz.widget.payload import HeadChoice, LayerChoice, select_attention
 
 if TYPE_CHECKING:
@@ -128,21 +129,38 @@ def _matrix(spec: ViewSpec, sentences: Mapping[str, SentenceExtraction], i: int)
     return selected.mean(axis=0) if selected.ndim == 3 else selected
 
 
+def _compared(
+    spec: ViewSpec, parse: SentenceParse, sentences: Mapping[str, SentenceExtraction]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Both models' ``[word, word]`` rows over the same words, renormalised (as on screen)."""
+    specials = [label for key in spec.models for label in sentences[key].special_labels]
+    compared = compare_rows(
+        _matrix(spec, sentences, 0),
+        _matrix(spec, sentences, 1),
+        parse.words,
+        specials=specials,
+        exclude_sink=spec.exclude_sink,
+    )
+    return compared.a.astype(np.float32), compared.b.astype(np.float32)
+
+
 def compose_view(
     spec: ViewSpec, parse: SentenceParse, sentences: Mapping[str, SentenceExtraction]
 ) -> ExplorerView:
     """The view ``spec`` describes, at full precision, from the sentence's data.
+
+    A difference compares both models over the same words, rows renormalised
+    (:func:`trfviz.widget.compare.compare_rows`), as the widget shows it.
 
     Args:
         spec: what to show.
         parse: the parse of sentence ``spec.sentence``.
         sentences: that sentence's extraction for each model key in ``spec.models``.
     """
-    n_tokens = len(parse.words)
     choices = [(layer_choice(la), head_choice(h)) for _, la, h in spec.per_model]
     panels: list[ViewPanel] = []
     if spec.mode == "difference":
-        a, b = (_matrix(spec, sentences, i)[:n_tokens, :n_tokens] for i in (0, 1))
+        a, b = _compared(spec, parse, sentences)
         a_key, b_key = spec.models
         layer, head = choices[0]
         panels.append(
@@ -214,9 +232,13 @@ def draw_view(
     n = len(parse.words)
     title = view_title(spec)
     if spec.comparing:
+        pair = (
+            _compared(spec, parse, sentences)
+            if spec.mode == "difference"
+            else (_matrix(spec, sentences, 0)[:n, :n], _matrix(spec, sentences, 1)[:n, :n])
+        )
         figure, _ = plot_model_comparison(
-            _matrix(spec, sentences, 0)[:n, :n],
-            _matrix(spec, sentences, 1)[:n, :n],
+            *pair,
             parse.words,
             names=(short_model_name(spec.models[0]), short_model_name(spec.models[1])),
             mode="difference" if spec.mode == "difference" else "side_by_side",

@@ -2,8 +2,9 @@
 
 Everything here is pure numpy/Python and testable without a browser. Only the
 current layer crosses to the browser: its ``[head, query, key]`` weights and
-their head mean for each panel, quantised to ``uint8`` with an offset and a
-scale (``value ≈ lo + code * scale``) and sent as raw bytes, which
+their head mean for each panel, quantised to 16-bit codes with an offset and a
+scale (``value ≈ lo + code * scale``; every weight >= 1e-4 stays non-zero and
+weights >= 0.01 are within 0.1 %) and sent as raw little-endian bytes, which
 ipywidgets/anywidget ship as binary buffers next to the JSON message instead of
 inside it. The browser picks the head itself, so a head switch needs no round
 trip. Whole ``[layer, head, query, key]`` tensors never cross; the head grid
@@ -13,8 +14,8 @@ Example
 -------
 >>> import numpy as np
 >>> packed = pack_matrix(np.array([[0.25, 0.75], [1.0, 0.0]], dtype=np.float32))
->>> packed.shape, len(packed.data)
-((2, 2), 4)
+>>> packed.shape, len(packed.data), packed.bits
+((2, 2), 8, 16)
 >>> bool(np.allclose(packed.unpack(), [[0.25, 0.75], [1.0, 0.0]], atol=packed.scale / 2))
 True
 """
@@ -31,6 +32,12 @@ import numpy as np
 from trfviz.extraction import SentenceExtraction
 from trfviz.naming import short_model_name
 from trfviz.parse import SentenceParse
+from trfviz.widget.compare import (
+    attention_to_specials,
+    head_entropy,
+    js_distance_to_other,
+    pair_divergences,
+)
 
 __all__ = [
     "HeadChoice",
@@ -38,8 +45,10 @@ __all__ = [
     "PackedMatrix",
     "count_message_bytes",
     "downsample_matrix",
+    "head_scores",
     "layers_key",
     "map_layer",
+    "pack_difference",
     "pack_grid",
     "pack_layers",
     "pack_matrix",
@@ -56,10 +65,11 @@ THUMBNAIL_SIDE = 16
 
 @dataclass(frozen=True)
 class PackedMatrix:
-    """A float array quantised to one byte per value: ``value ≈ lo + code * scale``.
+    """A float array quantised to 8- or 16-bit codes: ``value ≈ lo + code * scale``.
 
     Attributes:
-        data: the uint8 codes in C order, ``prod(shape)`` bytes.
+        data: the codes in C order, little-endian ``uint8`` or ``uint16``
+            (``prod(shape) * bits / 8`` bytes).
         shape: the array's shape (``[query, key]`` or ``[head, query, key]``...).
         lo: the value of code 0.
         scale: the value step of one code (the rounding error is at most half of it).
@@ -69,31 +79,48 @@ class PackedMatrix:
     shape: tuple[int, ...]
     lo: float
     scale: float
+    bits: int = 8
 
     def unpack(self) -> np.ndarray:
         """float32 array of ``shape``: the dequantised values."""
-        codes = np.frombuffer(self.data, dtype=np.uint8).reshape(self.shape)
+        codes = np.frombuffer(self.data, dtype=_CODE_TYPES[self.bits]).reshape(self.shape)
         return (self.lo + codes.astype(np.float32) * np.float32(self.scale)).astype(np.float32)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict whose ``data`` stays bytes (sent as a binary buffer)."""
-        return {"data": self.data, "shape": list(self.shape), "lo": self.lo, "scale": self.scale}
+        return {
+            "data": self.data,
+            "shape": list(self.shape),
+            "lo": self.lo,
+            "scale": self.scale,
+            "bits": self.bits,
+        }
 
 
-def pack_matrix(values: np.ndarray) -> PackedMatrix:
-    """The array quantised to uint8 between ``min(0, values.min())`` and ``values.max()``.
+#: Code dtype per bit width (explicitly little-endian: the browser reads them so).
+_CODE_TYPES: dict[int, np.dtype[Any]] = {8: np.dtype(np.uint8), 16: np.dtype("<u2")}
+
+
+def pack_matrix(values: np.ndarray, *, bits: int = 16) -> PackedMatrix:
+    """The array quantised to ``bits``-bit codes between ``min(0, values.min())`` and its max.
 
     Attention (non-negative) gets ``lo = 0`` so a zero weight is exactly code 0;
-    signed differences keep their minimum. NaNs are packed as ``lo``.
+    signed differences keep their minimum. NaNs are packed as ``lo``. With 16
+    bits the step is ``max / 65535``: a weight of 1e-4 under a maximum of 1 is
+    code 7, and weights >= 0.01 are within 0.08 %; 8 bits (thumbnails) step by
+    ``max / 255``.
     """
+    if bits not in _CODE_TYPES:
+        raise ValueError(f"bits must be 8 or 16, got {bits!r}")
     array = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0)
     if array.size == 0:
-        return PackedMatrix(b"", tuple(array.shape), 0.0, 1.0)
+        return PackedMatrix(b"", tuple(array.shape), 0.0, 1.0, bits)
     lo = min(0.0, float(array.min()))
     hi = float(array.max())
-    scale = (hi - lo) / 255.0 if hi > lo else 1.0
-    codes = np.clip(np.rint((array - lo) / scale), 0, 255).astype(np.uint8)
-    return PackedMatrix(codes.tobytes(), tuple(int(n) for n in array.shape), lo, scale)
+    top = 2**bits - 1
+    scale = (hi - lo) / top if hi > lo else 1.0
+    codes = np.clip(np.rint((array - lo) / scale), 0, top).astype(_CODE_TYPES[bits])
+    return PackedMatrix(codes.tobytes(), tuple(int(n) for n in array.shape), lo, scale, bits)
 
 
 def select_attention(attention: np.ndarray, layer: LayerChoice, head: HeadChoice) -> np.ndarray:
@@ -221,7 +248,7 @@ def pack_layers(
     Returns:
         ``{"key", "sentence", "panels": [...]}`` with ``key`` from :func:`layers_key`;
         a panel holds ``model``, ``layer``, ``heads`` (a :meth:`PackedMatrix.to_dict`
-        of ``[head, query, key]``, one byte per value) and ``mean`` (``[query, key]``,
+        of ``[head, query, key]``, 16 bits per value) and ``mean`` (``[query, key]``,
         the mean over the heads, packed on its own so it is not a mean of rounded
         values).
     """
@@ -239,47 +266,112 @@ def pack_layers(
     return {"key": layers_key(sentence, layers), "sentence": int(sentence), "panels": panels}
 
 
+def pack_difference(
+    attention: Mapping[str, np.ndarray],
+    layers: Mapping[str, LayerChoice],
+    *,
+    sentence: int,
+    n_tokens: int,
+    exclude_sink: bool,
+) -> dict[str, Any]:
+    """The JS divergence per query word for every head pair of two models' current layers.
+
+    What the difference view's read-out shows beside the two renormalised weights
+    (see :mod:`trfviz.widget.compare`); every head pair is sent so a head switch
+    needs no round trip, index ``n_heads`` being the head mean.
+
+    Returns:
+        ``{"key", "exclude_sink", "n_tokens", "js"}``: ``key`` is :func:`layers_key`
+        plus the sink choice, ``js`` a 16-bit :meth:`PackedMatrix.to_dict` of
+        ``[head_a + 1, head_b + 1, word]`` (NaN, a row with no mass left, as -1).
+    """
+    if len(layers) != 2:
+        raise ValueError(f"a difference needs two models' layers, got {list(layers)}")
+    (key_a, layer_a), (key_b, layer_b) = layers.items()
+    js = pair_divergences(
+        select_attention(attention[key_a], layer_a, "all"),
+        select_attention(attention[key_b], layer_b, "all"),
+        n_tokens,
+        exclude_sink=exclude_sink,
+    )
+    return {
+        "key": f"{layers_key(sentence, layers)};sink={int(exclude_sink)}",
+        "exclude_sink": bool(exclude_sink),
+        "n_tokens": int(n_tokens),
+        "js": pack_matrix(np.where(np.isnan(js), -1.0, js)).to_dict(),
+    }
+
+
+def head_scores(
+    attention: np.ndarray,
+    n_tokens: int,
+    *,
+    given: np.ndarray | None = None,
+    given_name: str = "relation accuracy",
+    other: tuple[str, np.ndarray] | None = None,
+    exclude_sink: bool = True,
+) -> dict[str, np.ndarray]:
+    """The head grid's scores by name, each float ``[layer, head]``.
+
+    Always ``"entropy (bits)"`` and ``"attention to specials"``; the caller's
+    ``given`` scores under ``given_name`` first when given; with ``other`` (a
+    name and its ``[layer, head, query, key]``), ``"JS distance to <name>"``
+    (:func:`trfviz.widget.compare.js_distance_to_other`).
+    """
+    scores: dict[str, np.ndarray] = {}
+    if given is not None:
+        scores[given_name] = np.asarray(given, dtype=np.float64)
+    scores["entropy (bits)"] = head_entropy(attention, n_tokens)
+    scores["attention to specials"] = attention_to_specials(attention, n_tokens)
+    if other is not None:
+        name, other_attention = other
+        scores[f"JS distance to {name}"] = js_distance_to_other(
+            attention, other_attention, n_tokens, exclude_sink=exclude_sink
+        )
+    return scores
+
+
 def pack_grid(
     attention: np.ndarray,
     *,
-    scores: np.ndarray | None = None,
+    scores: np.ndarray | Mapping[str, np.ndarray] | None = None,
     side: int = THUMBNAIL_SIDE,
 ) -> dict[str, Any]:
-    """Thumbnails of every head, ``[layer, head, q, k]`` downsampled and quantised.
+    """Thumbnails of every head on one shared scale, and per-head scores by name.
 
     Args:
         attention: float ``[layer, head, query, key]`` of one sentence.
-        scores: optional float ``[layer, head]`` per-head score from the caller,
-            used to colour the thumbnails (NaN for none).
+        scores: float ``[layer, head]`` scores by name (an array alone is named
+            ``"head score"``); NaN for none.
         side: the largest thumbnail side in values.
 
     Returns:
-        ``{"shape": [layer, head], "thumbs": packed [layer, head, q', k'],
-        "scores": [[...]] or None, "score_range": [lo, hi] or None}``. Each
-        thumbnail is scaled by its own maximum in the browser, so the packed
-        codes are stored per thumbnail as ``code = 255 * value / max``.
+        ``{"shape": [layer, head], "thumbs": packed [layer, head, q', k'] (8-bit,
+        one scale for every thumbnail), "scores": {name: [[...]]},
+        "score_ranges": {name: [lo, hi] or None}}``.
     """
     thumbs = downsample_matrix(attention, side)
-    peak = thumbs.max(axis=(-2, -1), keepdims=True)
-    normalised = np.divide(thumbs, peak, out=np.zeros_like(thumbs), where=peak > 0)
-    packed = pack_matrix(normalised)
     out: dict[str, Any] = {
         "shape": [int(attention.shape[0]), int(attention.shape[1])],
-        "thumbs": packed.to_dict(),
-        "scores": None,
-        "score_range": None,
+        "thumbs": pack_matrix(thumbs, bits=8).to_dict(),
+        "scores": {},
+        "score_ranges": {},
     }
-    if scores is not None:
-        values = np.asarray(scores, dtype=np.float64)
+    named = {"head score": scores} if isinstance(scores, np.ndarray) else dict(scores or {})
+    for name, value in named.items():
+        values = np.asarray(value, dtype=np.float64)
         if values.shape != attention.shape[:2]:
             raise ValueError(
-                f"head scores must be [layer, head] = {attention.shape[:2]}, got {values.shape}"
+                f"head scores {name!r} must be [layer, head] = {attention.shape[:2]}, "
+                f"got {values.shape}"
             )
         finite = values[np.isfinite(values)]
-        out["scores"] = [
+        out["scores"][name] = [
             [None if not np.isfinite(v) else round(float(v), 6) for v in row] for row in values
         ]
-        out["score_range"] = [float(finite.min()), float(finite.max())] if finite.size else None
+        out["score_ranges"][name] = (
+            [float(finite.min()), float(finite.max())] if finite.size else None
+        )
     return out
 
 

@@ -223,5 +223,6 @@ export function drawSentence(ctx, panel, matrix, opts) {
       t.tip.textContent = tip.join("\n");
     });
   }
-  return { node: root, update };
+  // Where things are, for views drawn over this one (overlay.js: each head's lines).
+  return { node: root, update, geometry: { xs, linesY, depthOf, height, width } };
 }

@@ -22,6 +22,11 @@ export function scale(name) {
 export const fromColour = () => palette().from; // attention from the focused token
 export const toColour = () => palette().to; // attention to the focused token
 export const attentionColour = () => palette().attention; // attention lines, no focus
+// Head h's colour when a layer's heads are overlaid (palette.HEAD_COLORS, cycled).
+export function headColour(h) {
+  const colours = palette().heads;
+  return colours[h % colours.length];
+}
 
 export function hexToRgb(hex) {
   const n = parseInt(hex.slice(1), 16);

@@ -4,6 +4,7 @@
 // a round trip to the kernel.
 
 import { headMatrix } from "./decode.js";
+import { divergenceRow, excludedLabels, keptWords, renormaliseRows } from "./honest.js";
 
 export function cropMatrix(m, n) {
   const k = m.shape[1];
@@ -27,8 +28,10 @@ export function linkedHead(head, nHeads) {
 // The panels to draw for the decoded layers and the heads shown (one per layer), or null
 // while the layers are not this sentence's. Panels hold decoded matrices: `matrix`; for
 // "heads" (all heads of a layer) also `heads`; for a difference (first minus second over
-// the spaCy tokens) also its operands `a` and `b`.
-export function composeView(sentence, layers, decoded, heads, mode) {
+// the same words, rows renormalised: see honest.js) also its operands `a` and `b`, the JS
+// divergence per query word `js` and the `excluded` labels. `difference` is the decoded
+// `_difference` payload; a difference waits (null) until the one for these layers is here.
+export function composeView(sentence, layers, decoded, heads, mode, difference) {
   if (!sentence.tokens || !sentence.models || layers.sentence !== sentence.index) return null;
   const matrices = [];
   for (let i = 0; i < decoded.length; i++) {
@@ -40,16 +43,23 @@ export function composeView(sentence, layers, decoded, heads, mode) {
   const part = (i) => `${decoded[i].model}/${decoded[i].layer}/${heads[i]}`;
   if (mode === "difference" && decoded.length === 2) {
     const [first, second] = decoded;
-    const cached = `difference/${heads[0]}/${heads[1]}`;
+    if (!difference || !String(difference.key).startsWith(`${layers.key};`)) return null;
+    const sink = difference.excludeSink;
+    const cached = `difference/${heads[0]}/${heads[1]}/${difference.key}`;
     if (!first.cache.has(cached)) {
       const n = sentence.tokens.length;
-      const a = cropMatrix(matrices[0], n), b = cropMatrix(matrices[1], n);
-      first.cache.set(cached, { a, b, matrix: subtract(a, b) });
+      const keep = keptWords(n, sink);
+      const a = renormaliseRows(matrices[0], n, keep), b = renormaliseRows(matrices[1], n, keep);
+      first.cache.set(cached, { a, b, matrix: subtract(a, b),
+        js: divergenceRow(difference, heads[0], heads[1]),
+        excluded: excludedLabels(sentence, [first.model, second.model], sink) });
     }
-    const { a, b, matrix } = first.cache.get(cached);
+    const { a, b, matrix, js, excluded } = first.cache.get(cached);
     return { key: `${part(0)};${part(1)};difference`, mode, panels: [{
       model: first.model, compare: second.model, layer: first.layer, head: heads[0],
-      compare_layer: second.layer, compare_head: heads[1], kind: "difference", matrix, a, b }] };
+      compare_layer: second.layer, compare_head: heads[1], kind: "difference", matrix, a, b,
+      js, excluded, excludeSink: sink,
+      names: [first.model, second.model].map((k) => (sentence.models[k] || { name: k }).name) }] };
   }
   const panels = decoded.map((d, i) => ({
     model: d.model, layer: d.layer, head: heads[i], kind: heads[i] === "all" ? "heads" : "attention",

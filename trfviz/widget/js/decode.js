@@ -16,9 +16,18 @@ export function bytesOf(data) {
   return new Uint8Array(0);
 }
 
-// A packed matrix {data, shape, lo, scale} as {values: Float32Array, shape}.
+// The codes of a packed matrix: one byte each (bits 8) or two, little-endian (bits 16), as
+// trfviz.widget.payload.pack_matrix writes them (read byte by byte: any alignment works).
+export function decodeCodes(bytes, bits) {
+  if (bits !== 16) return bytes;
+  const codes = new Uint16Array(bytes.length >> 1);
+  for (let i = 0; i < codes.length; i++) codes[i] = bytes[2 * i] | (bytes[2 * i + 1] << 8);
+  return codes;
+}
+
+// A packed matrix {data, shape, lo, scale, bits} as {values: Float32Array, shape}.
 export function unpack(packed) {
-  const codes = bytesOf(packed && packed.data);
+  const codes = decodeCodes(bytesOf(packed && packed.data), packed ? packed.bits || 8 : 8);
   const values = new Float32Array(codes.length);
   const lo = packed ? packed.lo : 0;
   const scale = packed ? packed.scale : 1;

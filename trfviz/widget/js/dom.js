@@ -39,7 +39,7 @@ export function fmt(x) {
   if (!Number.isFinite(x)) return "–";
   const a = Math.abs(x);
   return a >= 0.995 ? x.toFixed(2) : a >= 0.01 ? x.toFixed(2).replace(/^(-?)0\./, "$1.") :
-    a === 0 ? "0" : x.toFixed(3).replace(/^(-?)0\./, "$1.");
+    a === 0 ? "0" : a >= 0.001 ? x.toFixed(3).replace(/^(-?)0\./, "$1.") : x.toExponential(1);
 }
 export function choiceLabel(kind, v) {
   return v === "mean" ? `${kind} mean` : v === "all" ? `all ${kind}s` : `${kind} ${v}`;

@@ -11,6 +11,7 @@ import { decodeLayers } from "./decode.js";
 import { el } from "./dom.js";
 import { drawGrid } from "./grid.js";
 import { buildAligned } from "./aligned.js";
+import { decodeDifference } from "./honest.js";
 import { buildPanel } from "./panel.js";
 import { drawInfo, drawSummary } from "./readout.js";
 
@@ -58,6 +59,12 @@ function render({ model, el: host }) {
       if (key === get("model")) set({ head: h });
       else set({ link: false, compare_head: h });
     },
+    getTrait(name) {
+      return get(name);
+    },
+    setTrait(name, value) {
+      set({ [name]: value });
+    },
     jump(key, l, h) {
       if (key === get("model")) set({ layer: l, head: h });
       else set({ link: false, compare_layer: l, compare_head: h });
@@ -75,6 +82,13 @@ function render({ model, el: host }) {
     return decodedLayers.panels;
   }
 
+  // The `_difference` payload decoded once per payload.
+  let decodedDiff = { payload: null, value: null };
+  function differenceOf(payload) {
+    if (decodedDiff.payload !== payload) decodedDiff = { payload, value: decodeDifference(payload) };
+    return decodedDiff.value;
+  }
+
   // The heads shown, one per decoded layer: the linked comparison follows the main head.
   function shownHeads(decoded) {
     const head = get("head");
@@ -90,7 +104,8 @@ function render({ model, el: host }) {
     const decoded = decodedOf(layers);
     const wanted = [get("model"), get("compare")].filter(Boolean);
     if (decoded.map((d) => d.model).join("\u0000") !== wanted.join("\u0000")) return null;
-    return composeView(sentence, layers, decoded, shownHeads(decoded), get("mode"));
+    return composeView(sentence, layers, decoded, shownHeads(decoded), get("mode"),
+      differenceOf(get("_difference")));
   }
 
   // The panels of the current view, built by drawPanels and restyled by highlight.
@@ -103,8 +118,9 @@ function render({ model, el: host }) {
     const sentence = get("_sentence_data") || {};
     const view = currentView();
     if (!view) return false;
-    const state = [sentence, get("_layers"), view.key, get("threshold"), get("show_parse"),
-      get("show_entities"), get("show_heatmap"), get("compact"), get("per_model_scale")];
+    const state = [sentence, get("_layers"), get("_difference"), view.key, get("threshold"),
+      get("show_parse"), get("show_entities"), get("show_heatmap"), get("compact"),
+      get("per_model_scale")];
     if (state.every((x, i) => x === drawnWith[i])) return false;
     drawnWith = state;
     panelsBox.replaceChildren();
@@ -130,6 +146,7 @@ function render({ model, el: host }) {
       p.drawn.update(focus, get("selected"));
       if (p.heat) p.heat.update(focus, cellFocus);
       drawSummary(p, focus);
+      if (p.overlay) p.overlay.update(focus);
     }
     root.dataset.focus = String(focus);
   }
@@ -144,7 +161,8 @@ function render({ model, el: host }) {
       const isMain = key === get("model");
       const current = isMain ? [get("layer"), get("head")] : [get("compare_layer"), get("compare_head")];
       const name = sentence.models && sentence.models[key] ? sentence.models[key].name : key;
-      gridBox.appendChild(drawGrid(ctx, key, grid[key], current, name)).dataset.model = key;
+      gridBox.appendChild(drawGrid(ctx, key, grid[key], current, name, get("grid_score")))
+        .dataset.model = key;
     }
   }
 
@@ -191,6 +209,8 @@ function render({ model, el: host }) {
     ["change:mode", onView], ["change:link", onView], ["change:layer", onLayer],
     ["change:compare_layer", onLayer],
     ["change:_sentence_data", onSentence], ["change:_grid", onGrid],
+    ["change:_difference", onView], ["change:grid_score", onGrid],
+    ["change:hidden_heads", onSelected],
     ["change:selected", onSelected], ["change:hovered", onHovered], ["change:threshold", onPanels],
     ["change:show_parse", onPanels], ["change:show_entities", onPanels], ["change:show_heatmap", onPanels],
     ["change:compact", onPanels], ["change:per_model_scale", onPanels],

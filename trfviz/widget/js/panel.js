@@ -7,6 +7,8 @@ import { maxAbs } from "./decode.js";
 import { choiceLabel, el } from "./dom.js";
 import { drawHeads } from "./grid.js";
 import { drawHeatmap } from "./heatmap.js";
+import { drawDifferenceNote } from "./honest_view.js";
+import { drawOverlay } from "./overlay.js";
 
 // Builds the panel in `parent`; returns what `highlight` restyles on hover.
 export function buildPanel(ctx, parent, sentence, panel, opts) {
@@ -40,6 +42,7 @@ export function buildPanel(ctx, parent, sentence, panel, opts) {
   if (isDiff) {
     el("span", "tv-muted tv-legend-note", head,
       `orange: more in ${info.name}; purple: more in ${other.name}`);
+    drawDifferenceNote(ctx, box, panel);
   }
   const body = el("div", "tv-panel-body", box);
   const drawn = drawSentence(ctx, panel, matrix, {
@@ -47,6 +50,7 @@ export function buildPanel(ctx, parent, sentence, panel, opts) {
     showEntities: opts.showEntities,
   });
   el("div", "tv-sentence-wrap", body).appendChild(drawn.node);
+  const overlay = panel.kind === "heads" ? drawOverlay(ctx, box, drawn, panel, labels, opts) : null;
   let heat = null;
   if (opts.showHeatmap) {
     heat = drawHeatmap(ctx, panel, matrix, labels);
@@ -54,5 +58,5 @@ export function buildPanel(ctx, parent, sentence, panel, opts) {
   }
   const summary = el("div", "tv-focus-summary", box);
   if (panel.kind === "heads") box.appendChild(drawHeads(ctx, panel));
-  return { panel, labels, isDiff, drawn, heat, summary };
+  return { panel, labels, isDiff, drawn, heat, summary, overlay };
 }

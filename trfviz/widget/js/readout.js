@@ -48,12 +48,7 @@ export function drawSummary({ labels, isDiff, panel, summary }, focus) {
   if (summary.hidden) return;
   const { matrix, a, b } = panel;
   if (isDiff) {
-    const rows = labels.map((l, i) => [i, l, at(a, focus, i), at(b, focus, i), at(matrix, focus, i)])
-      .filter((r) => r[0] !== focus).sort((x, y) => Math.abs(y[4]) - Math.abs(x[4])).slice(0, 5);
-    el("span", "tv-arrow", summary, `${labels[focus]} →`);
-    for (const [, l, x, y, d] of rows) {
-      el("span", "tv-weight", summary, `${l} ${fmt(x)} vs ${fmt(y)} (${d >= 0 ? "+" : ""}${fmt(d)})`);
-    }
+    drawDifferenceSummary(summary, panel, labels, focus);
     return;
   }
   const from = el("span", "tv-from", summary);
@@ -65,5 +60,31 @@ export function drawSummary({ labels, isDiff, panel, summary }, focus) {
   el("span", "tv-arrow", to, `→ ${labels[focus]}`);
   for (const [l, w] of topWeights(matrix, labels, focus, false, 5)) {
     el("span", "tv-weight", to, `${l} ${fmt(w)}`);
+  }
+}
+
+// Under a difference: the focused word's JS divergence, then the words where the two models'
+// renormalised weights differ most, each with both values, and what was left out.
+function drawDifferenceSummary(summary, panel, labels, focus) {
+  const { matrix, a, b, js, excluded } = panel;
+  const names = panel.names || ["A", "B"];
+  el("span", "tv-arrow", summary, `${labels[focus]} →`);
+  const divergence = el("span", "tv-js", summary,
+    `JS divergence ${Number.isFinite(js[focus]) ? fmt(js[focus]) : "– (no weight left)"}`);
+  divergence.dataset.js = String(js[focus]);
+  divergence.title = "Jensen–Shannon divergence (base 2, 0 = same, 1 = disjoint) of the two " +
+    "models' rows over the words compared, each renormalised to sum to 1";
+  const rows = labels.map((l, i) => [i, l, at(a, focus, i), at(b, focus, i), at(matrix, focus, i)])
+    .filter((r) => r[0] !== focus && (r[2] > 0 || r[3] > 0))
+    .sort((x, y) => Math.abs(y[4]) - Math.abs(x[4])).slice(0, 5);
+  for (const [i, l, x, y, d] of rows) {
+    const item = el("span", "tv-weight tv-diff-weight", summary,
+      `${l} ${names[0]} ${fmt(x)} vs ${names[1]} ${fmt(y)} (${d >= 0 ? "+" : ""}${fmt(d)})`);
+    item.dataset.index = String(i);
+    item.dataset.a = String(x);
+    item.dataset.b = String(y);
+  }
+  if (excluded && excluded.length) {
+    el("span", "tv-muted tv-excluded", summary, `left out, rows renormalised: ${excluded.join(", ")}`);
   }
 }
