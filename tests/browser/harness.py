@@ -114,7 +114,8 @@ def start_jupyter(home: Path, *, app: App = "lab") -> Iterator[Jupyter]:
         "JUPYTER_DATA_DIR": str(home / "data"),
         "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
         "IPYTHONDIR": str(home / "ipython"),
-        "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")]),
+        # The repository only: a tests/ folder on the path would shadow stdlib names (html).
+        "PYTHONPATH": str(REPO),
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "HF_HUB_OFFLINE": "1",

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.model]
 LENGTHS = (12, 40, 64)
 CELLS = [
     "import transformers\ntransformers.utils.logging.disable_progress_bar()",
-    f"from browser.real_lengths import explorers\nexplorers = explorers({LENGTHS!r})",
+    f"from tests.browser.real_lengths import explorers\nexplorers = explorers({LENGTHS!r})",
     *[f"explorers[{n}]" for n in LENGTHS],
 ]
 

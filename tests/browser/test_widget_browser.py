@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 
 SYNTHETIC_CELLS = [
     "import transformers\ntransformers.utils.logging.disable_progress_bar()",
-    "from browser.widget_data import make_document\n"
+    "from tests.browser.widget_data import make_document\n"
     "from trfviz.widget import AttentionExplorer\n"
     "parses, extractions = make_document()\n"
     "import numpy as np\n"
@@ -222,7 +222,7 @@ def test_synthetic_explorer_renders_and_responds(lab: Jupyter, page: Any) -> Non
 
 def test_token_text_is_escaped(lab: Jupyter, page: Any) -> None:
     cells = [
-        "from browser.widget_data import make_document, NASTY\n"
+        "from tests.browser.widget_data import make_document, NASTY\n"
         "from trfviz.widget import AttentionExplorer\n"
         "words = ['<script>alert(1)</script>', '<b>', '<img src=x onerror=\"alert(2)\">', 'x']\n"
         "nasty = (words, [1, 1, 1, 1], ['<i>dep</i>', 'ROOT', 'x', 'y'], [(0, 2, '<u>ENT</u>')])\n"
@@ -281,7 +281,7 @@ def test_real_models_explorer(lab: Jupyter, page: Any) -> None:
 def test_explorer_in_notebook7(notebook7: Jupyter, page: Any) -> None:
     """The widget renders and responds in Jupyter Notebook 7 as well as in JupyterLab."""
     cells = [
-        "from browser.widget_data import make_document\n"
+        "from tests.browser.widget_data import make_document\n"
         "from trfviz.widget import AttentionExplorer\n"
         "parses, extractions = make_document()\n"
         "explorer = AttentionExplorer(parses, extractions)\n"

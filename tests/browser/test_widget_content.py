@@ -25,7 +25,7 @@ from tests.browser.harness import (
 pytestmark = pytest.mark.browser
 
 SYNTHETIC = [
-    "from browser.widget_data import make_document\n"
+    "from tests.browser.widget_data import make_document\n"
     "from trfviz.widget import AttentionExplorer\n"
     "import numpy as np\n"
     "parses, extractions = make_document()\n"
