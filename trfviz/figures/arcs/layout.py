@@ -24,6 +24,7 @@ from trfviz.figures.layout import measure_text
 
 __all__ = [
     "ALL_THRESHOLD",
+    "SMALLEST_TEXT_SHARE",
     "SOURCE_THRESHOLD",
     "ArcLayout",
     "ArcLine",
@@ -96,6 +97,10 @@ class ArcLine:
         if token >= self.end:
             return self.right
         return float(self.x[token - self.start])
+
+
+#: The smallest text of an arc figure (attention weights) as a share of the word font.
+SMALLEST_TEXT_SHARE = 0.78 * 0.85
 
 
 @dataclass(frozen=True)
@@ -279,7 +284,7 @@ def layout_scene(
     dep_base = font * 0.85
     block_bottom = -font * 0.45 - (small * 1.25 if scene.tags else 0.0)
     if scene.entities:
-        block_bottom -= small * 1.35
+        block_bottom -= small * 1.7  # the entity label sits under the word, clear of its descent
     att_base = block_bottom - font * 0.35
     lines: list[ArcLine] = []
     y = 0.0

@@ -32,6 +32,7 @@ Example
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,7 @@ import numpy as np
 
 from trfviz.figures.arcs.drawing import draw_scene
 from trfviz.figures.arcs.layout import (
+    SMALLEST_TEXT_SHARE,
     ArcScene,
     DrawnArc,
     format_weight,
@@ -46,9 +48,9 @@ from trfviz.figures.arcs.layout import (
     select_attention_arcs,
 )
 from trfviz.figures.export import RIGID_ATTR
-from trfviz.figures.heatmap import check_window
+from trfviz.figures.heatmap import check_window, window_note
 from trfviz.figures.layout import displayable, new_figure
-from trfviz.figures.style import Preset, get_preset, paper_style
+from trfviz.figures.style import MIN_TEXT_SIZE, Preset, get_preset, paper_style
 from trfviz.palette import ATTENTION_COLOR
 from trfviz.parse import SentenceParse
 from trfviz.validation import check_index, check_int
@@ -72,7 +74,7 @@ def plot_attention_arcs(
     show_tags: bool = False,
     show_weights: bool | None = None,
     special_labels: Sequence[str] = (),
-    window: tuple[int, int] | None = None,
+    window: tuple[int, int] | slice | None = None,
     wrap: float | None = None,
     title: str | None = None,
     entity_colors: Mapping[str, str] | None = None,
@@ -96,7 +98,8 @@ def plot_attention_arcs(
         show_tags: write each word's fine-grained tag under it.
         show_weights: write the weight on each attention arc (default: with a source).
         special_labels: names of the columns past the words (``["[CLS]", "[SEP]"]``).
-        window: ``(start, end)``: draw only tokens ``start:end``; arcs to tokens
+        window: ``(start, end)`` or ``slice(start, end)``: draw only those tokens,
+            marked ``"…tokens 21–40 of 64…"`` at the top right; arcs to tokens
             outside it run open to the edge.
         wrap: break the sentence into lines at most this many inches wide
             (default: the preset's width; no wrapping without a preset).
@@ -125,6 +128,9 @@ def plot_attention_arcs(
         raise ValueError(f"threshold {threshold}: an attention weight is between 0 and 1")
     check_int("top_k", top_k, minimum=1, allow_none=True)
     start, end = check_window(window, n) if window is not None else (0, n)
+    if window is not None:  # the window is marked in the title: "…tokens 21–40 of 64…"
+        mark = f"{'…' if start > 0 else ''}{window_note(start, end, n)}{'…' if end < n else ''}"
+        title = f"{title} ({mark})" if title else mark
     if source is not None and not start <= source < end:
         raise ValueError(f"source {source} is outside the window {window}")
     att_arcs = select_attention_arcs(
@@ -143,6 +149,9 @@ def plot_attention_arcs(
         import matplotlib
 
         font = get_preset(preset).font_size if preset else float(matplotlib.rcParams["font.size"])
+        if preset is not None:
+            # Arc labels and weights are the smallest text: keep them at 6 pt or more.
+            font = max(font, MIN_TEXT_SIZE / SMALLEST_TEXT_SHARE)
         if wrap is None and preset is not None:
             wrap = get_preset(preset).width
         scene = ArcScene(
@@ -157,6 +166,14 @@ def plot_attention_arcs(
             has_title=bool(title),
         )
         layout = layout_scene(scene, font, wrap)
+        if preset is not None and ax is None and layout.height / 72 > get_preset(preset).max_height:
+            warnings.warn(
+                f"{end - start} words drawn at {get_preset(preset).name!r} "
+                f"make a figure {layout.height / 72:.1f} in tall (more than "
+                f"{get_preset(preset).max_height} in); show part of the sentence with "
+                "window=(start, end), or use a wider preset",
+                stacklevel=2,
+            )
         if ax is not None:
             # Fit the caller's axes: try one line and lines as wide as the axes, keep
             # whichever needs less shrinking (the layout is linear in the font size).
