@@ -29,21 +29,33 @@ class DrawnText:
 def drawn_texts(fig: Any) -> list[DrawnText]:
     """Every non-empty text ``fig`` draws, with its size in points and its window extent."""
     fig.canvas.draw()  # lays out (constrained layout runs on draw)
+    from matplotlib.text import Text
+
     renderer = fig.canvas.get_renderer()
     seen: list[tuple[Any, float]] = []
-    original = renderer.draw_text
+    drawing: list[Any] = []  # the Text being drawn (a multi-line text passes no mtext)
+    original, text_draw = renderer.draw_text, Text.draw
 
     def record(gc: Any, x: float, y: float, s: str, prop: Any, angle: float, *a: Any, **k: Any):
-        mtext = k.get("mtext", a[1] if len(a) > 1 else None)
+        mtext = k.get("mtext", a[1] if len(a) > 1 else None) or (drawing[-1] if drawing else None)
         if s.strip() and mtext is not None:
             seen.append((mtext, float(prop.get_size_in_points())))
         return original(gc, x, y, s, prop, angle, *a, **k)
 
+    def draw_text(self: Any, *args: Any, **kwargs: Any) -> Any:
+        drawing.append(self)
+        try:
+            return text_draw(self, *args, **kwargs)
+        finally:
+            drawing.pop()
+
     renderer.draw_text = record
+    Text.draw = draw_text  # type: ignore[method-assign]
     try:
         fig.draw(renderer)
     finally:
         del renderer.draw_text
+        Text.draw = text_draw  # type: ignore[method-assign]
     out, done = [], set()
     for artist, size in seen:
         if id(artist) in done:

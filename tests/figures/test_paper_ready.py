@@ -61,7 +61,7 @@ def parse(n: int) -> SentenceParse:
     )
 
 
-def draw(kind: str, n: int, preset: str, **options):  # type: ignore[no-untyped-def]
+def draw(kind: str, n: int, preset: str, **options):
     labels = [*words(n), "[CLS]", "[SEP]"]
     if kind == "heatmap":
         return plot_attention_heatmap(
@@ -159,7 +159,7 @@ def test_bad_windows_are_refused() -> None:
         draw("heatmap", 12, "one-column", window=3)
 
 
-def test_plotly_pages_share_one_plotly_js_and_stay_small(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_plotly_pages_share_one_plotly_js_and_stay_small(tmp_path) -> None:
     pytest.importorskip("plotly")
     from trfviz.figures import interactive_heatmap, save_figure
 

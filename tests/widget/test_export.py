@@ -104,7 +104,7 @@ OPTIONAL_CHANGES: dict[str, object] = {
 }
 
 
-def _explorer():  # type: ignore[no-untyped-def]
+def _explorer():
     from trfviz.widget import AttentionExplorer
 
     parses, extractions = make_document()
@@ -146,7 +146,7 @@ def test_export_carries_optional_widget_fields(name: str) -> None:
     plt.close(figure)
 
 
-def _meshes(figure):  # type: ignore[no-untyped-def]
+def _meshes(figure):
     from matplotlib.collections import QuadMesh
 
     return [
@@ -164,7 +164,7 @@ def test_export_draws_what_the_spec_says() -> None:
     sentences = {k: v[0] for k, v in extractions.items()}
     n = len(TELESCOPE[0])
 
-    def gids(figure) -> set[str]:  # type: ignore[no-untyped-def]
+    def gids(figure) -> set[str]:
         return {a.get_gid() or "" for ax in figure.axes for a in [*ax.patches, *ax.texts]}
 
     base = ViewSpec(models=("tiny-bert",), layers=(0,), heads=(1,), focus=2)
@@ -200,7 +200,7 @@ def test_export_draws_what_the_spec_says() -> None:
     plt.close("all")
 
 
-def test_explorer_export_writes_the_view(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_explorer_export_writes_the_view(tmp_path) -> None:
     explorer = _explorer()
     explorer.selected = 2
     path = explorer.export(tmp_path / "fig.pdf", preset="one-column")

@@ -150,7 +150,7 @@ def plot_model_comparison(
                 vmax=limit if is_diff else top,
                 annotate=annotate,
                 ylabel="query" if index == 0 else "",
-                xlabel=f"key ({note})" if note else "key",
+                xlabel=f"key ({note})" if note and index == 0 else "key",
             )
             if index > 0 and not is_diff:
                 panel.set_yticklabels([])

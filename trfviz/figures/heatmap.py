@@ -12,6 +12,7 @@ Example
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -275,20 +276,28 @@ def heatmap_size(
     twice a label, so a short sentence gives a small figure.
     """
     n_rows, n_cols = max(len(rows), 1), max(len(cols), 1)
-    extra_w = (0.55 if colorbar else 0.1) + 0.3
+    extra_w = (0.65 if colorbar else 0.1) + 0.3  # the bar and its tick labels ("0.75")
     if preset is not None:
         p = get_preset(preset)
         label_size = max(p.small_font_size, MIN_TEXT_SIZE)
         label_w = max((measure_text(r, label_size) for r in rows), default=0.0) / 72
         col_h = max((measure_text(c, label_size) for c in cols), default=0.0) / 72
         other_h = col_h + 0.45 + (0.3 if title else 0.0)
+        # Panels side by side get equal columns, each as wide as the first with its labels.
+        fixed = extra_w + panels * (label_w + 0.15)
         cell = min(
-            (p.width - extra_w - panels * (label_w + 0.15)) / (panels * n_cols) * 72,
+            (p.width - fixed) / (panels * n_cols) * 72,
             (p.max_height - other_h) / n_rows * 72,
             label_size * 2.0,
         )
-        cell = max(cell, 1.0)  # labels wider than the page squeeze the cells, never the page
-        width = min(panels * (label_w + 0.15 + n_cols * cell / 72) + extra_w, p.width)
+        if cell < 1.5:
+            warnings.warn(
+                f"{n_cols} tokens in {panels} heatmap(s) at {p.name!r} leave {cell:.1f} pt a "
+                "cell; show part of the sentence with window=(start, end) or a wider preset",
+                stacklevel=3,
+            )
+        cell = max(cell, 0.5)  # labels wider than the page squeeze the cells, never the page
+        width = min(fixed + panels * n_cols * cell / 72, p.width)
     else:
         label_size = font
         cell = max(label_size * 1.45, 10.0)

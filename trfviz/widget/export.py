@@ -11,10 +11,11 @@ depends on the widget's traits, so any caller with a spec can export a view.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -257,7 +258,10 @@ def draw_view(
     ``spec.shared_range`` is False (the panels then say so), and
     ``spec.special_tokens == "drop"`` leaves special tokens out and
     renormalises each row over the words. All heads of a layer (one model)
-    give a grid of the heads, framed by ``scores[model]`` when given.
+    give a grid of the heads, framed by ``scores[model]`` when given. At a
+    ``preset``, a sentence whose arcs would make the figure taller than the
+    preset's ``max_height`` has its arcs windowed around the focus, the window
+    marked in the panel titles; the heatmaps keep every token.
     :func:`figure_view` reads the spec back from the figure.
     """
     import matplotlib.pyplot as plt
@@ -266,7 +270,7 @@ def draw_view(
     from trfviz.figures.arcs import plot_attention_arcs
     from trfviz.figures.heatmap import draw_heatmap, heatmap_size
     from trfviz.figures.layout import keep_vector, mark_preset
-    from trfviz.figures.style import MIN_TEXT_SIZE, paper_style
+    from trfviz.figures.style import MIN_TEXT_SIZE, get_preset, paper_style
     from trfviz.palette import colormap
 
     view = compose_view(spec, parse, sentences)
@@ -301,31 +305,54 @@ def draw_view(
     threshold = view.threshold if view.focus is not None else max(view.threshold, 0.25)
 
     with paper_style(preset):
-        arcs = []  # (figure drawn alone for its size, arguments)
-        for index, (_, matrix, labels) in enumerate(panels):
-            if spec.mode == "difference":
-                matrix = np.clip(matrix, 0.0, None)  # arcs show where the first model attends more
-            first = index == 0
-            kwargs = {
-                "source": view.focus,
-                "threshold": threshold,
-                "show_parse": spec.show_parse and first,
-                "show_entities": spec.show_entities and first,
-                "special_labels": labels[n:],
-                "title": _short_title(spec)
-                if spec.mode == "difference"
-                else view_title(_single(spec, index)),
-                "preset": preset,
-            }
-            alone, _ = plot_attention_arcs(parse, matrix, **kwargs)  # type: ignore[arg-type]
-            arcs.append((tuple(alone.get_size_inches()), matrix, kwargs))
-            plt.close(alone)
         heat_size = None
         if spec.show_heatmap:
             rows = list(panels[0][2])
             heat_size = heatmap_size(
                 rows, rows, 8.0, preset or "two-column", True, None, panels=len(panels)
             )
+
+        def lay_out_arcs(window: tuple[int, int] | None) -> list[tuple[Any, np.ndarray, dict]]:
+            arcs = []  # (size drawn alone, matrix, arguments) per panel
+            for index in range(len(panels)):
+                if spec.mode == "difference":  # where the first model attends more
+                    matrix = np.clip(panels[0][1], 0.0, None)
+                    labels: tuple[str, ...] = tuple(parse.words)
+                elif spec.special_tokens == "keep":  # specials' weights noted under the arcs
+                    matrix = _matrix(spec, sentences, index).astype(float)
+                    labels = tuple(sentences[spec.models[index]].labels)
+                else:
+                    matrix, labels = shown[index]
+                kwargs = {
+                    "source": view.focus,
+                    "threshold": threshold,
+                    "show_parse": spec.show_parse and index == 0,
+                    "show_entities": spec.show_entities and index == 0,
+                    "special_labels": labels[n:],
+                    "title": _short_title(spec)
+                    if spec.mode == "difference"
+                    else view_title(_single(spec, index)),
+                    "window": window,
+                    "preset": preset,
+                }
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)  # too tall: windowed below
+                    alone, _ = plot_attention_arcs(parse, matrix, **kwargs)  # type: ignore[arg-type]
+                arcs.append((tuple(alone.get_size_inches()), matrix, kwargs))
+                plt.close(alone)
+            return arcs
+
+        # At a paper preset a sentence too long for the page is windowed around the
+        # focus (marked "…tokens 21–40 of 64…"); the heatmaps below keep every token.
+        arcs = lay_out_arcs(None)
+        if preset is not None:
+            room = get_preset(preset).max_height - (heat_size[3] if heat_size else 0.0)
+            size = n
+            while sum(h for (_, h), _, _ in arcs) > room and size > 8:
+                size = max(8, int(size * 0.75))
+                centre = view.focus if view.focus is not None else size // 2
+                start = min(max(centre - size // 2, 0), n - size)
+                arcs = lay_out_arcs((start, start + size))
         width = max([w for (w, _), _, _ in arcs] + ([heat_size[2]] if heat_size else []))
         heights = [h for (_, h), _, _ in arcs] + ([heat_size[3]] if heat_size else [])
         figure = plt.figure(figsize=(width, sum(heights)), layout="constrained")
@@ -334,7 +361,7 @@ def draw_view(
         for part, ((w, _), matrix, kwargs) in zip(parts, arcs, strict=False):
             # Arcs are laid out in points: an axes of exactly their size, outside the layout.
             ax = part.add_axes(((1 - w / width) / 2, 0.0, w / width, 1.0))
-            plot_attention_arcs(parse, matrix, ax=ax, **kwargs)  # type: ignore[arg-type]
+            plot_attention_arcs(parse, matrix, ax=ax, **kwargs)
         if heat_size is not None:
             label_size, cell, _, _ = heat_size
             axes = parts[-1].subplots(1, len(panels), squeeze=False)[0]
@@ -359,7 +386,7 @@ def draw_view(
                         ylabel="query" if index == 0 else "",
                     )
                 )
-                if len(panels) > 1:
+                if spec.comparing:
                     own = "" if spec.shared_range or spec.value_range else " (own scale)"
                     ax.set_title(name + own, fontsize=max(label_size, MIN_TEXT_SIZE))
             shared = len(set(ranges)) == 1

@@ -75,6 +75,7 @@ class ArcScene:
     source: int | None
     show_weights: bool
     has_title: bool = False
+    title_lines: int = 1
 
 
 @dataclass(frozen=True)
@@ -296,7 +297,8 @@ def layout_scene(
         below = -att_base + max(att_levels.values(), default=0) * att_step
         if scene.att_arcs and scene.source is not None and scene.source in range(lo, hi):
             below += small * 0.6  # room for the self-attention dot
-        top_pad = (font * 1.6 if scene.has_title else font * 0.4) if not lines else font * 0.6
+        title_pad = font * (0.4 + 1.2 * scene.title_lines)
+        top_pad = (title_pad if scene.has_title else font * 0.4) if not lines else font * 0.6
         y -= top_pad + above
         left, right = pads(lo, hi)
         x = x_all[lo:hi] + margin + left + widths[lo] / 2 - x_all[lo]

@@ -32,6 +32,7 @@ Example
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -49,7 +50,7 @@ from trfviz.figures.arcs.layout import (
 )
 from trfviz.figures.export import RIGID_ATTR
 from trfviz.figures.heatmap import check_window, window_note
-from trfviz.figures.layout import displayable, new_figure
+from trfviz.figures.layout import displayable, measure_text, new_figure
 from trfviz.figures.style import MIN_TEXT_SIZE, Preset, get_preset, paper_style
 from trfviz.palette import ATTENTION_COLOR
 from trfviz.parse import SentenceParse
@@ -151,9 +152,14 @@ def plot_attention_arcs(
         font = get_preset(preset).font_size if preset else float(matplotlib.rcParams["font.size"])
         if preset is not None:
             # Arc labels and weights are the smallest text: keep them at 6 pt or more.
-            font = max(font, MIN_TEXT_SIZE / SMALLEST_TEXT_SHARE)
+            font = max(font, math.ceil(MIN_TEXT_SIZE / SMALLEST_TEXT_SHARE * 20) / 20)
         if wrap is None and preset is not None:
             wrap = get_preset(preset).width
+        if title and wrap is not None and measure_text(title, font) > wrap * 72 * 0.95:
+            # A title wider than the page breaks before its window mark (or its middle).
+            cut = title.rfind(" (") if " (" in title else title.rfind(" ", 0, len(title) // 2 + 1)
+            if cut > 0:
+                title = title[:cut] + "\n" + title[cut + 1 :]
         scene = ArcScene(
             words=words,
             tags=tags,
@@ -164,6 +170,7 @@ def plot_attention_arcs(
             source=source,
             show_weights=show_weights,
             has_title=bool(title),
+            title_lines=title.count("\n") + 1 if title else 1,
         )
         layout = layout_scene(scene, font, wrap)
         if preset is not None and ax is None and layout.height / 72 > get_preset(preset).max_height:
@@ -212,7 +219,7 @@ def plot_attention_arcs(
             ax.text(
                 layout.margin,
                 -layout.height + layout.small * 0.4,
-                f"from “{words[source]}” also to: " + ", ".join(notes),  # type: ignore[index]
+                _fitted_note(words[source], notes, layout.width - 2 * layout.margin, layout.small),  # type: ignore[index]
                 fontsize=layout.small,
                 color="#555555",
                 va="bottom",
@@ -232,3 +239,13 @@ def plot_attention_arcs(
                 gid="title",
             )
     return fig, ax
+
+
+def _fitted_note(word: str, notes: Sequence[str], width: float, size: float) -> str:
+    """The note under the arcs, shortened until it fits ``width`` points at ``size``."""
+    for head in (f"from “{word}” also to: ", "also: "):
+        for keep in range(len(notes), 0, -1):
+            text = head + ", ".join(notes[:keep]) + (", …" if keep < len(notes) else "")
+            if measure_text(text, size) <= width:
+                return text
+    return "also: …"
