@@ -93,7 +93,7 @@ def plot_head_grid(
 
         font = get_preset(preset).small_font_size if preset else matplotlib.rcParams["font.size"]
         label_w, bar_w = 0.35, (0.85 if score_grid is not None else 0.0)
-        top = 0.3 + (0.25 if title else 0.0)
+        top = 0.2 + (0.2 if title else 0.0)  # head numbers, then the title: no band between
         if panel_size is None:
             panel_size = 0.55
             if preset is not None:

@@ -10,6 +10,7 @@ depends on the widget's traits, so any caller with a spec can export a view.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 from collections.abc import Mapping
@@ -308,9 +309,11 @@ def draw_view(
         heat_size = None
         if spec.show_heatmap:
             rows = list(panels[0][2])
-            heat_size = heatmap_size(
-                rows, rows, 8.0, preset or "two-column", True, None, panels=len(panels)
-            )
+            # Under the arcs the heatmaps get at most 45 % of the page's height, so a
+            # short sentence's arcs are not windowed to make room for them.
+            page = get_preset(preset or "two-column")
+            page = dataclasses.replace(page, max_height=page.max_height * 0.45)
+            heat_size = heatmap_size(rows, rows, 8.0, page, True, None, panels=len(panels))
 
         def lay_out_arcs(window: tuple[int, int] | None) -> list[tuple[Any, np.ndarray, dict]]:
             arcs = []  # (size drawn alone, matrix, arguments) per panel

@@ -64,7 +64,10 @@ class DrawnArc:
 
 @dataclass(frozen=True)
 class ArcScene:
-    """What the figure shows: words, tags, arcs and entities of tokens ``window``."""
+    """What the figure shows: words, tags, arcs and entities of tokens ``window``.
+
+    ``has_title`` and ``title_lines`` reserve room above the first line for a title.
+    """
 
     words: Sequence[str]
     tags: Sequence[str]
