@@ -54,3 +54,12 @@ def test_bad_specs_are_refused(options: dict, error: type[Exception], phrase: st
     base: dict = {"models": ("a",), "layers": (0,), "heads": (0,)}
     with pytest.raises(error, match=phrase):
         ViewSpec(**{**base, **options})
+
+
+def test_two_models_share_one_colour_range_by_default() -> None:
+    spec = ViewSpec(models=("a", "b"), layers=(0, 0), heads=(0, 0))
+    assert spec.shared_range is True
+    assert (
+        ViewSpec(models=("a", "b"), layers=(0, 0), heads=(0, 0), shared_range=False).shared_range
+        is False
+    )

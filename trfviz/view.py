@@ -55,9 +55,10 @@ class ViewSpec:
         special_tokens: ``"keep"`` special pieces as pseudo-tokens or ``"drop"`` them.
         scale: the palette scale colouring weights (:data:`trfviz.palette.SCALES`);
             by default sequential for attention and diverging for a difference.
-        value_range: ``(low, high)`` of the colour scale, or None for each panel's
-            own range (0 to its largest weight; symmetric about 0 for a difference).
-        shared_range: one range across all panels rather than one per panel.
+        value_range: ``(low, high)`` of the colour scale, or None for the data's
+            range (0 to the largest weight shown; symmetric about 0 for a difference).
+        shared_range: one range across both models' panels (the default, so equal
+            colours mean equal weights); False gives each panel its own, labelled so.
         exclude_sink: for a difference, leave the first word (the attention sink
             of causal models) out with the special tokens before renormalising
             both models' rows over the same words (:mod:`trfviz.widget.compare`).
@@ -76,7 +77,7 @@ class ViewSpec:
     special_tokens: Literal["keep", "drop"] = "keep"
     scale: ScaleName | None = None
     value_range: tuple[float, float] | None = None
-    shared_range: bool = False
+    shared_range: bool = True
     exclude_sink: bool = True
 
     def __post_init__(self) -> None:

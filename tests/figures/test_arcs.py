@@ -17,7 +17,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from trfviz.figures import plot_attention_arcs, select_attention_arcs, stack_levels
-from trfviz.figures.style import PRESETS
+from trfviz.figures.arcs.layout import SMALLEST_TEXT_SHARE
+from trfviz.figures.style import MIN_TEXT_SIZE, PRESETS
 from trfviz.palette import ENTITY_COLORS
 from trfviz.parse import Arc, EntitySpan, SentenceParse, parse_sentence
 
@@ -168,7 +169,10 @@ def test_sixty_tokens_wrap_to_the_column_width() -> None:
     drawn = {g.split("-part")[0] for g in gids(ax, "dep-arc-")}
     assert drawn == {f"dep-arc-{a.head}-{a.dependent}" for a in parse.arcs}
     font = {t.get_fontsize() for t in ax.texts if t.get_gid().startswith("word-")}
-    assert font == {PRESETS["two-column"].font_size}
+    # The preset's font, raised so that the smallest text (weights) is still 6 pt.
+    (size,) = font
+    assert size >= PRESETS["two-column"].font_size
+    assert MIN_TEXT_SIZE <= size * SMALLEST_TEXT_SHARE < MIN_TEXT_SIZE + 0.05
 
 
 def test_window_shows_only_its_tokens() -> None:

@@ -340,8 +340,10 @@ def test_export_saves_the_current_view(explorer: AttentionExplorer, tmp_path: Pa
         path = explorer.save_figure(tmp_path / f"view{len(paths)}.pdf", preset="one-column")
         assert path.read_bytes().startswith(b"%PDF")
         paths.append(path)
-    figure = explorer.draw_figure()
-    assert [ax.get_title() for ax in figure.axes if ax.get_title()] == ["tiny-bert − tiny-gpt"]
+    figure = explorer.draw_figure()  # the heatmap is still hidden: the difference's arcs alone
+    titles = [t.get_text() for ax in figure.axes for t in ax.texts if t.get_gid() == "title"]
+    assert titles == ["tiny-bert L0 H0 − tiny-gpt L0 H0"]
+    assert not any(ax.collections and ax.get_title() for ax in figure.axes)
 
 
 def test_export_button_message(explorer: AttentionExplorer, tmp_path: Path) -> None:
@@ -474,8 +476,8 @@ def test_export_draws_from_the_view_spec(
 
     explorer.layer, explorer.head, explorer.show_heatmap = 1, 2, True
     figure = explorer.draw_figure()
-    # The sentence over its heatmap: the title is on the arcs' subfigure.
-    texts = {t.get_text() for sub in figure.subfigs for t in [sub._suptitle] if t is not None}
+    # The sentence over its heatmap: the title is the arcs' own, in their axes.
+    texts = {t.get_text() for ax in figure.axes for t in ax.texts if t.get_gid() == "title"}
     assert texts == {"tiny-bert layer 1, head 2"}
     plt.close(figure)
     # Export reads nothing but the spec: another spec, another figure and file name.

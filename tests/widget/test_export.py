@@ -82,3 +82,132 @@ def test_draw_view_without_a_widget() -> None:
     figure = draw_view(spec, parses[0], sentences, scores=scores)
     assert len([ax for ax in figure.axes if ax.images]) >= 3  # one thumbnail per head
     plt.close(figure)
+
+
+# -- the export is the view: every field of the widget's ViewSpec reaches the figure ---------
+
+#: Each change a user can make in the widget, as trait values set in turn.
+WIDGET_CHANGES: list[dict[str, object]] = [
+    {},
+    {"layer": 1},
+    {"head": "mean"},
+    {"layer": "mean", "head": 2},
+    {"selected": 3},
+    {"compare": "tiny-gpt"},
+    {"compare": "tiny-gpt", "mode": "difference"},
+    {"compare": "tiny-gpt", "link": False, "compare_layer": 3, "compare_head": 1},
+    {"show_parse": False},
+    {"show_entities": False},
+    {"show_heatmap": False},
+    {"threshold": 0.2},
+    {"sentence": 1},
+]
+#: Fields a widget trait may carry (added by the widget's own work on issue 13).
+OPTIONAL_CHANGES: dict[str, object] = {
+    "special_tokens": "drop",
+    "scale": "score",
+    "shared_range": False,
+}
+
+
+def _explorer():
+    from trfviz.widget import AttentionExplorer
+
+    parses, extractions = make_document()
+    return AttentionExplorer(parses, extractions)
+
+
+@pytest.mark.parametrize("change", WIDGET_CHANGES, ids=lambda c: ",".join(map(str, c)) or "default")
+def test_export_carries_the_widgets_view(change: dict[str, object]) -> None:
+    import matplotlib.pyplot as plt
+
+    from trfviz.widget.export import figure_view
+
+    explorer = _explorer()
+    for name, value in change.items():
+        setattr(explorer, name, value)
+    spec = explorer.view_spec()
+    figure = explorer.draw_figure(preset="two-column")
+    assert figure_view(figure) == spec
+    plt.close(figure)
+
+
+@pytest.mark.parametrize("name", list(OPTIONAL_CHANGES))
+def test_export_carries_optional_widget_fields(name: str) -> None:
+    import matplotlib.pyplot as plt
+
+    from trfviz.widget.export import figure_view
+
+    explorer = _explorer()
+    explorer.compare = "tiny-gpt"
+    if explorer.has_trait(name):  # the widget shows this choice: change it there
+        setattr(explorer, name, OPTIONAL_CHANGES[name])
+        spec = explorer.view_spec()
+        assert getattr(spec, name) == OPTIONAL_CHANGES[name]
+    else:  # not (yet) a widget control: the spec field alone must still reach the figure
+        spec = ViewSpec(**{**explorer.view_spec().__dict__, name: OPTIONAL_CHANGES[name]})
+    parses, extractions = make_document()
+    figure = draw_view(spec, parses[0], {k: v[0] for k, v in extractions.items()})
+    assert figure_view(figure) == spec
+    plt.close(figure)
+
+
+def _meshes(figure):
+    from matplotlib.collections import QuadMesh
+
+    return [
+        c
+        for ax in figure.axes
+        for c in ax.collections
+        if isinstance(c, QuadMesh) and c.get_gid() == "heatmap"
+    ]
+
+
+def test_export_draws_what_the_spec_says() -> None:
+    import matplotlib.pyplot as plt
+
+    parses, extractions = make_document()
+    sentences = {k: v[0] for k, v in extractions.items()}
+    n = len(TELESCOPE[0])
+
+    def gids(figure) -> set[str]:
+        return {a.get_gid() or "" for ax in figure.axes for a in [*ax.patches, *ax.texts]}
+
+    base = ViewSpec(models=("tiny-bert",), layers=(0,), heads=(1,), focus=2)
+    shown = draw_view(base, parses[0], sentences)
+    assert any(g.startswith("dep-arc-") for g in gids(shown))
+    assert any(g.startswith("entity-") for g in gids(shown))
+    assert any(g.startswith("att-arc-2-") for g in gids(shown))  # from the focus
+    (mesh,) = _meshes(shown)
+    assert mesh.get_cmap().name == "trfviz-sequential"  # the palette, as on screen
+    labels = [t.get_text() for t in shown.axes[-2].get_xticklabels()]
+    assert labels[-2:] == ["[CLS]", "[SEP]"]
+    bare = ViewSpec(
+        models=("tiny-bert",),
+        layers=(0,),
+        heads=(1,),
+        show_parse=False,
+        show_entities=False,
+        special_tokens="drop",
+        scale="score",
+    )
+    hidden = draw_view(bare, parses[0], sentences)
+    assert not any(g.startswith(("dep-arc-", "entity-")) for g in gids(hidden))
+    (mesh,) = _meshes(hidden)
+    assert mesh.get_cmap().name == "trfviz-score"
+    matrix = np.asarray(mesh.get_array()).reshape(n, n)  # specials dropped, rows renormalised
+    np.testing.assert_allclose(matrix.sum(axis=1), 1.0, atol=1e-5)
+    both = ViewSpec(models=("tiny-bert", "tiny-gpt"), layers=(0, 1), heads=(1, 0))
+    meshes = _meshes(draw_view(both, parses[0], sentences))
+    assert len(meshes) == 2 and meshes[0].get_clim() == meshes[1].get_clim()  # one scale
+    own = ViewSpec(**{**both.__dict__, "shared_range": False})
+    meshes = _meshes(draw_view(own, parses[0], sentences))
+    assert meshes[0].get_clim() != meshes[1].get_clim()
+    plt.close("all")
+
+
+def test_explorer_export_writes_the_view(tmp_path) -> None:
+    explorer = _explorer()
+    explorer.selected = 2
+    path = explorer.export(tmp_path / "fig.pdf", preset="one-column")
+    assert path.read_bytes()[:4] == b"%PDF"

@@ -21,9 +21,15 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from trfviz.figures.heatmap import MIN_LABEL_SIZE, check_window, draw_heatmap
-from trfviz.figures.layout import keep_vector, mark_preset, measure_text
-from trfviz.figures.style import Preset, get_preset, paper_style
+from trfviz.figures.heatmap import (
+    MIN_LABEL_SIZE,
+    check_window,
+    draw_heatmap,
+    heatmap_size,
+    window_note,
+)
+from trfviz.figures.layout import keep_vector, mark_preset
+from trfviz.figures.style import MIN_TEXT_SIZE, Preset, get_preset, paper_style
 from trfviz.palette import colormap
 
 if TYPE_CHECKING:
@@ -52,7 +58,7 @@ def plot_model_comparison(
     names: tuple[str, str] = ("A", "B"),
     mode: ComparisonMode = "side_by_side",
     title: str | None = None,
-    window: tuple[int, int] | None = None,
+    window: tuple[int, int] | slice | None = None,
     cmap: str | Colormap | None = None,
     diff_cmap: str | Colormap | None = None,
     vmax: float | None = None,
@@ -72,7 +78,8 @@ def plot_model_comparison(
             ``"difference"`` (``A − B`` on a diverging scale centred on 0) or
             ``"all"`` (both, then the difference).
         title: figure title.
-        window: ``(start, end)``: compare only tokens ``start:end``.
+        window: ``(start, end)`` or a ``slice``: compare only those tokens (the
+            key axes say which, ``"key (tokens 21–40 of 64)"``).
         cmap, diff_cmap: colour maps of the weights and of the difference
             (default: the palette's ``sequential`` and ``diverging`` scales).
         vmax: top of the weight scale (default: the larger maximum of the two).
@@ -87,8 +94,10 @@ def plot_model_comparison(
     tokens = list(labels)
     n = len(tokens)
     a, b = _square(attention_a, n, "a"), _square(attention_b, n, "b")
+    note = ""
     if window is not None:
         start, end = check_window(window, n)
+        note = window_note(start, end, n)
         a, b, tokens = a[start:end, start:end], b[start:end, start:end], tokens[start:end]
     panels = {"side_by_side": 2, "difference": 1, "all": 3}
     if mode not in panels:
@@ -98,16 +107,12 @@ def plot_model_comparison(
         import matplotlib
         import matplotlib.pyplot as plt
 
-        font = get_preset(preset).small_font_size if preset else matplotlib.rcParams["font.size"]
-        label_w = max((measure_text(t, font) for t in tokens), default=0.0) / 72
-        if preset is not None:
-            width = get_preset(preset).width
-            cell = (width / count - label_w - 0.45) / max(len(tokens), 1) * 72
-            font = min(font, max(cell * 0.8, MIN_LABEL_SIZE))
-        else:
-            cell = max(font * 1.45, 10.0)
-            width = count * (label_w + len(tokens) * cell / 72 + 0.45) + 0.3
-        height = len(tokens) * cell / 72 + label_w + 0.9 + (0.25 if title else 0.0)
+        base = get_preset(preset).small_font_size if preset else matplotlib.rcParams["font.size"]
+        bars = 2 if mode == "all" else 1
+        font, cell, width, height = heatmap_size(
+            tokens, tokens, base, preset, True, title, panels=count
+        )
+        width += (bars - 1) * 0.85
         if ax is None:
             fig, axes_list = plt.subplots(
                 1, count, figsize=(width, height), squeeze=False, layout="constrained"
@@ -119,6 +124,9 @@ def plot_model_comparison(
             if len(axes) != count:
                 raise ValueError(f"mode {mode!r} draws {count} panels; got {len(axes)} axes")
             fig = axes[0].get_figure()
+            bbox = axes[0].get_window_extent().transformed(fig.dpi_scale_trans.inverted())
+            cell = min(bbox.width, bbox.height) / max(len(tokens), 1) * 72
+            font = min(font, max(cell * 0.8, MIN_LABEL_SIZE))
         top = vmax if vmax is not None else float(max(np.nanmax(a), np.nanmax(b), 1e-9))
         images = []
         matrices = {"side_by_side": [a, b], "difference": [a - b], "all": [a, b, a - b]}[mode]
@@ -136,27 +144,29 @@ def plot_model_comparison(
                 tokens,
                 tokens,
                 label_size=font,
+                cell=cell,
                 cmap=(diff_cmap or colormap("diverging")) if is_diff else cmap,
                 vmin=-limit if is_diff else 0.0,
                 vmax=limit if is_diff else top,
                 annotate=annotate,
                 ylabel="query" if index == 0 else "",
+                xlabel=f"key ({note})" if note and index == 0 else "key",
             )
             if index > 0 and not is_diff:
                 panel.set_yticklabels([])
-            panel.set_title(name, fontsize=font * 1.1)
+            panel.set_title(name, fontsize=max(font * 1.1, MIN_TEXT_SIZE))
             images.append((image, is_diff, panel))
         # One colour bar for the weights (shared), one for the difference.
         weight_panels = [p for _, d, p in images if not d]
         if weight_panels:
             bar = fig.colorbar(images[0][0], ax=weight_panels, shrink=0.8, fraction=0.05, pad=0.02)
             keep_vector(bar)
-            bar.ax.tick_params(labelsize=font)
+            bar.ax.tick_params(labelsize=max(font, MIN_TEXT_SIZE))
         for image, is_diff, panel in images:
             if is_diff:
                 bar = fig.colorbar(image, ax=panel, shrink=0.8, fraction=0.05, pad=0.02)
                 keep_vector(bar)
-                bar.ax.tick_params(labelsize=font)
+                bar.ax.tick_params(labelsize=max(font, MIN_TEXT_SIZE))
         if title:
             fig.suptitle(title)
     return fig, axes

@@ -42,8 +42,9 @@ def save_figure(
 ) -> Path:
     """The path written: ``fig`` saved as PDF, SVG, PNG or PGF by the suffix of ``path``.
 
-    A plotly figure (from :mod:`trfviz.figures.interactive`) is saved as a
-    standalone ``.html`` page with plotly.js inline: it opens offline.
+    A plotly figure (from :mod:`trfviz.figures.interactive`) is saved as an
+    ``.html`` page that loads ``plotly.min.js`` written once beside it in the
+    same folder: it opens offline, and many pages share one copy of plotly.js.
 
     Args:
         fig: a matplotlib figure (any, not only trfviz's).
@@ -167,13 +168,14 @@ def _apply_preset(fig: Figure, preset: Preset) -> Any:
 
 
 def _save_plotly(fig: Any, out: Path) -> Path:
-    """Writes a plotly figure as a standalone HTML page (plotly.js inline, fixed div id)."""
+    """Writes a plotly figure as an HTML page loading ``plotly.min.js`` from its folder."""
     if out.suffix.lower() not in (".html", ".htm"):
         raise ValueError(f"a plotly figure is saved as .html, not {out.suffix!r}")
     out.parent.mkdir(parents=True, exist_ok=True)
+    # plotly.js (4.5 MB) once per folder, beside the pages, not inside each of them.
     fig.write_html(
         out,
-        include_plotlyjs=True,
+        include_plotlyjs="directory",
         full_html=True,
         div_id="trfviz-figure",
         config={"displaylogo": False},

@@ -11,13 +11,14 @@ Example
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from trfviz.figures.layout import keep_vector
-from trfviz.figures.style import Preset, get_preset, paper_style
+from trfviz.figures.layout import keep_vector, measure_text
+from trfviz.figures.style import MIN_TEXT_SIZE, Preset, get_preset, paper_style
 from trfviz.palette import colormap
 
 if TYPE_CHECKING:
@@ -91,14 +92,19 @@ def plot_head_grid(
         from matplotlib.colors import Normalize
 
         font = get_preset(preset).small_font_size if preset else matplotlib.rcParams["font.size"]
-        label_w, bar_w = 0.35, (0.75 if score_grid is not None else 0.0)
+        label_w, bar_w = 0.35, (0.85 if score_grid is not None else 0.0)
+        top = 0.2 + (0.2 if title else 0.0)  # head numbers, then the title: no band between
         if panel_size is None:
             panel_size = 0.55
             if preset is not None:
-                panel_size = (get_preset(preset).width - label_w - bar_w - 0.1) / n_cols / 1.08
+                p = get_preset(preset)
+                panel_size = min(
+                    0.9,
+                    (p.width - label_w - bar_w - 0.1) / n_cols / 1.08,
+                    (p.max_height - top - 0.1) / n_rows / 1.08,
+                )
         gap = panel_size * 0.08
         width = label_w + n_cols * (panel_size + gap) + bar_w + 0.1
-        top = 0.3 + (0.25 if title else 0.0)
         height = n_rows * (panel_size + gap) + top + 0.1
         figure: Figure | SubFigure
         if ax is not None:
@@ -143,7 +149,12 @@ def plot_head_grid(
         )
         panel_cmap = colormap("sequential") if cmap is None else cmap
         if show_scores is None:
-            show_scores = score_grid is not None and panel_size >= 0.35
+            score_w = measure_text("0.00", max(font * 0.7, MIN_TEXT_SIZE)) / 72
+            show_scores = score_grid is not None and panel_size >= score_w * 1.3
+        # Head numbers wider than a panel label every n-th head, like layers taller than one.
+        widest = max((measure_text(f"H{h}", font) for h in head_ids), default=0.0) * 1.2
+        head_step = max(1, math.ceil(widest / ((panel_size + gap) * 72)))
+        layer_step = max(1, math.ceil(font * 1.25 / ((panel_size + gap) * 72)))
         for i, layer in enumerate(layer_ids):
             for j, head in enumerate(head_ids):
                 panel = axes[i, j]
@@ -171,7 +182,7 @@ def plot_head_grid(
                             transform=panel.transAxes,
                             ha="right",
                             va="bottom",
-                            fontsize=font * 0.7,
+                            fontsize=max(font * 0.7, MIN_TEXT_SIZE),
                             color="#222222",
                             bbox={
                                 "boxstyle": "square,pad=0.1",
@@ -183,11 +194,11 @@ def plot_head_grid(
                 for spine in panel.spines.values():
                     spine.set_edgecolor(edge)
                     spine.set_linewidth(line)
-                if j == 0:
+                if j == 0 and i % layer_step == 0:
                     panel.set_ylabel(
                         f"L{layer}", fontsize=font, rotation=0, ha="right", va="center", labelpad=3
                     )
-                if i == 0:
+                if i == 0 and j % head_step == 0:
                     panel.set_title(f"H{head}", fontsize=font, pad=3)
         if score_grid is not None and norm is not None:
             from matplotlib.cm import ScalarMappable
@@ -201,7 +212,7 @@ def plot_head_grid(
             )
             keep_vector(bar)
             bar.set_label(score_label, fontsize=font)
-            bar.ax.tick_params(labelsize=font * 0.85)
+            bar.ax.tick_params(labelsize=max(font * 0.85, MIN_TEXT_SIZE))
         if title:
-            figure.suptitle(title, fontsize=font * 1.1, y=1 - 0.08 / height)
+            figure.suptitle(title, fontsize=max(font * 1.1, MIN_TEXT_SIZE), y=1 - 0.05 / height)
     return figure, axes  # type: ignore[return-value]

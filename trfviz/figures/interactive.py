@@ -3,8 +3,9 @@
 plotly is imported when a function is called (``pip install trfviz[views]``).
 Token text is HTML-escaped before plotly sees it (plotly renders ``<b>`` in
 labels), and tokens are placed by position, so a repeated word keeps its own
-row and column. Save with ``save_figure(fig, "fig.html")``: a standalone page
-with plotly.js inline (no CDN) and a fixed element id, so two saves are identical.
+row and column. Save with ``save_figure(fig, "fig.html")``: a page that loads
+``plotly.min.js`` written once into its folder (no CDN; one copy for every
+figure there) with a fixed element id, so two saves are identical.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def interactive_heatmap(
     hover = [[f"{rows[i]} → {cols[j]}" for j in range(len(cols))] for i in range(len(rows))]
     fig = go.Figure(
         go.Heatmap(
-            z=matrix,
+            z=np.round(matrix, 4),  # four decimals: the hover shows three
             x=list(range(len(cols))),
             y=list(range(len(rows))),
             text=hover,
@@ -143,18 +144,21 @@ def interactive_head_grid(
         column_titles=[f"H{h}" for h in range(n_heads)],
         row_titles=[f"L{layer}" for layer in range(n_layers)],
     )
-    pairs = [[f"{names[i]} → {names[j]}" for j in range(len(names))] for i in range(len(names))]
+    # Hover names the tokens through the axes' categories ("3 the": unique even for a
+    # repeated word), not a query × key text per panel: the page stays small.
+    categories = [f"{i} {name}" for i, name in enumerate(names)]
     top = float(np.nanmax(att)) if att.size else 1.0
     for layer in range(n_layers):
         for head in range(n_heads):
             extra = "" if grid is None else f"<br>{score_label} {grid[layer, head]:.3f}"
             fig.add_trace(
                 go.Heatmap(
-                    z=att[layer, head],
-                    text=pairs,
+                    z=att[layer, head].astype(np.float32),
+                    x=categories,
+                    y=categories,
                     coloraxis="coloraxis",
                     hovertemplate=(
-                        f"layer {layer} head {head}<br>%{{text}}<br>weight %{{z:.3f}}{extra}"
+                        f"layer {layer} head {head}<br>%{{y}} → %{{x}}<br>weight %{{z:.3f}}{extra}"
                         "<extra></extra>"
                     ),
                 ),

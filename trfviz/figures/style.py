@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 __all__ = [
+    "MIN_TEXT_SIZE",
     "PRESETS",
     "Preset",
     "get_preset",
@@ -40,6 +41,8 @@ class Preset:
         title_size: titles of axes and panels.
         line_width: default line width in points.
         dpi: resolution for raster output (PNG).
+        max_height: the tallest a figure grows, in inches, however many tokens it
+            shows (past it cells shrink, or a long sentence is best windowed).
     """
 
     name: str
@@ -49,12 +52,17 @@ class Preset:
     title_size: float
     line_width: float = 0.8
     dpi: int = 300
+    max_height: float = 6.0
 
 
 #: Built-in presets: ACL/EMNLP column widths (3.3 in, 6.9 in), a slide.
 PRESETS: Mapping[str, Preset] = {
-    "one-column": Preset("one-column", width=3.3, font_size=8, small_font_size=6.5, title_size=8),
-    "two-column": Preset("two-column", width=6.9, font_size=9, small_font_size=7, title_size=9),
+    "one-column": Preset(
+        "one-column", width=3.3, font_size=8, small_font_size=6.5, title_size=8, max_height=4.5
+    ),
+    "two-column": Preset(
+        "two-column", width=6.9, font_size=9, small_font_size=7, title_size=9, max_height=6.0
+    ),
     "slide": Preset(
         "slide",
         width=10.0,
@@ -63,8 +71,12 @@ PRESETS: Mapping[str, Preset] = {
         title_size=16,
         line_width=1.2,
         dpi=200,
+        max_height=7.5,
     ),
 }
+
+#: Smallest text (points) a figure drawn at a preset's size may hold: journals ask for 6 pt.
+MIN_TEXT_SIZE = 6.0
 
 #: Fonts that matplotlib ships, so figures look the same on every machine.
 _BASE_RC: dict[str, Any] = {

@@ -466,6 +466,15 @@ class AttentionExplorer(anywidget.AnyWidget):
         spec = self.view_spec()
         return save_view(spec, *self._view_data(spec), path, scores=self._scores, preset=preset)
 
+    def export(
+        self, path: str | os.PathLike[str] | None = None, *, preset: str = "two-column"
+    ) -> Path:
+        """The path the view on screen was written to (``explorer.export("fig.pdf")``).
+
+        The same as :meth:`save_figure`: the figure is drawn from :meth:`view_spec`.
+        """
+        return self.save_figure(path, preset=preset)
+
     def draw_figure(self, *, preset: str | None = None) -> Figure:
         """A matplotlib Figure of the current view (:func:`trfviz.widget.export.draw_view`)."""
         spec = self.view_spec()

@@ -10,11 +10,13 @@ depends on the widget's traits, so any caller with a spec can export a view.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -26,7 +28,6 @@ from trfviz.widget.compare import compare_rows
 from trfviz.widget.payload import HeadChoice, LayerChoice, select_attention
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 __all__ = [
@@ -34,11 +35,13 @@ __all__ = [
     "ViewPanel",
     "compose_view",
     "draw_view",
+    "figure_view",
     "head_choice",
     "head_spec",
     "layer_choice",
     "layer_spec",
     "save_view",
+    "shown_matrix",
     "view_file_name",
     "view_title",
 ]
@@ -205,6 +208,56 @@ def view_title(spec: ViewSpec) -> str:
     return " vs ".join(part(*entry) for entry in spec.per_model)
 
 
+#: Attribute of an exported figure holding the :class:`ViewSpec` it was drawn from.
+VIEW_ATTR = "_trfviz_view"
+
+
+def figure_view(figure: Figure) -> ViewSpec | None:
+    """The :class:`ViewSpec` an exported ``figure`` was drawn from, or None."""
+    return getattr(figure, VIEW_ATTR, None)
+
+
+def shown_matrix(
+    spec: ViewSpec, sentences: Mapping[str, SentenceExtraction], i: int, n: int
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """``(matrix, labels)`` model ``i`` shows; dropped special tokens renormalise the rows."""
+    matrix = _matrix(spec, sentences, i)
+    labels = tuple(sentences[spec.models[i]].labels)
+    if spec.special_tokens == "drop" or spec.comparing:
+        words = matrix[:n, :n].astype(float)
+        if spec.special_tokens == "drop":
+            total = words.sum(axis=1, keepdims=True)
+            words = np.divide(words, total, out=np.zeros_like(words), where=total > 0)
+        return words, labels[:n]
+    return matrix.astype(float), labels
+
+
+def _single(spec: ViewSpec, i: int) -> ViewSpec:
+    """``spec`` narrowed to its ``i``-th model (for that panel's title)."""
+    return ViewSpec(models=(spec.models[i],), layers=(spec.layers[i],), heads=(spec.heads[i],))
+
+
+def _short_title(spec: ViewSpec) -> str:
+    """``"MiniLM L3 H7 − SmolLM2 L10 Hmean"``: a difference's title, short enough for a column."""
+    return " − ".join(
+        f"{short_model_name(key)} L{layer_choice(la)} H{head_choice(h)}"
+        for key, la, h in spec.per_model
+    )
+
+
+def _colour_range(spec: ViewSpec, matrices: list[np.ndarray]) -> list[tuple[float, float]]:
+    """Per panel ``(low, high)``: the spec's range, or one shared range, or each panel's own."""
+    if spec.value_range is not None:
+        return [spec.value_range] * len(matrices)
+    if spec.mode == "difference":
+        top = max(float(np.nanmax(np.abs(m))) for m in matrices) or 1e-9
+        return [(-top, top)] * len(matrices)
+    tops = [float(np.nanmax(m)) or 1e-9 for m in matrices]
+    if spec.shared_range:
+        return [(0.0, max(tops))] * len(matrices)
+    return [(0.0, top) for top in tops]
+
+
 def draw_view(
     spec: ViewSpec,
     parse: SentenceParse,
@@ -213,92 +266,160 @@ def draw_view(
     scores: Mapping[str, np.ndarray] | None = None,
     preset: str | None = None,
 ) -> Figure:
-    """A matplotlib Figure of ``spec``, drawn with :mod:`trfviz.figures`.
+    """A matplotlib Figure of ``spec``, drawn with :mod:`trfviz.figures`; it carries ``spec``.
 
-    Two models give their comparison (side by side or the difference); all
-    heads of a layer give a grid of the heads (framed by ``scores[model]``, a
-    ``[layer, head]`` array, when given); one head (or a mean) gives the
-    sentence with its parse and the attention arcs, over the heatmap while
-    ``spec.show_heatmap``.
+    The figure is the view on screen, stacked top to bottom: the sentence with
+    the parse and entity bands (``spec.show_parse``, ``spec.show_entities``)
+    and each model's attention arcs from the focus (``spec.focus``; without one
+    only strong weights, as on screen), then, while ``spec.show_heatmap``, the
+    heatmaps side by side or the difference. Colours are the palette's
+    ``spec.scale``; two models share one colour range unless
+    ``spec.shared_range`` is False (the panels then say so), and
+    ``spec.special_tokens == "drop"`` leaves special tokens out and
+    renormalises each row over the words. All heads of a layer (one model)
+    give a grid of the heads, framed by ``scores[model]`` when given. At a
+    ``preset``, a sentence whose arcs would make the figure taller than the
+    preset's ``max_height`` has its arcs windowed around the focus, the window
+    marked in the panel titles; the heatmaps keep every token.
+    :func:`figure_view` reads the spec back from the figure.
     """
-    from trfviz.figures import (
-        plot_attention_arcs,
-        plot_attention_heatmap,
-        plot_head_grid,
-        plot_model_comparison,
-    )
+    import matplotlib.pyplot as plt
+
+    from trfviz.figures import plot_head_grid
+    from trfviz.figures.arcs import plot_attention_arcs
+    from trfviz.figures.heatmap import draw_heatmap, heatmap_size
+    from trfviz.figures.layout import keep_vector, mark_preset
+    from trfviz.figures.style import MIN_TEXT_SIZE, get_preset, paper_style
+    from trfviz.palette import colormap
 
     view = compose_view(spec, parse, sentences)
     n = len(parse.words)
     title = view_title(spec)
-    if spec.comparing:
-        pair = (
-            _compared(spec, parse, sentences)
-            if spec.mode == "difference"
-            else (_matrix(spec, sentences, 0)[:n, :n], _matrix(spec, sentences, 1)[:n, :n])
-        )
-        figure, _ = plot_model_comparison(
-            *pair,
-            parse.words,
-            names=(short_model_name(spec.models[0]), short_model_name(spec.models[1])),
-            mode="difference" if spec.mode == "difference" else "side_by_side",
-            title=title,
-            preset=preset,
-        )
-        return figure
-    panel = view.panels[0]
-    n_special = len(panel.labels) - n
-    if panel.heads is not None:
-        # Every head of the layer, framed by the caller's head scores when given.
+    if not spec.comparing and view.panels[0].heads is not None:
+        panel = view.panels[0]
         key = spec.models[0]
         whole = isinstance(panel.layer, int)
         figure, _ = plot_head_grid(
-            _attention(sentences[key], key) if whole else panel.heads[None],
+            _attention(sentences[key], key) if whole else panel.heads[None],  # type: ignore[index]
             panel.labels,
             scores=(scores or {}).get(key) if whole else None,
             layers=[int(panel.layer)] if whole else None,
-            scale="head",
+            cmap=colormap(spec.scale or "sequential"),
             title=title,
             preset=preset,
         )
+        setattr(figure, VIEW_ATTR, spec)
         return figure
-    special_labels = panel.labels[n:]
-    # Without a source token only strong weights are drawn, or every arc would show.
+
+    count = len(spec.models)
+    shown = [shown_matrix(spec, sentences, i, n) for i in range(count)]
+    names = [short_model_name(key) for key in spec.models]
+    if spec.mode == "difference":
+        # The honest difference, as on screen: both rows over the same words, specials
+        # (and by default the first-token sink) left out, renormalised.
+        a, b = _compared(spec, parse, sentences)
+        panels = [(f"{names[0]} − {names[1]}", (a - b).astype(float), tuple(parse.words))]
+    else:
+        panels = [(name, m, labels) for name, (m, labels) in zip(names, shown, strict=True)]
+    ranges = _colour_range(spec, [m for _, m, _ in panels])
+    cmap = colormap(spec.scale or "sequential")
+    # Without a focus only strong weights are drawn, as on screen, or every arc would show.
     threshold = view.threshold if view.focus is not None else max(view.threshold, 0.25)
 
-    def draw_arcs(ax: Axes | None = None) -> Figure:
-        figure, _ = plot_attention_arcs(
-            parse,
-            panel.attention,
-            source=view.focus,
-            threshold=threshold,
-            show_parse=spec.show_parse,
-            show_entities=spec.show_entities,
-            special_labels=special_labels,
-            ax=ax,
-            preset=preset,
-        )
-        return figure
+    with paper_style(preset):
+        heat_size = None
+        if spec.show_heatmap:
+            rows = list(panels[0][2])
+            # Under the arcs the heatmaps get at most 45 % of the page's height, so a
+            # short sentence's arcs are not windowed to make room for them.
+            page = get_preset(preset or "two-column")
+            page = dataclasses.replace(page, max_height=page.max_height * 0.45)
+            heat_size = heatmap_size(rows, rows, 8.0, page, True, None, panels=len(panels))
 
-    if not spec.show_heatmap:
-        return draw_arcs()
-    # The sentence over its heatmap, as in the widget: size each at its own layout first.
-    import matplotlib.pyplot as plt
+        def lay_out_arcs(window: tuple[int, int] | None) -> list[tuple[Any, np.ndarray, dict]]:
+            arcs = []  # (size drawn alone, matrix, arguments) per panel
+            for index in range(len(panels)):
+                if spec.mode == "difference":  # where the first model attends more
+                    matrix = np.clip(panels[0][1], 0.0, None)
+                    labels: tuple[str, ...] = tuple(parse.words)
+                elif spec.special_tokens == "keep":  # specials' weights noted under the arcs
+                    matrix = _matrix(spec, sentences, index).astype(float)
+                    labels = tuple(sentences[spec.models[index]].labels)
+                else:
+                    matrix, labels = shown[index]
+                kwargs = {
+                    "source": view.focus,
+                    "threshold": threshold,
+                    "show_parse": spec.show_parse and index == 0,
+                    "show_entities": spec.show_entities and index == 0,
+                    "special_labels": labels[n:],
+                    "title": _short_title(spec)
+                    if spec.mode == "difference"
+                    else view_title(_single(spec, index)),
+                    "window": window,
+                    "preset": preset,
+                }
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UserWarning)  # too tall: windowed below
+                    alone, _ = plot_attention_arcs(parse, matrix, **kwargs)  # type: ignore[arg-type]
+                arcs.append((tuple(alone.get_size_inches()), matrix, kwargs))
+                plt.close(alone)
+            return arcs
 
-    alone = draw_arcs()
-    heat, _ = plot_attention_heatmap(
-        panel.attention, panel.labels, n_special=n_special, preset=preset
-    )
-    (w1, h1), (w2, h2) = alone.get_size_inches(), heat.get_size_inches()
-    plt.close(alone)
-    plt.close(heat)
-    figure = plt.figure(figsize=(max(w1, w2), h1 + h2), layout="constrained")
-    top, bottom = figure.subfigures(2, 1, height_ratios=[h1, h2])  # type: ignore[misc]
-    top.suptitle(title)
-    draw_arcs(top.subplots())
-    plot_attention_heatmap(
-        panel.attention, panel.labels, n_special=n_special, ax=bottom.subplots(), preset=preset
-    )
+        # At a paper preset a sentence too long for the page is windowed around the
+        # focus (marked "…tokens 21–40 of 64…"); the heatmaps below keep every token.
+        arcs = lay_out_arcs(None)
+        if preset is not None:
+            room = get_preset(preset).max_height - (heat_size[3] if heat_size else 0.0)
+            size = n
+            while sum(h for (_, h), _, _ in arcs) > room and size > 8:
+                size = max(8, int(size * 0.75))
+                centre = view.focus if view.focus is not None else size // 2
+                start = min(max(centre - size // 2, 0), n - size)
+                arcs = lay_out_arcs((start, start + size))
+        width = max([w for (w, _), _, _ in arcs] + ([heat_size[2]] if heat_size else []))
+        heights = [h for (_, h), _, _ in arcs] + ([heat_size[3]] if heat_size else [])
+        figure = plt.figure(figsize=(width, sum(heights)), layout="constrained")
+        mark_preset(figure, preset)
+        parts = figure.subfigures(len(heights), 1, height_ratios=heights, squeeze=False)[:, 0]
+        for part, ((w, _), matrix, kwargs) in zip(parts, arcs, strict=False):
+            # Arcs are laid out in points: an axes of exactly their size, outside the layout.
+            ax = part.add_axes(((1 - w / width) / 2, 0.0, w / width, 1.0))
+            plot_attention_arcs(parse, matrix, ax=ax, **kwargs)
+        if heat_size is not None:
+            label_size, cell, _, _ = heat_size
+            axes = parts[-1].subplots(1, len(panels), squeeze=False)[0]
+            images = []
+            for index, ((name, matrix, labels), ax, (low, high)) in enumerate(
+                zip(panels, axes, ranges, strict=True)
+            ):
+                n_special = len(labels) - n
+                images.append(
+                    draw_heatmap(
+                        ax,
+                        matrix,
+                        list(labels),
+                        list(labels),
+                        label_size=label_size,
+                        cell=cell,
+                        cmap=cmap,
+                        vmin=low,
+                        vmax=high,
+                        special_rows=[i >= n for i in range(len(labels))] if n_special else (),
+                        special_cols=[i >= n for i in range(len(labels))] if n_special else (),
+                        ylabel="query" if index == 0 else "",
+                    )
+                )
+                if spec.comparing:
+                    own = "" if spec.shared_range or spec.value_range else " (own scale)"
+                    ax.set_title(name + own, fontsize=max(label_size, MIN_TEXT_SIZE))
+            shared = len(set(ranges)) == 1
+            groups = [list(axes)] if shared else [[ax] for ax in axes]
+            for image, group in zip(images, groups, strict=False):
+                bar = parts[-1].colorbar(image, ax=group, fraction=0.05, pad=0.02, shrink=0.8)
+                keep_vector(bar)
+                bar.ax.tick_params(labelsize=max(label_size, MIN_TEXT_SIZE))
+    setattr(figure, VIEW_ATTR, spec)
     return figure
 
 

@@ -24,6 +24,7 @@ from trfviz.figures.layout import measure_text
 
 __all__ = [
     "ALL_THRESHOLD",
+    "SMALLEST_TEXT_SHARE",
     "SOURCE_THRESHOLD",
     "ArcLayout",
     "ArcLine",
@@ -63,7 +64,10 @@ class DrawnArc:
 
 @dataclass(frozen=True)
 class ArcScene:
-    """What the figure shows: words, tags, arcs and entities of tokens ``window``."""
+    """What the figure shows: words, tags, arcs and entities of tokens ``window``.
+
+    ``has_title`` and ``title_lines`` reserve room above the first line for a title.
+    """
 
     words: Sequence[str]
     tags: Sequence[str]
@@ -74,6 +78,7 @@ class ArcScene:
     source: int | None
     show_weights: bool
     has_title: bool = False
+    title_lines: int = 1
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,10 @@ class ArcLine:
         if token >= self.end:
             return self.right
         return float(self.x[token - self.start])
+
+
+#: The smallest text of an arc figure (attention weights) as a share of the word font.
+SMALLEST_TEXT_SHARE = 0.78 * 0.85
 
 
 @dataclass(frozen=True)
@@ -279,7 +288,7 @@ def layout_scene(
     dep_base = font * 0.85
     block_bottom = -font * 0.45 - (small * 1.25 if scene.tags else 0.0)
     if scene.entities:
-        block_bottom -= small * 1.35
+        block_bottom -= small * 1.7  # the entity label sits under the word, clear of its descent
     att_base = block_bottom - font * 0.35
     lines: list[ArcLine] = []
     y = 0.0
@@ -291,7 +300,8 @@ def layout_scene(
         below = -att_base + max(att_levels.values(), default=0) * att_step
         if scene.att_arcs and scene.source is not None and scene.source in range(lo, hi):
             below += small * 0.6  # room for the self-attention dot
-        top_pad = (font * 1.6 if scene.has_title else font * 0.4) if not lines else font * 0.6
+        title_pad = font * (0.4 + 1.2 * scene.title_lines)
+        top_pad = (title_pad if scene.has_title else font * 0.4) if not lines else font * 0.6
         y -= top_pad + above
         left, right = pads(lo, hi)
         x = x_all[lo:hi] + margin + left + widths[lo] / 2 - x_all[lo]

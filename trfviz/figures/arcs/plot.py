@@ -32,6 +32,8 @@ Example
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -39,6 +41,7 @@ import numpy as np
 
 from trfviz.figures.arcs.drawing import draw_scene
 from trfviz.figures.arcs.layout import (
+    SMALLEST_TEXT_SHARE,
     ArcScene,
     DrawnArc,
     format_weight,
@@ -46,9 +49,9 @@ from trfviz.figures.arcs.layout import (
     select_attention_arcs,
 )
 from trfviz.figures.export import RIGID_ATTR
-from trfviz.figures.heatmap import check_window
-from trfviz.figures.layout import displayable, new_figure
-from trfviz.figures.style import Preset, get_preset, paper_style
+from trfviz.figures.heatmap import check_window, window_note
+from trfviz.figures.layout import displayable, measure_text, new_figure
+from trfviz.figures.style import MIN_TEXT_SIZE, Preset, get_preset, paper_style
 from trfviz.palette import ATTENTION_COLOR
 from trfviz.parse import SentenceParse
 from trfviz.validation import check_index, check_int
@@ -72,7 +75,7 @@ def plot_attention_arcs(
     show_tags: bool = False,
     show_weights: bool | None = None,
     special_labels: Sequence[str] = (),
-    window: tuple[int, int] | None = None,
+    window: tuple[int, int] | slice | None = None,
     wrap: float | None = None,
     title: str | None = None,
     entity_colors: Mapping[str, str] | None = None,
@@ -96,7 +99,8 @@ def plot_attention_arcs(
         show_tags: write each word's fine-grained tag under it.
         show_weights: write the weight on each attention arc (default: with a source).
         special_labels: names of the columns past the words (``["[CLS]", "[SEP]"]``).
-        window: ``(start, end)``: draw only tokens ``start:end``; arcs to tokens
+        window: ``(start, end)`` or ``slice(start, end)``: draw only those tokens,
+            marked ``"…tokens 21–40 of 64…"`` at the top right; arcs to tokens
             outside it run open to the edge.
         wrap: break the sentence into lines at most this many inches wide
             (default: the preset's width; no wrapping without a preset).
@@ -125,6 +129,9 @@ def plot_attention_arcs(
         raise ValueError(f"threshold {threshold}: an attention weight is between 0 and 1")
     check_int("top_k", top_k, minimum=1, allow_none=True)
     start, end = check_window(window, n) if window is not None else (0, n)
+    if window is not None:  # the window is marked in the title: "…tokens 21–40 of 64…"
+        mark = f"{'…' if start > 0 else ''}{window_note(start, end, n)}{'…' if end < n else ''}"
+        title = f"{title} ({mark})" if title else mark
     if source is not None and not start <= source < end:
         raise ValueError(f"source {source} is outside the window {window}")
     att_arcs = select_attention_arcs(
@@ -143,8 +150,16 @@ def plot_attention_arcs(
         import matplotlib
 
         font = get_preset(preset).font_size if preset else float(matplotlib.rcParams["font.size"])
+        if preset is not None:
+            # Arc labels and weights are the smallest text: keep them at 6 pt or more.
+            font = max(font, math.ceil(MIN_TEXT_SIZE / SMALLEST_TEXT_SHARE * 20) / 20)
         if wrap is None and preset is not None:
             wrap = get_preset(preset).width
+        if title and wrap is not None and measure_text(title, font) > wrap * 72 * 0.95:
+            # A title wider than the page breaks before its window mark (or its middle).
+            cut = title.rfind(" (") if " (" in title else title.rfind(" ", 0, len(title) // 2 + 1)
+            if cut > 0:
+                title = title[:cut] + "\n" + title[cut + 1 :]
         scene = ArcScene(
             words=words,
             tags=tags,
@@ -155,8 +170,17 @@ def plot_attention_arcs(
             source=source,
             show_weights=show_weights,
             has_title=bool(title),
+            title_lines=title.count("\n") + 1 if title else 1,
         )
         layout = layout_scene(scene, font, wrap)
+        if preset is not None and ax is None and layout.height / 72 > get_preset(preset).max_height:
+            warnings.warn(
+                f"{end - start} words drawn at {get_preset(preset).name!r} "
+                f"make a figure {layout.height / 72:.1f} in tall (more than "
+                f"{get_preset(preset).max_height} in); show part of the sentence with "
+                "window=(start, end), or use a wider preset",
+                stacklevel=2,
+            )
         if ax is not None:
             # Fit the caller's axes: try one line and lines as wide as the axes, keep
             # whichever needs less shrinking (the layout is linear in the font size).
@@ -195,7 +219,7 @@ def plot_attention_arcs(
             ax.text(
                 layout.margin,
                 -layout.height + layout.small * 0.4,
-                f"from “{words[source]}” also to: " + ", ".join(notes),  # type: ignore[index]
+                _fitted_note(words[source], notes, layout.width - 2 * layout.margin, layout.small),  # type: ignore[index]
                 fontsize=layout.small,
                 color="#555555",
                 va="bottom",
@@ -215,3 +239,13 @@ def plot_attention_arcs(
                 gid="title",
             )
     return fig, ax
+
+
+def _fitted_note(word: str, notes: Sequence[str], width: float, size: float) -> str:
+    """The note under the arcs, shortened until it fits ``width`` points at ``size``."""
+    for head in (f"from “{word}” also to: ", "also: "):
+        for keep in range(len(notes), 0, -1):
+            text = head + ", ".join(notes[:keep]) + (", …" if keep < len(notes) else "")
+            if measure_text(text, size) <= width:
+                return text
+    return "also: …"

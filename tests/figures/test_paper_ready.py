@@ -1,0 +1,171 @@
+"""Paper-ready figures: at each preset and at 12, 40 and 64 tokens every text is legible.
+
+Measured from the renderer's extents (tests/figures/legibility.py): every text
+drawn is at least 6 pt, inside the figure, overlapping no other text, and no
+title lies over an axes or colour bar; a figure grows with the sentence up to
+its preset's maximum height; a long sentence can be windowed, and the window
+is marked. Interactive pages share one plotly.js per folder and stay small.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from tests.figures.legibility import drawn_texts, legibility_problems
+from trfviz.figures import (
+    plot_attention_arcs,
+    plot_attention_heatmap,
+    plot_head_grid,
+    plot_model_comparison,
+)
+from trfviz.figures.style import MIN_TEXT_SIZE, get_preset
+from trfviz.parse import Arc, EntitySpan, SentenceParse
+
+SENTENCE = (
+    "The committee said on Tuesday that it would consider the revised proposal carefully , "
+    "despite strong objections from several international organisations and Mr. Smith ."
+)
+WORDS = SENTENCE.split(" ")
+PRESETS = ("one-column", "two-column")
+SIZES = (12, 40, 64)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def words(n: int) -> list[str]:
+    return [WORDS[i % len(WORDS)] for i in range(n)]
+
+
+def attention(n: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).dirichlet(np.ones(n) * 0.3, size=n)
+
+
+def parse(n: int) -> SentenceParse:
+    arcs = tuple(Arc(i + 1, i, "nsubj") for i in range(0, n - 1, 2)) + tuple(
+        Arc(i, i + 3, "obj") for i in range(1, n - 3, 4)
+    )
+    return SentenceParse(
+        words=tuple(words(n)), tags=("",) * n, arcs=arcs, entities=(EntitySpan(0, 2, "ORG"),)
+    )
+
+
+def draw(kind: str, n: int, preset: str, **options):
+    labels = [*words(n), "[CLS]", "[SEP]"]
+    if kind == "heatmap":
+        return plot_attention_heatmap(
+            attention(n + 2),
+            labels,
+            n_special=2,
+            title="MiniLM layer 3 head 7",
+            preset=preset,
+            **options,
+        )[0]
+    if kind == "comparison":
+        return plot_model_comparison(
+            attention(n),
+            attention(n, 1),
+            words(n),
+            names=("MiniLM", "SmolLM2"),
+            title="layer 3 head 7",
+            preset=preset,
+            **options,
+        )[0]
+    if kind == "grid":
+        att = np.stack([np.stack([attention(n, h) for h in range(12)])] * 6)
+        scores = np.linspace(0, 1, 72).reshape(6, 12)
+        return plot_head_grid(att, words(n), scores=scores, title="MiniLM", preset=preset)[0]
+    options.setdefault("source", 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # too tall: tested below
+        return plot_attention_arcs(
+            parse(n),
+            attention(n + 2),
+            special_labels=["[CLS]", "[SEP]"],
+            title="MiniLM layer 3 head 7",
+            preset=preset,
+            **options,
+        )[0]
+
+
+@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("preset", PRESETS)
+@pytest.mark.parametrize("kind", ["heatmap", "comparison", "grid", "arcs"])
+def test_every_text_is_legible_and_placed(kind: str, preset: str, n: int) -> None:
+    fig = draw(kind, n, preset)
+    assert legibility_problems(fig, min_size=MIN_TEXT_SIZE) == []
+    assert fig.get_size_inches()[0] <= get_preset(preset).width + 0.01
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+@pytest.mark.parametrize("kind", ["heatmap", "comparison", "arcs"])
+def test_size_grows_with_the_sentence_up_to_the_maximum(kind: str, preset: str) -> None:
+    sizes = [draw(kind, n, preset).get_size_inches() for n in (6, 12, 40, 64)]
+    # Arcs wrap at the preset's width and grow downwards; heatmaps grow until the width
+    # or the maximum height is reached, then keep that size.
+    grows = [h for _, h in sizes] if kind == "arcs" else [w * h for w, h in sizes]
+    assert all(b >= a * 0.98 for a, b in itertools.pairwise(grows)), grows
+    if kind == "arcs" or preset == "two-column" or kind == "heatmap":
+        assert grows[0] < grows[-1]
+    limit = get_preset(preset).max_height
+    if kind != "arcs":  # arcs wrap onto more lines: tested with a window below
+        assert all(h <= limit + 0.01 for _, h in sizes)
+
+
+def test_special_tokens_stay_labelled_when_labels_are_thinned() -> None:
+    fig = draw("heatmap", 64, "one-column")
+    ax = fig.axes[0]
+    shown = [t.get_text() for t in ax.get_xticklabels()]
+    assert len(shown) < 66  # thinned
+    assert shown[-1] == "[SEP]"  # the last special is always labelled
+    assert ax.get_xticklabels()[-1].get_fontstyle() == "italic"
+    assert legibility_problems(fig) == []
+
+
+@pytest.mark.parametrize("kind", ["heatmap", "comparison", "arcs"])
+def test_a_window_is_drawn_and_marked(kind: str) -> None:
+    extra = {"source": 25} if kind == "arcs" else {}
+    fig = draw(kind, 64, "one-column", window=slice(20, 32), **extra)
+    texts = [t.text for t in drawn_texts(fig)]
+    assert any("tokens 21–32 of 6" in t for t in texts)  # of 64 words (66 with specials)
+    assert legibility_problems(fig) == []
+    assert fig.get_size_inches()[1] <= get_preset("one-column").max_height
+    span = draw(kind, 64, "two-column", window=(20, 32), **extra)
+    assert any("tokens 21–32 of 6" in t.text for t in drawn_texts(span))
+
+
+def test_a_too_tall_arc_figure_says_to_window_it() -> None:
+    with pytest.warns(UserWarning, match="window"):
+        plot_attention_arcs(parse(64), attention(64), source=3, preset="one-column")
+
+
+def test_bad_windows_are_refused() -> None:
+    with pytest.raises(ValueError, match="no step"):
+        draw("heatmap", 12, "one-column", window=slice(0, 10, 2))
+    with pytest.raises(ValueError, match="none of"):
+        draw("heatmap", 12, "one-column", window=slice(5, 5))
+    with pytest.raises(TypeError, match="slice"):
+        draw("heatmap", 12, "one-column", window=3)
+
+
+def test_plotly_pages_share_one_plotly_js_and_stay_small(tmp_path) -> None:
+    pytest.importorskip("plotly")
+    from trfviz.figures import interactive_heatmap, save_figure
+
+    labels = [*words(40), "[CLS]", "[SEP]"]
+    for name in ("a.html", "b.html"):
+        save_figure(interactive_heatmap(attention(42), labels), tmp_path / name)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.html", "b.html", "plotly.min.js"]
+    assert (tmp_path / "a.html").stat().st_size <= 300_000
+    assert 'src="plotly.min.js"' in (tmp_path / "a.html").read_text()
