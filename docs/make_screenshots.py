@@ -89,6 +89,7 @@ def paper_figure(out: Path) -> Path:
 
     doc = next(d for d in trfviz.datasets.ud_english_ewt("dev") if len(d) == N_TOKENS)
     sentence = trfviz.extract(doc, "sentence-transformers/all-MiniLM-L6-v2").sentences[0]
+    assert sentence.attention is not None  # extract keeps attention by default
     fig, _ = plot_attention_arcs(
         trfviz.parse_doc(doc)[0],
         sentence.attention[LAYER, HEAD],
