@@ -129,11 +129,12 @@ def test_export_carries_the_widgets_view(change: dict[str, object]) -> None:
     from trfviz.widget.export import figure_view
 
     explorer = _explorer()
-    default = explorer.view_spec()
+    before = explorer.view_spec()
     for name, value in change.items():
+        before = explorer.view_spec()
         setattr(explorer, name, value)
     spec = explorer.view_spec()
-    assert (spec == default) == (not change)  # every change reaches the spec
+    assert (spec == before) == (not change)  # the last change reaches the spec
     figure = explorer.draw_figure(preset="two-column")
     assert figure_view(figure) == spec
     plt.close(figure)

@@ -74,7 +74,9 @@ class AttentionExplorer(ExplorerChecks, ExplorerData, anywidget.AnyWidget):
         second model, which follow ``layer``/``head`` at the same relative depth
         while ``link`` is True; ``sentence``; ``selected`` and ``hovered`` (token
         index, -1 for none); ``show_parse``, ``show_entities``, ``show_heatmap``,
-        ``show_grid``; ``threshold`` (lightest attention line drawn);
+        ``show_grid``; ``threshold`` (lightest attention line drawn); ``compact``,
+        ``per_model_scale``, ``window`` (the zoom, ``(start, end)`` or None) and
+        ``hidden_heads`` (left out of the overlay of all heads);
         ``export_path``, ``export_preset`` (what the Export button writes) and
         ``status`` (its last result).
 
@@ -294,7 +296,8 @@ class AttentionExplorer(ExplorerChecks, ExplorerData, anywidget.AnyWidget):
         """The path the current view was saved to, as a paper figure (PDF, SVG, PNG or PGF).
 
         Draws exactly what is shown (the sentence, model(s), layer, head, mode,
-        the selected token, the line threshold, the parse and entity toggles)
+        the selected token, the line threshold, the parse and entity toggles,
+        the zoom window, the heads hidden from the overlay, the colour scales)
         from :meth:`view_spec` with :func:`trfviz.widget.export.save_view`, at the
         ``preset``'s width (``"one-column"``, ``"two-column"``, ``"slide"``).
         Without a path the file goes to ``trfviz-output/`` with a name that
