@@ -62,6 +62,11 @@ class ViewSpec:
         exclude_sink: for a difference, leave the first word (the attention sink
             of causal models) out with the special tokens before renormalising
             both models' rows over the same words (:mod:`trfviz.widget.compare`).
+        window: ``(start, end)``: only words ``start`` to ``end - 1`` are drawn
+            (the zoom window, marked in the figure), or None for every word.
+        hidden_heads: heads left out of an overlay of all heads (``"all"``).
+        compact: the sentence shown as text, each word shaded by the attention
+            it receives, instead of the arcs.
     """
 
     models: tuple[str, ...]
@@ -79,6 +84,9 @@ class ViewSpec:
     value_range: tuple[float, float] | None = None
     shared_range: bool = True
     exclude_sink: bool = True
+    window: tuple[int, int] | None = None
+    hidden_heads: tuple[int, ...] = ()
+    compact: bool = False
 
     def __post_init__(self) -> None:
         models = tuple(self.models)
@@ -101,8 +109,18 @@ class ViewSpec:
         check_int("focus", self.focus, minimum=0, allow_none=True)
         if not isinstance(self.threshold, numbers.Real) or not 0 <= self.threshold <= 1:
             raise ValueError(f"threshold must be a number in [0, 1]; got {self.threshold!r}")
-        for flag in ("show_parse", "show_entities", "show_heatmap", "shared_range", "exclude_sink"):
+        flags = ("show_parse", "show_entities", "show_heatmap", "shared_range", "exclude_sink")
+        for flag in (*flags, "compact"):
             check_bool(flag, getattr(self, flag))
+        if self.window is not None:
+            if len(tuple(self.window)) != 2:
+                raise ValueError(f"window must be (start, end); got {self.window!r}")
+            start, end = (check_int("window", x, minimum=0) for x in self.window)
+            if not start < end:
+                raise ValueError(f"window must be (start, end), start < end; got {self.window!r}")
+            object.__setattr__(self, "window", (start, end))
+        hidden = tuple(sorted({check_int("hidden head", h, minimum=0) for h in self.hidden_heads}))
+        object.__setattr__(self, "hidden_heads", hidden)
         check_choice("special_tokens", self.special_tokens, _SPECIAL_TOKENS)
         scale = self.scale or ("diverging" if self.mode == "difference" else "sequential")
         check_choice("scale", scale, tuple(SCALES))

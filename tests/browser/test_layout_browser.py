@@ -109,7 +109,9 @@ def _inside(inner: list[float], outer: list[float], tol: float = 0.5) -> bool:
     )
 
 
-def _check_geometry(g: dict[str, Any], n_columns: int) -> None:
+def _check_geometry(
+    g: dict[str, Any], n_columns: int, models: tuple[str, ...] = ("MiniLM", "SmolLM2")
+) -> None:
     # Nothing scrolls sideways: neither the cell's output area nor the explorer.
     assert g["outScroll"] <= g["outClient"], (g["outScroll"], g["outClient"])
     assert g["rootScroll"] <= g["rootClient"], (g["rootScroll"], g["rootClient"])
@@ -118,8 +120,10 @@ def _check_geometry(g: dict[str, Any], n_columns: int) -> None:
     # One axis: each column's strip in model A's band and in model B's has the same x centre.
     assert len(g["strips"]) == n_columns
     for column, bands in g["strips"].items():
-        a, b = bands["MiniLM"], bands["SmolLM2"]
-        assert abs((a[0] + a[2]) / 2 - (b[0] + b[2]) / 2) <= 0.5, column
+        assert sorted(bands) == sorted(models), column
+        if len(models) == 2:
+            a, b = bands[models[0]], bands[models[1]]
+            assert abs((a[0] + a[2]) / 2 - (b[0] + b[2]) / 2) <= 0.5, column
     # Word labels: none overlaps another, none is clipped by the view.
     labels = g["labels"]
     assert labels
@@ -257,6 +261,77 @@ def test_compact_mode_shows_every_word(opened: tuple[Any, list[Any]]) -> None:
         screenshot(page, root, f"layout-{n}-compact.png")
         root.locator("button[data-trait=compact]").click()
         root.locator(".tv-aligned-svg").wait_for()
+
+
+@pytest.mark.parametrize("mode", ["difference", "overlay"])
+def test_difference_and_overlay_fit(opened: tuple[Any, list[Any]], mode: str) -> None:
+    """The difference and all heads overlaid use the same fitted axis: nothing scrolls."""
+    page, roots = opened
+    for n, root in zip(LENGTHS, roots, strict=True):
+        root.scroll_into_view_if_needed()
+        if mode == "difference":
+            root.locator("button[data-mode=difference]").click()
+            kind, columns, models = "difference", n, ("MiniLM",)  # the words compared
+        else:
+            root.locator("select[data-trait=head]").select_option("all")
+            kind, columns, models = "heads", n + 2, ("MiniLM", "SmolLM2")
+        page.wait_for_function(
+            "([r, kind]) => r.querySelector(`.tv-aligned[data-kind=${kind}] .tv-aligned-svg`)",
+            arg=[root.element_handle(), kind],
+            timeout=60_000,
+        )
+        token = root.locator(".tv-aligned .tv-token").nth(2)
+        if "tv-selected" not in str(token.get_attribute("class")):  # a click toggles the pin
+            token.click()
+        page.mouse.move(0, 0)
+        page.wait_for_function(
+            "r => r.dataset.focus === '2'", arg=root.element_handle(), timeout=10_000
+        )
+        g = root.evaluate(MEASURE)
+        _check_geometry(g, columns, models)
+        if mode == "difference":
+            assert root.locator(".tv-difference-note").count() == 1
+            assert root.locator(".tv-aligned .tv-line").count() > 0
+        else:
+            lines = root.locator(".tv-aligned .tv-head-line")
+            assert lines.count() > 0 and root.locator(".tv-aligned .tv-line").count() == 0
+            heads = set(lines.evaluate_all("ns => ns.map(n => n.dataset.head)"))
+            assert len(heads) > 1  # several heads, each in its own colour
+            assert root.locator(".tv-head-chips").count() == 2
+        screenshot(page, root, f"layout-{n}-{mode}.png")
+        if mode == "difference":
+            root.locator("button[data-mode=side]").click()
+        else:
+            root.locator("select[data-trait=head]").select_option("0")
+        page.wait_for_function(
+            "r => r.querySelector('.tv-aligned[data-kind=attention]')",
+            arg=root.element_handle(),
+            timeout=60_000,
+        )
+
+
+def test_zoom_window_is_synced(opened: tuple[Any, list[Any]]) -> None:
+    """The zoom window is the explorer's `window` trait, both ways (what export draws)."""
+    from tests.browser.harness import kernel_print, wait_kernel_value
+
+    page, roots = opened
+    root = roots[-1]
+    root.scroll_into_view_if_needed()
+    aligned = root.locator(".tv-aligned")
+    root.locator("button[data-action=zoom-in]").click()
+    start, end = int(aligned.get_attribute("data-start")), int(aligned.get_attribute("data-end"))
+    shown = wait_kernel_value(page, "explorers[64].window", f"({start}, {end})")
+    assert shown == f"({start}, {end})"
+    kernel_print(page, "setattr(explorers[64], 'window', (10, 30))")  # from Python: the view
+    page.wait_for_function(
+        "r => r.querySelector('.tv-aligned').dataset.start === '10'"
+        " && r.querySelector('.tv-aligned').dataset.end === '30'",
+        arg=root.element_handle(),
+        timeout=30_000,
+    )
+    assert root.locator(".tv-aligned .tv-token").count() == 20
+    root.locator("button[data-action=zoom-all]").click()
+    assert wait_kernel_value(page, "explorers[64].window", "None") == "None"
 
 
 def test_speed_recorded(opened: tuple[Any, list[Any]]) -> None:

@@ -184,12 +184,12 @@ def test_difference_grid_and_overlay_respond(lab: Jupyter, page: Any) -> None:
     }
     assert all(len(c) == 1 for c in colours.values())
     assert len(set().union(*colours.values())) == 3  # one colour per head
-    assert panel.locator(".tv-lines").evaluate("g => getComputedStyle(g).display") == "none"
-    panel.locator(".tv-head-chip[data-head='1']").click()
+    assert panel.locator(".tv-line").count() == 0  # the heads' own lines, not their mean
+    panel.locator(".tv-head-chip[data-head='1']").first.click()  # one row per model
     _wait(page, "() => document.querySelectorAll(\".tv-head-line[data-head='1']\").length === 0")
     assert {"0", "2"} == set(lines.evaluate_all("ns => ns.map(n => n.dataset.head)"))
     assert wait_kernel_value(page, "explorer.hidden_heads", "[1]") == "[1]"
-    panel.locator(".tv-head-chip[data-head='1']").click()
+    panel.locator(".tv-head-chip[data-head='1']").first.click()  # one row per model
     _wait(page, "() => document.querySelectorAll(\".tv-head-line[data-head='1']\").length > 0")
     _shoot(page, root, "content-synthetic-overlay.png")
 

@@ -101,6 +101,11 @@ WIDGET_CHANGES: list[dict[str, object]] = [
     {"show_heatmap": False},
     {"threshold": 0.2},
     {"sentence": 1},
+    {"compare": "tiny-gpt", "per_model_scale": True},
+    {"window": (1, 4)},
+    {"window": (2, 5), "selected": 3},
+    {"head": "all", "hidden_heads": [1]},
+    {"compact": True},
 ]
 #: Fields a widget trait may carry (added by the widget's own work on issue 13).
 OPTIONAL_CHANGES: dict[str, object] = {
@@ -124,12 +129,49 @@ def test_export_carries_the_widgets_view(change: dict[str, object]) -> None:
     from trfviz.widget.export import figure_view
 
     explorer = _explorer()
+    before = explorer.view_spec()
     for name, value in change.items():
+        before = explorer.view_spec()
         setattr(explorer, name, value)
     spec = explorer.view_spec()
+    assert (spec == before) == (not change)  # the last change reaches the spec
     figure = explorer.draw_figure(preset="two-column")
     assert figure_view(figure) == spec
     plt.close(figure)
+
+
+def _titles(figure) -> list[str]:
+    return [ax.get_title() for ax in figure.axes] + [
+        t.get_text() for ax in figure.axes for t in ax.texts
+    ]
+
+
+def test_export_honours_window_hidden_heads_and_own_scales() -> None:
+    import matplotlib.pyplot as plt
+
+    from trfviz.widget.export import figure_view
+
+    explorer = _explorer()
+    explorer.window = (1, 4)  # axis columns: words 1..3
+    assert explorer.view_spec().window == (1, 4)
+    windowed = explorer.draw_figure()
+    assert any("tokens 2–4 of" in t for t in _titles(windowed)), _titles(windowed)
+    explorer.window = (0, 99)  # past the words (onto the specials' columns): every word
+    assert explorer.view_spec().window is None
+    explorer.head = "all"
+    whole = explorer.draw_figure()
+    explorer.hidden_heads = [1]
+    fewer = explorer.draw_figure()
+    assert figure_view(fewer).hidden_heads == (1,)
+    thumbnails = [len([ax for ax in f.axes if ax.images]) for f in (whole, fewer)]
+    assert thumbnails[1] == thumbnails[0] - 1, thumbnails
+    explorer.head, explorer.compare, explorer.per_model_scale = 0, "tiny-gpt", True
+    own = explorer.draw_figure()
+    assert figure_view(own).shared_range is False
+    meshes = _meshes(own)
+    assert len(meshes) == 2 and meshes[0].get_clim() != meshes[1].get_clim()
+    assert sum("(own scale)" in t for t in _titles(own)) == 2
+    plt.close("all")
 
 
 @pytest.mark.parametrize("name", list(OPTIONAL_CHANGES))

@@ -20,10 +20,10 @@ import numpy as np
 import traitlets as t
 
 from trfviz.extraction import Extraction, SentenceExtraction
-from trfviz.naming import short_model_name
 from trfviz.palette import palette_payload
 from trfviz.parse import SentenceParse
 from trfviz.view import ViewSpec
+from trfviz.widget.checks import ExplorerChecks, ExplorerValueError, head_trait, layer_trait
 from trfviz.widget.export import (
     ExplorerView,
     ViewPanel,
@@ -35,17 +35,8 @@ from trfviz.widget.export import (
 )
 from trfviz.widget.fallback import with_fallback
 from trfviz.widget.inputs import check_inputs, check_scores, inputs_from_doc
-from trfviz.widget.payload import (
-    HeadChoice,
-    LayerChoice,
-    head_scores,
-    layers_key,
-    map_layer,
-    pack_difference,
-    pack_grid,
-    pack_layers,
-    pack_sentence,
-)
+from trfviz.widget.payload import map_layer
+from trfviz.widget.state import ExplorerData
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -56,23 +47,7 @@ __all__ = ["AttentionExplorer", "ExplorerValueError", "ExplorerView", "ViewPanel
 _HERE = Path(__file__).parent
 
 
-class ExplorerValueError(t.TraitError, ValueError):
-    """A widget setting out of range (layer, head, sentence, token, model).
-
-    A ``traitlets.TraitError``, so the widget rolls the change back, and a
-    ``ValueError``, as trfviz raises for bad input everywhere else.
-    """
-
-
-def _layer_trait(default: LayerChoice = 0) -> t.Union:
-    return t.Union([t.Int(), t.Enum(["mean"])], default_value=default).tag(sync=True)
-
-
-def _head_trait(default: HeadChoice = 0) -> t.Union:
-    return t.Union([t.Int(), t.Enum(["mean", "all"])], default_value=default).tag(sync=True)
-
-
-class AttentionExplorer(anywidget.AnyWidget):
+class AttentionExplorer(ExplorerChecks, ExplorerData, anywidget.AnyWidget):
     """A notebook widget: attention per spaCy token over the parse, for one or more models.
 
     Choose a model (and a second one side by side or as a difference), a layer
@@ -99,7 +74,9 @@ class AttentionExplorer(anywidget.AnyWidget):
         second model, which follow ``layer``/``head`` at the same relative depth
         while ``link`` is True; ``sentence``; ``selected`` and ``hovered`` (token
         index, -1 for none); ``show_parse``, ``show_entities``, ``show_heatmap``,
-        ``show_grid``; ``threshold`` (lightest attention line drawn);
+        ``show_grid``; ``threshold`` (lightest attention line drawn); ``compact``,
+        ``per_model_scale``, ``window`` (the zoom, ``(start, end)`` or None) and
+        ``hidden_heads`` (left out of the overlay of all heads);
         ``export_path``, ``export_preset`` (what the Export button writes) and
         ``status`` (its last result).
 
@@ -123,11 +100,11 @@ class AttentionExplorer(anywidget.AnyWidget):
     model = t.Unicode().tag(sync=True)
     compare = t.Unicode("").tag(sync=True)
     mode = t.Enum(["side", "difference"], default_value="side").tag(sync=True)
-    layer = _layer_trait()
-    head = _head_trait()
+    layer = layer_trait()
+    head = head_trait()
     link = t.Bool(True).tag(sync=True)
-    compare_layer = _layer_trait()
-    compare_head = _head_trait()
+    compare_layer = layer_trait()
+    compare_head = head_trait()
     sentence = t.Int(0).tag(sync=True)
     n_sentences = t.Int(0, read_only=True).tag(sync=True)
     selected = t.Int(-1).tag(sync=True)
@@ -152,6 +129,9 @@ class AttentionExplorer(anywidget.AnyWidget):
     grid_score = t.Unicode("").tag(sync=True)
     # Heads hidden in the overlay of all heads of a layer (head "all").
     hidden_heads = t.List(t.Int()).tag(sync=True)
+    #: The zoom window over the token axis, ``(start, end)`` columns (the words, then the
+    #: models' special tokens), or None for all; set by the browser's zoom, or from here.
+    window = t.Tuple(t.Int(), t.Int(), default_value=None, allow_none=True).tag(sync=True)
 
     # What the browser draws: the sentence (once per sentence), every head of the current
     # layer per panel (per layer change; heads are picked in the browser) and the head
@@ -199,67 +179,7 @@ class AttentionExplorer(anywidget.AnyWidget):
             self._refresh(sentence=True, grid=True)
         self.on_msg(self._on_message)
 
-    # -- validation -------------------------------------------------------------------------
-
-    @t.validate("model")
-    def _valid_model(self, proposal: t.Bunch) -> str:
-        value = proposal["value"]
-        if value not in self._extractions:
-            raise ExplorerValueError(
-                f"model must be one of {list(self._extractions)}, got {value!r}"
-            )
-        return str(value)
-
-    @t.validate("compare")
-    def _valid_compare(self, proposal: t.Bunch) -> str:
-        value = proposal["value"]
-        if value and value not in self._extractions:
-            raise ExplorerValueError(f"compare must be '' or one of {list(self._extractions)}")
-        return str(value)
-
-    @t.validate("sentence")
-    def _valid_sentence(self, proposal: t.Bunch) -> int:
-        value = int(proposal["value"])
-        if not 0 <= value < len(self._parses):
-            raise ExplorerValueError(f"sentence must be 0..{len(self._parses) - 1}, got {value}")
-        return value
-
-    @t.validate("layer", "compare_layer")
-    def _valid_layer(self, proposal: t.Bunch) -> LayerChoice:
-        value = proposal["value"]
-        key = self.model if proposal["trait"].name == "layer" else self.compare
-        n_layers = self._shapes[key][0] if key in self._shapes else None
-        if value != "mean" and n_layers is not None and not 0 <= value < n_layers:
-            raise ExplorerValueError(f"layer must be 0..{n_layers - 1} or 'mean', got {value!r}")
-        return value
-
-    @t.validate("head", "compare_head")
-    def _valid_head(self, proposal: t.Bunch) -> HeadChoice:
-        value = proposal["value"]
-        key = self.model if proposal["trait"].name == "head" else self.compare
-        n_heads = self._shapes[key][1] if key in self._shapes else None
-        if not isinstance(value, str) and n_heads is not None and not 0 <= value < n_heads:
-            raise ExplorerValueError(
-                f"head must be 0..{n_heads - 1}, 'mean' or 'all', got {value!r}"
-            )
-        return value
-
-    @t.validate("selected", "hovered")
-    def _valid_token(self, proposal: t.Bunch) -> int:
-        value = int(proposal["value"])
-        if value < 0:
-            return -1
-        n = len(self._parses[self.sentence].words)
-        if value >= n:
-            if proposal["trait"].name == "hovered":
-                return -1  # a pointer left over from the previous sentence: nothing hovered
-            raise ExplorerValueError(
-                f"selected must be -1 (no token) or 0..{n - 1} (a token of sentence "
-                f"{self.sentence}), got {value}"
-            )
-        return value
-
-    # -- reacting to changes ----------------------------------------------------------------
+    # -- reacting to changes (validators: ExplorerChecks; data: ExplorerData) ------------
 
     @t.observe("model")
     def _on_model(self, change: t.Bunch) -> None:
@@ -302,6 +222,7 @@ class AttentionExplorer(anywidget.AnyWidget):
         with self.hold_sync():
             self.selected = -1
             self.hovered = -1
+            self.set_trait("window", None)
             self._refresh(sentence=True, grid=True)
 
     @t.observe("layer", "head", "mode", "link", "compare_layer", "compare_head")
@@ -316,71 +237,6 @@ class AttentionExplorer(anywidget.AnyWidget):
     def _on_sink(self, change: t.Bunch) -> None:
         self._refresh(grid=True)
 
-    def _refresh(self, *, sentence: bool = False, view: bool = True, grid: bool = False) -> None:
-        if not getattr(self, "_ready", False):
-            return
-        # One message for the sentence, layers and grid together, so the browser never draws
-        # a new sentence's tokens with the old sentence's weights.
-        with self.hold_sync():
-            self._update_data(sentence=sentence, view=view, grid=grid)
-
-    def _update_data(self, *, sentence: bool, view: bool, grid: bool) -> None:
-        if self.compare and self.link:
-            # Linked: the comparison follows the main layer/head (layer at the same depth).
-            self.compare_layer, self.compare_head = self._linked_choice()
-        keys = self._shown_keys()
-        index = self.sentence
-        if sentence:
-            self._sentence_data = pack_sentence(
-                index,
-                self._parses[index],
-                {key: self._extractions[key][index] for key in keys},
-                {key: self._shapes[key] for key in keys},
-            )
-        if view:
-            # Heads and the mode are chosen in the browser: only a new layer, model or
-            # sentence sends data.
-            layers = {key: choice[0] for key, choice in self._choices().items()}
-            if self._layers.get("key") != layers_key(index, layers):
-                self._layers = pack_layers(
-                    {key: self._attention(key) for key in keys}, layers, sentence=index
-                )
-            self._update_difference(layers)
-        if grid:
-            self._grid = (
-                {
-                    key: pack_grid(self._attention(key), scores=self._grid_scores(key))
-                    for key in keys
-                }
-                if self.show_grid
-                else {}
-            )
-
-    def _update_difference(self, layers: Mapping[str, LayerChoice]) -> None:
-        key = f"{layers_key(self.sentence, layers)};sink={int(self.exclude_sink)}"
-        if len(layers) == 2 and self._difference.get("key") != key:
-            self._difference = pack_difference(
-                {k: self._attention(k) for k in layers},
-                layers,
-                sentence=self.sentence,
-                n_tokens=len(self._parses[self.sentence].words),
-                exclude_sink=self.exclude_sink,
-            )
-        elif len(layers) != 2 and self._difference:
-            self._difference = {}
-
-    def _grid_scores(self, key: str) -> dict[str, np.ndarray]:
-        others = [k for k in self._shown_keys() if k != key]
-        other = (short_model_name(others[0]), self._attention(others[0])) if others else None
-        return head_scores(
-            self._attention(key),
-            len(self._parses[self.sentence].words),
-            given=self._scores.get(key),
-            given_name=self._score_name,
-            other=other,
-            exclude_sink=self.exclude_sink,
-        )
-
     def _on_message(self, widget: Any, content: Mapping[str, Any], buffers: Any) -> None:
         if not isinstance(content, Mapping) or content.get("type") != "export":
             return
@@ -391,44 +247,15 @@ class AttentionExplorer(anywidget.AnyWidget):
         else:
             self.status = f"Saved {path}"
 
-    # -- data -------------------------------------------------------------------------------
-
-    def _shown_keys(self) -> list[str]:
-        return [self.model, self.compare] if self.compare else [self.model]
-
-    def _linked_choice(self) -> tuple[LayerChoice, HeadChoice]:
-        (n_layers, _), (n_layers_b, n_heads_b) = (
-            self._shapes[self.model],
-            self._shapes[self.compare],
-        )
-        layer = map_layer(self.layer, n_layers, n_layers_b)
-        head: HeadChoice = self.head
-        if isinstance(head, int) and head >= n_heads_b:
-            head = "mean"
-        return layer, head
-
-    def _choices(self) -> dict[str, tuple[LayerChoice, HeadChoice]]:
-        choices = {self.model: (self.layer, self.head)}
-        if self.compare:
-            choices[self.compare] = (
-                self._linked_choice() if self.link else (self.compare_layer, self.compare_head)
-            )
-        return choices
-
-    def _attention(self, key: str) -> np.ndarray:
-        attention = self._extractions[key][self.sentence].attention
-        if attention is None:  # checked in __init__; kept for the type checker
-            raise ValueError(f"{key} has no attention")
-        return attention
-
     def view_spec(self) -> ViewSpec:
         """The current view as a :class:`~trfviz.view.ViewSpec` (what export draws)."""
         choices = self._choices()
         keys = self._shown_keys()
+        heads = tuple(head_spec(choices[key][1]) for key in keys)
         return ViewSpec(
             models=tuple(keys),
             layers=tuple(layer_spec(choices[key][0]) for key in keys),
-            heads=tuple(head_spec(choices[key][1]) for key in keys),
+            heads=heads,
             sentence=self.sentence,
             mode="difference" if self.mode == "difference" and len(keys) == 2 else "attention",
             focus=self.selected if self.selected >= 0 else None,
@@ -437,7 +264,20 @@ class AttentionExplorer(anywidget.AnyWidget):
             show_entities=self.show_entities,
             show_heatmap=self.show_heatmap,
             exclude_sink=self.exclude_sink,
+            shared_range=not self.per_model_scale,
+            window=self._word_window(),
+            hidden_heads=tuple(self.hidden_heads) if "all" in heads else (),
+            compact=self.compact,
         )
+
+    def _word_window(self) -> tuple[int, int] | None:
+        """The zoom window over the words (the axis's special-token columns left out)."""
+        if self.window is None:
+            return None
+        n = len(self._parses[self.sentence].words)
+        start = min(self.window[0], n - 1)
+        end = max(min(self.window[1], n), start + 1)
+        return None if (start, end) == (0, n) else (start, end)
 
     def _view_data(self, spec: ViewSpec) -> tuple[SentenceParse, dict[str, SentenceExtraction]]:
         index = spec.sentence
@@ -456,7 +296,8 @@ class AttentionExplorer(anywidget.AnyWidget):
         """The path the current view was saved to, as a paper figure (PDF, SVG, PNG or PGF).
 
         Draws exactly what is shown (the sentence, model(s), layer, head, mode,
-        the selected token, the line threshold, the parse and entity toggles)
+        the selected token, the line threshold, the parse and entity toggles,
+        the zoom window, the heads hidden from the overlay, the colour scales)
         from :meth:`view_spec` with :func:`trfviz.widget.export.save_view`, at the
         ``preset``'s width (``"one-column"``, ``"two-column"``, ``"slide"``).
         Without a path the file goes to ``trfviz-output/`` with a name that

@@ -1,11 +1,12 @@
 """Draw the explorer's current view for export: a :class:`~trfviz.view.ViewSpec` to a figure.
 
 The widget describes what it shows as a :class:`~trfviz.view.ViewSpec`; this
-module turns that spec and the sentence's plain data (its parse and each model's
-:class:`~trfviz.extraction.SentenceExtraction`) into the view at full precision
-(:func:`compose_view`) and into a matplotlib figure drawn with
-:mod:`trfviz.figures` (:func:`draw_view`, :func:`save_view`). Nothing here
-depends on the widget's traits, so any caller with a spec can export a view.
+module draws that spec and the sentence's plain data (its parse and each model's
+:class:`~trfviz.extraction.SentenceExtraction`) as a matplotlib figure with
+:mod:`trfviz.figures` (:func:`draw_view`, :func:`save_view`), from the view at
+full precision (:mod:`trfviz.widget.compose`, whose names are re-exported here).
+Nothing here depends on the widget's traits, so any caller with a spec can export
+a view; :func:`figure_view` reads the spec back from the figure.
 """
 
 from __future__ import annotations
@@ -14,18 +15,33 @@ import dataclasses
 import os
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from trfviz.extraction import SentenceExtraction
 from trfviz.naming import short_model_name
 from trfviz.parse import SentenceParse
-from trfviz.view import HeadSpec, LayerSpec, ViewSpec
-from trfviz.widget.compare import compare_rows
-from trfviz.widget.payload import HeadChoice, LayerChoice, select_attention
+from trfviz.view import ViewSpec
+from trfviz.widget.compose import (
+    ExplorerView,
+    ViewPanel,
+    attention_of,
+    compared_rows,
+    compose_view,
+    head_choice,
+    head_spec,
+    layer_choice,
+    layer_spec,
+    panel_matrix,
+    short_title,
+    shown_heads,
+    shown_matrix,
+    single_model,
+    view_file_name,
+    view_title,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -47,167 +63,6 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class ViewPanel:
-    """One panel of the explorer's current view, at full precision.
-
-    Attributes:
-        model: the model key (``"A - B"`` for a difference of A and B).
-        kind: ``"attention"``, ``"heads"`` (all heads of a layer; ``attention``
-            is their mean) or ``"difference"`` (first model minus second).
-        layer: the layer shown (an index or ``"mean"``).
-        head: the head shown (an index, ``"mean"`` or ``"all"``).
-        labels: the labels of both attention axes, ``n`` of them.
-        attention: float32 ``[query, key]`` (``n`` by ``n``).
-        heads: float32 ``[head, query, key]`` for ``kind == "heads"``, else None.
-    """
-
-    model: str
-    kind: Literal["attention", "heads", "difference"]
-    layer: LayerChoice
-    head: HeadChoice
-    labels: tuple[str, ...]
-    attention: np.ndarray
-    heads: np.ndarray | None = None
-
-
-@dataclass(frozen=True)
-class ExplorerView:
-    """What the explorer shows right now: the sentence, its parse and the panels.
-
-    Attributes:
-        sentence: index of the sentence shown.
-        parse: its words, arcs and entities.
-        panels: one per model side by side, or one difference panel.
-        mode: ``"side"`` or ``"difference"``.
-        focus: the selected token (sentence index) or None.
-        threshold: the weight under which attention lines are hidden.
-    """
-
-    sentence: int
-    parse: SentenceParse
-    panels: tuple[ViewPanel, ...]
-    mode: Literal["side", "difference"]
-    focus: int | None
-    threshold: float
-
-
-def layer_spec(layer: LayerChoice) -> LayerSpec:
-    """The widget's layer choice as a :class:`ViewSpec` layer (``"mean"`` → None)."""
-    return None if layer == "mean" else int(layer)
-
-
-def head_spec(head: HeadChoice) -> HeadSpec:
-    """The widget's head choice as a :class:`ViewSpec` head (``"mean"`` → None)."""
-    return None if head == "mean" else "all" if head == "all" else int(head)
-
-
-def layer_choice(layer: LayerSpec) -> LayerChoice:
-    """A :class:`ViewSpec` layer in the widget's words (None → ``"mean"``)."""
-    return "mean" if layer is None else layer
-
-
-def head_choice(head: HeadSpec) -> HeadChoice:
-    """A :class:`ViewSpec` head in the widget's words (None → ``"mean"``)."""
-    return "mean" if head is None else head
-
-
-def _attention(sentence: SentenceExtraction, key: str) -> np.ndarray:
-    if sentence.attention is None:
-        raise ValueError(f"{key} has no attention; extract with attention=True to draw it")
-    return sentence.attention
-
-
-def _selected(spec: ViewSpec, sentences: Mapping[str, SentenceExtraction], i: int) -> np.ndarray:
-    key = spec.models[i]
-    return select_attention(
-        _attention(sentences[key], key),
-        layer_choice(spec.layers[i]),
-        head_choice(spec.heads[i]),
-    )
-
-
-def _matrix(spec: ViewSpec, sentences: Mapping[str, SentenceExtraction], i: int) -> np.ndarray:
-    selected = _selected(spec, sentences, i)
-    return selected.mean(axis=0) if selected.ndim == 3 else selected
-
-
-def _compared(
-    spec: ViewSpec, parse: SentenceParse, sentences: Mapping[str, SentenceExtraction]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Both models' ``[word, word]`` rows over the same words, renormalised (as on screen)."""
-    specials = [label for key in spec.models for label in sentences[key].special_labels]
-    compared = compare_rows(
-        _matrix(spec, sentences, 0),
-        _matrix(spec, sentences, 1),
-        parse.words,
-        specials=specials,
-        exclude_sink=spec.exclude_sink,
-    )
-    return compared.a.astype(np.float32), compared.b.astype(np.float32)
-
-
-def compose_view(
-    spec: ViewSpec, parse: SentenceParse, sentences: Mapping[str, SentenceExtraction]
-) -> ExplorerView:
-    """The view ``spec`` describes, at full precision, from the sentence's data.
-
-    A difference compares both models over the same words, rows renormalised
-    (:func:`trfviz.widget.compare.compare_rows`), as the widget shows it.
-
-    Args:
-        spec: what to show.
-        parse: the parse of sentence ``spec.sentence``.
-        sentences: that sentence's extraction for each model key in ``spec.models``.
-    """
-    choices = [(layer_choice(la), head_choice(h)) for _, la, h in spec.per_model]
-    panels: list[ViewPanel] = []
-    if spec.mode == "difference":
-        a, b = _compared(spec, parse, sentences)
-        a_key, b_key = spec.models
-        layer, head = choices[0]
-        panels.append(
-            ViewPanel(f"{a_key} - {b_key}", "difference", layer, head, parse.words, a - b)
-        )
-        mode: Literal["side", "difference"] = "difference"
-    else:
-        for i, key in enumerate(spec.models):
-            layer, head = choices[i]
-            selected = _selected(spec, sentences, i)
-            labels = sentences[key].labels
-            if selected.ndim == 3:
-                panels.append(
-                    ViewPanel(key, "heads", layer, head, labels, selected.mean(0), selected)
-                )
-            else:
-                panels.append(ViewPanel(key, "attention", layer, head, labels, selected))
-        mode = "side"
-    return ExplorerView(spec.sentence, parse, tuple(panels), mode, spec.focus, spec.threshold)
-
-
-def view_file_name(spec: ViewSpec) -> str:
-    """A file name saying what ``spec`` shows (``attention-s0-MiniLM-L3-Hmean.pdf``)."""
-    parts = [
-        f"{short_model_name(key)}-L{layer_choice(la)}-H{head_choice(h)}"
-        for key, la, h in spec.per_model
-    ]
-    suffix = "-diff" if spec.mode == "difference" else ""
-    return f"attention-s{spec.sentence}-{'-vs-'.join(parts)}{suffix}.pdf"
-
-
-def view_title(spec: ViewSpec) -> str:
-    """The figure title for ``spec``: each model with its layer and head."""
-
-    def part(key: str, layer: LayerSpec, head: HeadSpec) -> str:
-        layer_text = "layer mean" if layer is None else f"layer {layer}"
-        head_text = (
-            "head mean" if head is None else "all heads" if head == "all" else f"head {head}"
-        )
-        return f"{short_model_name(key)} {layer_text}, {head_text}"
-
-    return " vs ".join(part(*entry) for entry in spec.per_model)
-
-
 #: Attribute of an exported figure holding the :class:`ViewSpec` it was drawn from.
 VIEW_ATTR = "_trfviz_view"
 
@@ -215,34 +70,6 @@ VIEW_ATTR = "_trfviz_view"
 def figure_view(figure: Figure) -> ViewSpec | None:
     """The :class:`ViewSpec` an exported ``figure`` was drawn from, or None."""
     return getattr(figure, VIEW_ATTR, None)
-
-
-def shown_matrix(
-    spec: ViewSpec, sentences: Mapping[str, SentenceExtraction], i: int, n: int
-) -> tuple[np.ndarray, tuple[str, ...]]:
-    """``(matrix, labels)`` model ``i`` shows; dropped special tokens renormalise the rows."""
-    matrix = _matrix(spec, sentences, i)
-    labels = tuple(sentences[spec.models[i]].labels)
-    if spec.special_tokens == "drop" or spec.comparing:
-        words = matrix[:n, :n].astype(float)
-        if spec.special_tokens == "drop":
-            total = words.sum(axis=1, keepdims=True)
-            words = np.divide(words, total, out=np.zeros_like(words), where=total > 0)
-        return words, labels[:n]
-    return matrix.astype(float), labels
-
-
-def _single(spec: ViewSpec, i: int) -> ViewSpec:
-    """``spec`` narrowed to its ``i``-th model (for that panel's title)."""
-    return ViewSpec(models=(spec.models[i],), layers=(spec.layers[i],), heads=(spec.heads[i],))
-
-
-def _short_title(spec: ViewSpec) -> str:
-    """``"MiniLM L3 H7 − SmolLM2 L10 Hmean"``: a difference's title, short enough for a column."""
-    return " − ".join(
-        f"{short_model_name(key)} L{layer_choice(la)} H{head_choice(h)}"
-        for key, la, h in spec.per_model
-    )
 
 
 def _colour_range(spec: ViewSpec, matrices: list[np.ndarray]) -> list[tuple[float, float]]:
@@ -256,6 +83,15 @@ def _colour_range(spec: ViewSpec, matrices: list[np.ndarray]) -> list[tuple[floa
     if spec.shared_range:
         return [(0.0, max(tops))] * len(matrices)
     return [(0.0, top) for top in tops]
+
+
+def _window(spec: ViewSpec, n: int) -> tuple[int, int]:
+    """The words ``spec.window`` draws (all ``n`` without one), widened to hold the focus."""
+    low, high = spec.window if spec.window is not None else (0, n)
+    low, high = min(low, n - 1), min(high, n)
+    if spec.focus is not None:
+        low, high = min(low, spec.focus), max(high, spec.focus + 1)
+    return low, high
 
 
 def draw_view(
@@ -277,10 +113,12 @@ def draw_view(
     ``spec.shared_range`` is False (the panels then say so), and
     ``spec.special_tokens == "drop"`` leaves special tokens out and
     renormalises each row over the words. All heads of a layer (one model)
-    give a grid of the heads, framed by ``scores[model]`` when given. At a
-    ``preset``, a sentence whose arcs would make the figure taller than the
-    preset's ``max_height`` has its arcs windowed around the focus, the window
-    marked in the panel titles; the heatmaps keep every token.
+    give a grid of the heads (all but ``spec.hidden_heads``), framed by
+    ``scores[model]`` when given. The arcs show ``spec.window`` (the zoom on
+    screen, widened to hold the focus); at a ``preset``, arcs that would make
+    the figure taller than the preset's ``max_height`` are windowed further
+    around the focus. A window is marked in the panel titles; the heatmaps
+    keep every token.
     :func:`figure_view` reads the spec back from the figure.
     """
     import matplotlib.pyplot as plt
@@ -299,11 +137,13 @@ def draw_view(
         panel = view.panels[0]
         key = spec.models[0]
         whole = isinstance(panel.layer, int)
+        attention = attention_of(sentences[key], key)
         figure, _ = plot_head_grid(
-            _attention(sentences[key], key) if whole else panel.heads[None],  # type: ignore[index]
+            attention if whole else panel.heads[None],  # type: ignore[index]
             panel.labels,
             scores=(scores or {}).get(key) if whole else None,
             layers=[int(panel.layer)] if whole else None,
+            heads=shown_heads(spec, attention.shape[1]) if whole else None,
             cmap=colormap(spec.scale or "sequential"),
             title=title,
             preset=preset,
@@ -317,7 +157,7 @@ def draw_view(
     if spec.mode == "difference":
         # The honest difference, as on screen: both rows over the same words, specials
         # (and by default the first-token sink) left out, renormalised.
-        a, b = _compared(spec, parse, sentences)
+        a, b = compared_rows(spec, parse, sentences)
         panels = [(f"{names[0]} − {names[1]}", (a - b).astype(float), tuple(parse.words))]
     else:
         panels = [(name, m, labels) for name, (m, labels) in zip(names, shown, strict=True)]
@@ -343,7 +183,7 @@ def draw_view(
                     matrix = np.clip(panels[0][1], 0.0, None)
                     labels: tuple[str, ...] = tuple(parse.words)
                 elif spec.special_tokens == "keep":  # specials' weights noted under the arcs
-                    matrix = _matrix(spec, sentences, index).astype(float)
+                    matrix = panel_matrix(spec, sentences, index).astype(float)
                     labels = tuple(sentences[spec.models[index]].labels)
                 else:
                     matrix, labels = shown[index]
@@ -353,9 +193,9 @@ def draw_view(
                     "show_parse": spec.show_parse and index == 0,
                     "show_entities": spec.show_entities and index == 0,
                     "special_labels": labels[n:],
-                    "title": _short_title(spec)
+                    "title": short_title(spec)
                     if spec.mode == "difference"
-                    else view_title(_single(spec, index)),
+                    else view_title(single_model(spec, index)),
                     "window": window,
                     "preset": preset,
                 }
@@ -366,16 +206,18 @@ def draw_view(
                 plt.close(alone)
             return arcs
 
-        # At a paper preset a sentence too long for the page is windowed around the
-        # focus (marked "…tokens 21–40 of 64…"); the heatmaps below keep every token.
-        arcs = lay_out_arcs(None)
+        # The zoom window on screen (widened to hold the focus), marked "…tokens 21–40 of
+        # 64…"; at a paper preset a window too tall for the page is narrowed around the
+        # focus. The heatmaps below keep every token.
+        first, last = _window(spec, n)
+        arcs = lay_out_arcs(None if (first, last) == (0, n) else (first, last))
         if preset is not None:
             room = get_preset(preset).max_height - (heat_size[3] if heat_size else 0.0)
-            size = n
+            size = last - first
             while sum(h for (_, h), _, _ in arcs) > room and size > 8:
                 size = max(8, int(size * 0.75))
-                centre = view.focus if view.focus is not None else size // 2
-                start = min(max(centre - size // 2, 0), n - size)
+                centre = view.focus if view.focus is not None else first + size // 2
+                start = min(max(centre - size // 2, first), last - size)
                 arcs = lay_out_arcs((start, start + size))
         width = max([w for (w, _), _, _ in arcs] + ([heat_size[2]] if heat_size else []))
         heights = [h for (_, h), _, _ in arcs] + ([heat_size[3]] if heat_size else [])

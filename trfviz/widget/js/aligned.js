@@ -1,4 +1,6 @@
-// Side by side, aligned: one or two models over ONE token axis fitted to the cell's width.
+// The aligned view: one or two models over ONE token axis fitted to the cell's width, side
+// by side, as their difference (one band, orange where the first attends more, purple where
+// the second does; honest.js) or with all heads of a layer overlaid (overlay.js).
 // Top to bottom: the dependency parse in its own band, model A's attention arcs above the
 // words, the words (with a colour strip per model), the entities, model B's arcs below.
 // One colour scale for both models unless `per_model_scale` (then each band labels its own).
@@ -7,20 +9,33 @@
 // instead (compact.js). Heatmaps, one per model, sit under it on the same scale.
 
 import { arcLevels } from "./arcs.js";
+import { bandLines } from "./band_lines.js";
 import { MIN_WINDOW, axisColumns, clampWindow, focusColumn, layoutAxis } from "./axis.js";
-import { attentionColour, colour, drawLegend, entityColour, fromColour, scale, toColour } from "./colour.js";
+import { colour, drawLegend, entityColour, scale } from "./colour.js";
 import { drawCompact } from "./compact.js";
 import { at, maxAbs } from "./decode.js";
 import { SMALL_FONT, choiceLabel, el, fmt, measure, sv, title } from "./dom.js";
+import { drawHeads } from "./grid.js";
 import { drawHeatmap } from "./heatmap.js";
+import { drawDifferenceNote } from "./honest_view.js";
+import { drawHeadChips, hiddenHeads } from "./overlay.js";
 
 const BAND_H = 96; // the height of a model's attention band
 const WINDOWS = new WeakMap(); // the panels' box -> the zoom window kept across redraws
 
-// Builds the aligned view of `panels` (1 or 2, kind "attention") in `parent`; returns one
-// entry per model for main.js's highlight (drawn, heat, summary), the first drawing the axis.
+// A difference's band: its name and the words it compares (no special tokens).
+function differenceInfo(sentence, panel) {
+  const first = sentence.models[panel.model] || {};
+  return { name: `${panel.names[0]} − ${panel.names[1]}`, labels: sentence.tokens,
+    pieces: first.pieces || [], missing: first.missing };
+}
+
+// Builds the aligned view of `panels` (1 or 2 of kind "attention" or "heads", or one
+// "difference") in `parent`; returns one entry per band for main.js's highlight (drawn,
+// heat, summary), the first drawing the axis.
 export function buildAligned(ctx, parent, sentence, panels, opts) {
-  const infos = panels.map((p) => sentence.models[p.model]);
+  const diff = panels[0].kind === "difference";
+  const infos = diff ? [differenceInfo(sentence, panels[0])] : panels.map((p) => sentence.models[p.model]);
   const cols = axisColumns(sentence, infos);
   const n = cols.labels.length;
   const perModel = Boolean(opts.perModelScale) && panels.length > 1;
@@ -29,10 +44,11 @@ export function buildAligned(ctx, parent, sentence, panels, opts) {
 
   const box = el("section", "tv-panel tv-aligned", parent);
   box.dataset.model = panels[0].model;
-  box.dataset.kind = "attention";
+  box.dataset.kind = diff ? "difference" : panels.some((p) => p.kind === "heads") ? "heads" : "attention";
   box.dataset.scale = perModel ? "per-model" : "shared";
   const head = el("header", "tv-panel-head", box);
-  panels.forEach((panel, m) => {
+  if (diff) drawDifferenceHead(ctx, box, head, panels[0], vmaxes[0]);
+  else panels.forEach((panel, m) => {
     const name = el("span", "tv-panel-title tv-model-name", head, infos[m].name);
     name.dataset.model = panel.model;
     if (panels.length > 1) el("span", "tv-muted tv-small", head, m === 0 ? "arcs above the words" : "arcs below");
@@ -43,7 +59,9 @@ export function buildAligned(ctx, parent, sentence, panels, opts) {
     if (infos[m].truncated) el("span", "tv-badge tv-warn", head, "truncated");
   });
   const legends = el("div", "tv-legends", head);
-  if (perModel) {
+  if (diff) {
+    legends.remove();
+  } else if (perModel) {
     panels.forEach((panel, m) => {
       const item = el("span", "tv-legend-item", legends);
       el("span", "tv-small", item, infos[m].name);
@@ -55,9 +73,16 @@ export function buildAligned(ctx, parent, sentence, panels, opts) {
     legend.dataset.model = panels.map((p) => p.model).join(" ");
   }
 
+  const chips = diff ? [] : panels.filter((p) => p.kind === "heads")
+    .map((p) => drawHeadChips(ctx, box, p, sentence.models[p.model].name));
+
   const stored = WINDOWS.get(parent);
   const sentenceKey = `${sentence.index}/${n}`;
-  let window = stored && stored.key === sentenceKey ? stored.window : [0, n];
+  // The zoom window is the `window` trait (kept by the kernel, reset with the sentence);
+  // until the kernel has it, the window this box last showed for this sentence.
+  const synced = ctx.getTrait("window");
+  let window = synced ? clampWindow(synced[0], synced[1], n)
+    : stored && stored.key === sentenceKey ? stored.window : [0, n];
   const zoomBar = el("div", "tv-zoom", box);
   const note = el("div", "tv-overview-note tv-muted tv-small", box);
   const viewBox = el("div", "tv-aligned-view", box);
@@ -68,6 +93,12 @@ export function buildAligned(ctx, parent, sentence, panels, opts) {
     if (panels.length > 1) s.dataset.name = `${infos[m].name}: `;
     return s;
   });
+  for (const panel of panels) {
+    if (panel.kind !== "heads") continue;
+    const heads = box.appendChild(drawHeads(ctx, panel));
+    heads.dataset.model = panel.model;
+    if (panels.length > 1) heads.prepend(el("div", "tv-heads-title tv-small", null, sentence.models[panel.model].name));
+  }
 
   let view = null;
   let heats = [];
@@ -110,11 +141,12 @@ export function buildAligned(ctx, parent, sentence, panels, opts) {
     });
     heats.forEach((h) => h.update(last[0], null));
   }
-  function setWindow(next) {
+  function setWindow(next, fromKernel = false) {
     const w = clampWindow(next[0], next[1], n);
     if (w[0] === window[0] && w[1] === window[1]) return;
     window = w;
     drawView();
+    if (!fromKernel) ctx.setTrait("window", w[0] === 0 && w[1] === n ? null : w);
   }
   function relayout() {
     const w = widthNow();
@@ -210,10 +242,15 @@ export function buildAligned(ctx, parent, sentence, panels, opts) {
   }
 
   return panels.map((panel, m) => ({
-    panel, labels: infos[m].labels, isDiff: false, summary: summaries[m],
-    drawn: { update: m === 0 ? (focus, selected) => { last = [focus, selected]; view.update(focus, selected); }
-      : () => {} },
+    panel, labels: infos[m].labels, isDiff: diff, summary: summaries[m],
+    drawn: { update: m === 0 ? (focus, selected) => {
+      last = [focus, selected];
+      view.update(focus, selected);
+      for (const c of chips) c.update();
+    } : () => {} },
     heat: { update: (focus, cell) => { if (heats[m]) heats[m].update(focus, cell); } },
+    // The kernel's `window` (set from Python): the zoom follows.
+    setWindow: m === 0 ? (w) => setWindow(w || [0, n], true) : null,
   }));
 }
 
@@ -278,8 +315,11 @@ function drawBands(ctx, sentence, panels, infos, cols, vmaxes, axis, opts, note)
   const bandLabel = (y, text) => sv("text", { x: lo, y, class: "tv-band-label" }, root, text);
   bandLabel(parseBase + 18, `${infos[0].name} ↑`);
   if (two) bandLabel(height - 6, `${infos[1].name} ↓`);
-  const bands = panels.map((panel, m) => sv("g", { class: "tv-band tv-lines", "data-model": panel.model,
+  const bands = panels.map((panel) => sv("g", { class: "tv-band " +
+    (panel.kind === "heads" ? "tv-head-overlay" : "tv-lines"), "data-model": panel.model,
     "clip-path": `url(#${clipId})` }, root));
+  const diff = panels[0].kind === "difference";
+  const div = scale("diverging");
 
   if (showEnts) {
     const g = sv("g", { class: "tv-entities" }, root);
@@ -341,45 +381,30 @@ function drawBands(ctx, sentence, panels, infos, cols, vmaxes, axis, opts, note)
   function update(focus, selected) {
     const fc = focusColumn(focus, cols, infos[0]);
     const focused = fc >= 0;
+    const hidden = hiddenHeads(ctx);
     panels.forEach((panel, m) => {
-      const info = infos[m], M = panel.matrix, vmax = vmaxes[m];
+      const info = infos[m], vmax = vmaxes[m];
       const up = m === 0, base = up ? aBase : bBase;
-      const w = (q, k) => (q >= 0 && k >= 0 ? at(M, q, k) : 0);
-      const lines = [];
-      if (focused) {
-        const q = cols.index(info, fc);
-        for (let c = 0; c < n && q >= 0; c++) {
-          const k = cols.index(info, c);
-          if (c === fc || k < 0) continue;
-          if (w(q, k) >= opts.threshold && w(q, k) > 0) lines.push({ from: fc, to: c, w: w(q, k), stroke: fromColour() });
-          if (w(k, q) >= opts.threshold && w(k, q) > 0) lines.push({ from: c, to: fc, w: w(k, q), stroke: toColour() });
-        }
-      } else {
-        // Overview: each word's strongest arc to another token, where it reaches the threshold.
-        for (let c = 0; c < n; c++) {
-          const q = cols.index(info, c);
-          if (q < 0) continue;
-          let best = -1, bw = 0;
-          for (let d = 0; d < n; d++) {
-            const k = cols.index(info, d);
-            if (d !== c && k >= 0 && w(q, k) > bw) { bw = w(q, k); best = d; }
-          }
-          if (best >= 0 && bw >= opts.threshold) lines.push({ from: c, to: best, w: bw, stroke: attentionColour() });
-        }
-      }
-      lines.sort((a, b) => a.w - b.w);
+      const lines = bandLines(panel, n, (c) => cols.index(info, c), fc, opts.threshold, hidden);
+      lines.sort((a, b) => Math.abs(a.w) - Math.abs(b.w));
+      const nHeads = panel.heads ? panel.heads.shape[0] : 0;
       const nodes = [];
-      for (const { from, to, w: weight, stroke } of lines) {
+      for (const { from, to, w: weight, stroke, head } of lines) {
         if (xs[from] === null && xs[to] === null) continue;
-        const s = Math.min(1, weight / vmax);
-        const xq = xOf(from), xk = xOf(to);
-        const path = sv("path", { d: arcPath(xq, xk, base, depthOf(xk - xq), up), class: "tv-line", stroke,
+        const s = Math.min(1, Math.abs(weight) / vmax);
+        // Overlaid heads sit a little apart, so equal lines of two heads both show.
+        const dx = head === undefined ? 0 : (head - (nHeads - 1) / 2) * Math.min(1.1, colW / (2 * nHeads));
+        const xq = xOf(from) + dx, xk = xOf(to) + dx;
+        const path = sv("path", { d: arcPath(xq, xk, base, depthOf(xk - xq), up),
+          class: head === undefined ? "tv-line" : "tv-head-line", stroke,
           fill: "none", "data-q": from, "data-k": to, "data-w": weight.toFixed(4), "data-model": panel.model,
           "stroke-opacity": ((focused ? 0.2 : 0.12) + 0.8 * s).toFixed(3),
           "stroke-width": ((focused ? 0.6 : 0.5) + (focused ? 3.6 : 2.2) * s).toFixed(2) });
         // A line to a token outside the zoom window runs to the edge, dashed.
         if (xs[from] === null || xs[to] === null) path.setAttribute("stroke-dasharray", "4 3");
-        title(path, `${info.name}: ${labels[from]} → ${labels[to]}: ${fmt(weight)}`);
+        if (head !== undefined) path.dataset.head = String(head);
+        const who = head === undefined ? info.name : `${info.name} head ${head}`;
+        title(path, `${who}: ${labels[from]} → ${labels[to]}: ${fmt(weight)}`);
         nodes.push(path);
         if (xs[to] !== null) {
           nodes.push(sv("circle", { cx: xk, cy: base + (up ? -1.5 : 1.5), r: 1.8, fill: stroke,
@@ -397,8 +422,9 @@ function drawBands(ctx, sentence, panels, infos, cols, vmaxes, axis, opts, note)
       panels.forEach((panel, m) => {
         const info = infos[m], q = cols.index(info, fc), k = cols.index(info, c);
         const fromW = focused && q >= 0 && k >= 0 ? at(panel.matrix, q, k) : 0;
-        t.strips[m].setAttribute("fill", focused && c !== fc && k >= 0
-          ? colour(seq, Math.min(1, fromW / vmaxes[m])) : "transparent");
+        const shade = diff ? colour(div, 0.5 + 0.5 * Math.max(-1, Math.min(1, fromW / vmaxes[m])))
+          : colour(seq, Math.min(1, fromW / vmaxes[m]));
+        t.strips[m].setAttribute("fill", focused && c !== fc && k >= 0 ? shade : "transparent");
         const attr = m === 0 ? "data-weight" : "data-weight-b";
         if (focused && k >= 0) t.g.setAttribute(attr, fromW.toFixed(4));
         else t.g.removeAttribute(attr);
@@ -409,12 +435,32 @@ function drawBands(ctx, sentence, panels, infos, cols, vmaxes, axis, opts, note)
       });
       t.tip.textContent = tip.join("\n");
     }
-    note.textContent = focused
-      ? `${labels[fc]}: attention from it (blue) and to it (orange), weights ≥ ${fmt(opts.threshold)}; ` +
-        "strips under the words: the attention from it, per model"
-      : `Overview: each token's strongest arc${opts.threshold > 0 ? ` (only those ≥ ${fmt(opts.threshold)})` : ""}. ` +
-        "Hover or click a word for all its weights.";
+    const floorNote = opts.threshold > 0 ? ` (only those ≥ ${fmt(opts.threshold)})` : "";
+    const heads = panels.some((p) => p.kind === "heads");
+    note.textContent = diff ? (focused
+      ? `${labels[fc]}: where ${panels[0].names[0]} attends more from it (orange) and where ` +
+        `${panels[0].names[1]} does (purple), differences ≥ ${fmt(opts.threshold)}; strips: the difference`
+      : `Overview: each word's largest difference${floorNote}. Hover or click a word for all of it.`)
+      : heads ? (focused
+        ? `${labels[fc]}: the attention from it, each head in its colour, weights ≥ ${fmt(opts.threshold)}`
+        : "Overview: each word's strongest arc per head (only those ≥ .3). Hover or click a word.")
+      : focused
+        ? `${labels[fc]}: attention from it (blue) and to it (orange), weights ≥ ${fmt(opts.threshold)}; ` +
+          "strips under the words: the attention from it, per model"
+        : `Overview: each token's strongest arc${floorNote}. Hover or click a word for all its weights.`;
     note.dataset.threshold = String(opts.threshold);
   }
   return { node: root, update };
+}
+
+// A difference's header: both models' choices, the diverging legend, what was compared.
+function drawDifferenceHead(ctx, box, head, panel, vmax) {
+  const [a, b] = panel.names;
+  el("span", "tv-panel-title", head, `${a} − ${b}`);
+  const choice = (layer, h) => `${choiceLabel("layer", layer)} · ${choiceLabel("head", h)}`;
+  el("span", "tv-badge", head, choice(panel.layer, panel.head));
+  el("span", "tv-badge tv-badge-b", head, choice(panel.compare_layer, panel.compare_head));
+  head.appendChild(drawLegend("difference", vmax, [a, b]));
+  el("span", "tv-muted tv-legend-note", head, `orange: more in ${a}; purple: more in ${b}`);
+  drawDifferenceNote(ctx, box, panel);
 }

@@ -12,7 +12,6 @@ import { el } from "./dom.js";
 import { drawGrid } from "./grid.js";
 import { buildAligned } from "./aligned.js";
 import { decodeDifference } from "./honest.js";
-import { buildPanel } from "./panel.js";
 import { drawInfo, drawSummary } from "./readout.js";
 
 function render({ model, el: host }) {
@@ -127,10 +126,9 @@ function render({ model, el: host }) {
     const opts = { threshold: get("threshold"), showParse: get("show_parse"),
       showEntities: get("show_entities"), showHeatmap: get("show_heatmap"),
       compact: get("compact"), perModelScale: get("per_model_scale") };
-    // Side by side (no "all heads"): one shared token axis fitted to the cell (aligned.js).
-    const aligned = view.mode === "side" && view.panels.every((p) => p.kind === "attention");
-    built = aligned ? buildAligned(ctx, panelsBox, sentence, view.panels, opts)
-      : view.panels.map((panel) => buildPanel(ctx, panelsBox, sentence, panel, opts));
+    // Every mode (side by side, difference, all heads) on one shared token axis fitted to
+    // the cell (aligned.js).
+    built = buildAligned(ctx, panelsBox, sentence, view.panels, opts);
     highlight();
     root.dataset.viewKey = view.key;
     root.dataset.updateMs = (performance.now() - t0).toFixed(2);
@@ -146,7 +144,6 @@ function render({ model, el: host }) {
       p.drawn.update(focus, get("selected"));
       if (p.heat) p.heat.update(focus, cellFocus);
       drawSummary(p, focus);
-      if (p.overlay) p.overlay.update(focus);
     }
     root.dataset.focus = String(focus);
   }
@@ -196,6 +193,9 @@ function render({ model, el: host }) {
   const onGrid = () => drawGridBox();
   const onPanels = () => { syncControls(); drawPanels(); };
   const onSelected = () => highlight();
+  const onWindow = () => {
+    for (const p of built) if (p.setWindow) p.setWindow(get("window"));
+  };
   const onHovered = () => {
     const h = get("hovered");
     if (h !== hovered) { hovered = h; highlight(); }
@@ -210,7 +210,7 @@ function render({ model, el: host }) {
     ["change:compare_layer", onLayer],
     ["change:_sentence_data", onSentence], ["change:_grid", onGrid],
     ["change:_difference", onView], ["change:grid_score", onGrid],
-    ["change:hidden_heads", onSelected],
+    ["change:hidden_heads", onSelected], ["change:window", onWindow],
     ["change:selected", onSelected], ["change:hovered", onHovered], ["change:threshold", onPanels],
     ["change:show_parse", onPanels], ["change:show_entities", onPanels], ["change:show_heatmap", onPanels],
     ["change:compact", onPanels], ["change:per_model_scale", onPanels],
