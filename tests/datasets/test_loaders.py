@@ -26,13 +26,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 #: Every shipped data file a wheel must carry (paths inside the wheel).
 SHIPPED = (
-    "trfviz/datasets/ud/en_ewt-ud-dev.conllu",
-    "trfviz/datasets/ud/LICENSE.txt",
-    "trfviz/datasets/ud/SOURCE.md",
-    "trfviz/datasets/syntaxgym/LICENSE",
-    "trfviz/datasets/syntaxgym/SOURCE.md",
-    "trfviz/datasets/syntaxgym/npz_ambig.json",
-    "trfviz/datasets/syntaxgym/mvrr.json",
+    "trfviz/datasets/data/ud/en_ewt-ud-dev.conllu",
+    "trfviz/datasets/data/ud/LICENSE.txt",
+    "trfviz/datasets/data/ud/SOURCE.md",
+    "trfviz/datasets/data/syntaxgym/LICENSE",
+    "trfviz/datasets/data/syntaxgym/SOURCE.md",
+    "trfviz/datasets/data/syntaxgym/npz_ambig.json",
+    "trfviz/datasets/data/syntaxgym/mvrr.json",
     "trfviz/widget/explorer.js",
     "trfviz/widget/explorer.css",
 )
@@ -97,7 +97,7 @@ def test_each_dataset_carries_its_licence_and_source_note() -> None:
     assert "CC BY-SA 4.0" in (ud / "SOURCE.md").read_text(encoding="utf-8")
     assert "MIT License" in (syntaxgym_dir() / "LICENSE").read_text(encoding="utf-8")
     assert "SyntaxGym" in (syntaxgym_dir() / "SOURCE.md").read_text(encoding="utf-8")
-    assert Path(datasets.__file__).resolve().parent == datasets.DATA_DIR
+    assert Path(datasets.__file__).resolve().parent / "data" == datasets.DATA_DIR
 
 
 def _tracked_files() -> list[str]:
@@ -167,5 +167,5 @@ def test_a_clean_clone_with_nothing_beside_it_loads_the_data_and_builds_a_full_w
         members = set(archive.namelist())
     missing = [name for name in SHIPPED if name not in members]
     assert missing == []
-    suites = {m for m in members if m.startswith("trfviz/datasets/syntaxgym/")}
+    suites = {m for m in members if m.startswith("trfviz/datasets/data/syntaxgym/")}
     assert len([m for m in suites if m.endswith(".json")]) == len(syntaxgym_suites())

@@ -3,9 +3,9 @@
 Two datasets travel inside the package, each with its licence and a ``SOURCE.md``
 saying where it comes from:
 
-- ``ud/``: Universal Dependencies English EWT, dev split (2,001 gold-parsed
+- ``data/ud/``: Universal Dependencies English EWT, dev split (2,001 gold-parsed
   sentences; CC BY-SA 4.0), read by :func:`ud_english_ewt`;
-- ``syntaxgym/``: the SyntaxGym test suites (MIT), read by :func:`syntaxgym_suite`
+- ``data/syntaxgym/``: the SyntaxGym test suites (MIT), read by :func:`syntaxgym_suite`
   and listed by :func:`syntaxgym_suites`.
 
 A user's own CoNLL-U file goes through :func:`read_conllu` (which
@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 #: The folder holding the shipped data (``ud/``, ``syntaxgym/``).
-DATA_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(__file__).resolve().parent / "data"
 
 _EWT_SPLITS = {"dev": "en_ewt-ud-dev.conllu"}
 
