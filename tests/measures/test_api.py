@@ -84,3 +84,19 @@ def test_bad_doc_and_model() -> None:
         attention_norms(spacy.blank("en")("Hi"), 3)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="empty"):
         attention_norms(spacy.blank("en")(" "), "x")
+
+
+@pytest.mark.model
+def test_long_sentences_are_truncated_with_a_warning() -> None:
+    from trfviz.measures import attention_norms
+
+    doc = nlp()(SHORT)
+    with pytest.warns(UserWarning, match="truncated"):
+        norms = attention_norms(doc, minilm(), max_length=4).sentences[0]
+    assert norms.truncated and norms.alignment.missing.tolist() == [0, 0, 1, 1, 1, 1]
+    assert norms.values.shape == (6, 12, 8, 8)
+    assert not norms.values[..., 2:6, :].any() and not norms.values[..., 2:6].any()
+    with pytest.warns(UserWarning, match="truncated") as caught:
+        rolled = attention_rollout(doc, minilm(), over="tokens", max_length=4).sentences[0]
+    assert len(caught) == 1  # once, not again from the extraction underneath
+    np.testing.assert_allclose(rolled.values[:, :2].sum(axis=-1), 1.0, rtol=1e-5)

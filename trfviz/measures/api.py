@@ -11,13 +11,14 @@ its pieces; *from* a token: the mean of its pieces' rows, or the first piece's).
 from __future__ import annotations
 
 import os
+import warnings
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from trfviz.alignment import Alignment
 from trfviz.extractor import extract
-from trfviz.extractor.api import sentences_of
+from trfviz.extractor.api import _default_length_limit, sentences_of
 from trfviz.extractor.tokenize import EncodedSentence, SentenceEncoder
 from trfviz.loading import LoadedModel, load_model
 from trfviz.measures.norms import piece_norms
@@ -55,6 +56,7 @@ def attention_norms(
     query_pooling: Literal["mean", "first"] = "mean",
     special_tokens: SpecialTokens = "keep",
     keep_pieces: bool = False,
+    max_length: int | None = None,
 ) -> MeasureExtraction:
     """Value-weighted norms ``‖α_ij · f(x_j)‖`` per spaCy token, ``[layer, head, query, key]``.
 
@@ -71,6 +73,9 @@ def attention_norms(
         query_pooling: ``"mean"`` or ``"first"``.
         special_tokens: ``"keep"`` special pieces as pseudo-tokens, or ``"drop"`` them.
         keep_pieces: also keep the unpooled norms over wordpieces (``piece_values``).
+        max_length: most wordpieces per sentence; longer sentences are truncated
+            with a warning, as by :func:`trfviz.extract` (by default its limit
+            with attention kept).
 
     Raises:
         TypeError, ValueError: a bad Doc or option; ValueError also for an
@@ -79,7 +84,7 @@ def attention_norms(
     check_choice("query_pooling", query_pooling, ("mean", "first"))
     check_choice("special_tokens", special_tokens, SPECIAL_TOKEN_MODES)
     check_bool("keep_pieces", keep_pieces)
-    loaded, encoded = _encode(doc, model)
+    loaded, encoded, _ = _encode(doc, model, max_length)
     sentences = []
     for sentence in encoded:
         pieces = piece_norms(loaded, sentence.input_ids).norms
@@ -103,6 +108,7 @@ def attention_rollout(
     query_pooling: QueryPooling = "mean",
     special_tokens: SpecialTokens = "keep",
     keep_pieces: bool = False,
+    max_length: int | None = None,
 ) -> MeasureExtraction:
     """Attention rollout per spaCy token, ``[layer, query, key]``: rollout up to each layer.
 
@@ -117,11 +123,21 @@ def attention_rollout(
             attention already pooled onto spaCy tokens by :func:`trfviz.extract`.
         query_pooling, special_tokens: the attention pooling; see :mod:`trfviz.pooling`.
         keep_pieces: with ``over="pieces"``, also keep the rollout over wordpieces.
+        max_length: as for :func:`attention_norms`.
 
     Rows of tokens with pieces sum to 1.
     """
     return _graph_measure(
-        "rollout", doc, model, residual, heads, over, query_pooling, special_tokens, keep_pieces
+        "rollout",
+        doc,
+        model,
+        residual,
+        heads,
+        over,
+        query_pooling,
+        special_tokens,
+        keep_pieces,
+        max_length=max_length,
     )
 
 
@@ -136,6 +152,7 @@ def attention_flow(
     special_tokens: SpecialTokens = "keep",
     keep_pieces: bool = False,
     max_nodes: int = FLOW_MAX_NODES,
+    max_length: int | None = None,
 ) -> MeasureExtraction:
     """Attention flow per spaCy token, ``[query, key]``: from the inputs to the last layer.
 
@@ -159,6 +176,7 @@ def attention_flow(
         special_tokens,
         keep_pieces,
         max_nodes=max_nodes,
+        max_length=max_length,
     )
 
 
@@ -191,6 +209,7 @@ def _graph_measure(
     keep_pieces: bool,
     *,
     max_nodes: int = FLOW_MAX_NODES,
+    max_length: int | None = None,
 ) -> MeasureExtraction:
     check_choice("heads", heads, HEAD_REDUCTIONS)
     check_choice("over", over, ("pieces", "tokens"))
@@ -203,7 +222,7 @@ def _graph_measure(
             return rollout(attention, residual=residual, heads=heads)
         return flow(attention, residual=residual, heads=heads, max_nodes=max_nodes)
 
-    loaded, encoded = _encode(doc, model)
+    loaded, encoded, limit = _encode(doc, model, max_length)
     if measure == "flow":
         for sentence in encoded:
             n = (
@@ -214,14 +233,17 @@ def _graph_measure(
             check_flow_size(n, loaded.n_layers, max_nodes)
     sentences = []
     if over == "tokens":
-        extraction = extract(
-            doc,
-            loaded,
-            states=False,
-            query_pooling=query_pooling,
-            special_tokens=special_tokens,
-            max_length=loaded.max_length,
-        )
+        with warnings.catch_warnings():
+            # The same sentences as encoded above: their truncation was already reported.
+            warnings.filterwarnings("ignore", message=".*were truncated", category=UserWarning)
+            extraction = extract(
+                doc,
+                loaded,
+                states=False,
+                query_pooling=query_pooling,
+                special_tokens=special_tokens,
+                max_length=limit,
+            )
         for sentence, pooled in zip(encoded, extraction.sentences, strict=True):
             assert pooled.attention is not None
             sentences.append(_sentence(sentence, compute(pooled.attention), None, special_tokens))
@@ -252,9 +274,12 @@ def _token_rows(sentence: EncodedSentence, special_tokens: SpecialTokens) -> int
     return len(sentence.tokens) + kept
 
 
-def _encode(doc: Doc, model: str | LoadedModel) -> tuple[LoadedModel, list[EncodedSentence]]:
-    """The model, and the Doc's sentences encoded and aligned as :func:`trfviz.extract` does."""
+def _encode(
+    doc: Doc, model: str | LoadedModel, max_length: int | None
+) -> tuple[LoadedModel, list[EncodedSentence], int]:
+    """The model, the Doc's sentences encoded as :func:`trfviz.extract` does, the length limit."""
     check_doc(doc)
+    check_int("max_length", max_length, minimum=1, allow_none=True)
     if not doc.text.strip():
         raise ValueError("the Doc's text is empty or only whitespace: there is nothing to measure")
     if not isinstance(model, LoadedModel | str | os.PathLike):
@@ -264,8 +289,20 @@ def _encode(doc: Doc, model: str | LoadedModel) -> tuple[LoadedModel, list[Encod
         )
     sentences = sentences_of(doc)
     loaded = model if isinstance(model, LoadedModel) else load_model(model, attention=True)
-    encoder = SentenceEncoder(loaded.tokenizer, max_length=loaded.max_length, name=loaded.name)
-    return loaded, encoder.encode([doc], [doc.text], [sentences])
+    limit = max_length or _default_length_limit(loaded, attention=True)
+    encoder = SentenceEncoder(loaded.tokenizer, max_length=limit, name=loaded.name)
+    encoded = encoder.encode([doc], [doc.text], [sentences])
+    truncated = [e for e in encoded if e.truncated]
+    if truncated:
+        lost = sum(int(e.alignment.missing.sum()) for e in truncated)
+        warnings.warn(
+            f"{len(truncated)} sentence(s) longer than {limit} wordpieces (the limit for "
+            f"{loaded.name}; see `max_length`) were truncated; {lost} token(s) past the limit "
+            "have zero rows and are flagged in `alignment.missing`",
+            UserWarning,
+            stacklevel=4,
+        )
+    return loaded, encoded, limit
 
 
 def _sentence(
