@@ -7,7 +7,13 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-BENCHMARKS = ["bench_extract.py", "bench_memory.py", "bench_syntax.py", "bench_widget.py"]
+BENCHMARKS = [
+    "bench_extract.py",
+    "bench_long.py",
+    "bench_memory.py",
+    "bench_syntax.py",
+    "bench_widget.py",
+]
 
 
 def main() -> int:
