@@ -190,6 +190,7 @@ def _read_sentence(
         states=arrays.get("states"),
         special_labels=spec.special_labels,
         truncated=spec.truncated,
+        piece_attention=arrays.get("piece_attention"),
     )
 
 
