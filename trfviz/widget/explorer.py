@@ -46,6 +46,7 @@ from trfviz.widget.payload import (
     pack_layers,
     pack_sentence,
 )
+from trfviz.widget.pieces import pieces_payload
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -152,6 +153,9 @@ class AttentionExplorer(anywidget.AnyWidget):
     grid_score = t.Unicode("").tag(sync=True)
     # Heads hidden in the overlay of all heads of a layer (head "all").
     hidden_heads = t.List(t.Int()).tag(sync=True)
+    # The raw wordpiece attention behind the selected word's pooled row (for extractions
+    # made with piece_attention=True): the "Wordpieces" toggle.
+    show_pieces = t.Bool(False).tag(sync=True)
 
     # What the browser draws: the sentence (once per sentence), every head of the current
     # layer per panel (per layer change; heads are picked in the browser) and the head
@@ -163,6 +167,8 @@ class AttentionExplorer(anywidget.AnyWidget):
     _difference = t.Dict().tag(sync=True)
     # The one palette (trfviz.palette), sent once: the widget colours as the figures do.
     _palette = t.Dict().tag(sync=True)
+    # The selected word's wordpieces at the current layers, while show_pieces is on.
+    _pieces = t.Dict().tag(sync=True)
 
     def __init__(
         self,
@@ -312,6 +318,11 @@ class AttentionExplorer(anywidget.AnyWidget):
     def _on_grid(self, change: t.Bunch) -> None:
         self._refresh(view=False, grid=True)
 
+    @t.observe("show_pieces", "selected")
+    def _on_pieces(self, change: t.Bunch) -> None:
+        if getattr(self, "_ready", False):
+            self._update_pieces()
+
     @t.observe("exclude_sink")
     def _on_sink(self, change: t.Bunch) -> None:
         self._refresh(grid=True)
@@ -346,6 +357,7 @@ class AttentionExplorer(anywidget.AnyWidget):
                     {key: self._attention(key) for key in keys}, layers, sentence=index
                 )
             self._update_difference(layers)
+        self._update_pieces()
         if grid:
             self._grid = (
                 {
@@ -368,6 +380,13 @@ class AttentionExplorer(anywidget.AnyWidget):
             )
         elif len(layers) != 2 and self._difference:
             self._difference = {}
+
+    def _update_pieces(self) -> None:
+        index, word = self.sentence, self.selected if self.show_pieces else -1
+        layers = {key: choice[0] for key, choice in self._choices().items()}
+        if self._pieces.get("key") != (key := f"{layers_key(index, layers)};w{word}"):
+            shown = {k: (self._extractions[k][index], layer) for k, layer in layers.items()}
+            self._pieces = {"key": key, **pieces_payload(index, word, shown)}
 
     def _grid_scores(self, key: str) -> dict[str, np.ndarray]:
         others = [k for k in self._shown_keys() if k != key]
