@@ -140,6 +140,18 @@ def test_store_is_keyed_by_model_revision_text_and_options(tmp_path: Path) -> No
     assert store.get("org/model", "rev1", "other text", ext.options) is None
     other = ExtractionOptions(special_tokens="drop")
     assert store.get("org/model", "rev1", ext.text, other) is None
+    assert ext.options.piece_attention
+    without = ExtractionOptions()  # the same options, but no wordpiece attention kept
+    assert store.get("org/model", "rev1", ext.text, without) is None
+
+
+def test_store_keys_of_files_stored_before_piece_attention_are_kept(tmp_path: Path) -> None:
+    """Options without the wordpiece attention hash as they did before the option existed."""
+    before = {"attention": True, "states": True, "pooling": "weighted", "query_pooling": "mean"}
+    before["special_tokens"] = "keep"
+    key = hashlib.sha256(json.dumps(before, sort_keys=True).encode()).hexdigest()[:8]
+    path = ExtractionStore(tmp_path).path_for("m", "r", "text", ExtractionOptions())
+    assert path.name.endswith(f"-{key}.trfviz")
 
 
 # --- untrusted files: every damaged byte reported, crafted archives refused -----------
