@@ -92,6 +92,7 @@ def _sentence(start: int, *, attention: bool = True) -> SentenceExtraction:
         states=rng.standard_normal((3, 2, 5)).astype(np.float32),
         special_labels=("[CLS]", "[SEP]"),
         truncated=start > 0,
+        piece_attention=rng.random((2, 3, 4, 4), dtype=np.float32) if attention else None,
     )
 
 
@@ -101,7 +102,7 @@ def _extraction() -> Extraction:
         revision="abc123",
         text="isn't isn't",
         sentences=(_sentence(0), _sentence(2, attention=False)),
-        options=ExtractionOptions(pooling="first", special_tokens="keep"),
+        options=ExtractionOptions(pooling="first", special_tokens="keep", piece_attention=True),
         n_layers=2,
         n_heads=3,
     )

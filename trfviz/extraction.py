@@ -40,6 +40,9 @@ class ExtractionOptions:
         query_pooling: how a split word's attention rows are combined (Clark et al.: ``"mean"``).
         special_tokens: ``"keep"`` special pieces as pseudo-tokens, or ``"drop"`` them
             and renormalise rows.
+        piece_attention: whether the raw wordpiece attention behind the pooled
+            attention was kept too (:attr:`SentenceExtraction.piece_attention`);
+            needs ``attention``.
     """
 
     attention: bool = True
@@ -47,6 +50,7 @@ class ExtractionOptions:
     pooling: StatePooling = "weighted"
     query_pooling: QueryPooling = "mean"
     special_tokens: SpecialTokens = "keep"
+    piece_attention: bool = False
 
     def __post_init__(self) -> None:
         # Checked once here, so every path that builds options (extract, storage) refuses
@@ -56,6 +60,12 @@ class ExtractionOptions:
         check_choice("pooling", self.pooling, STATE_POOLINGS)
         check_choice("query_pooling", self.query_pooling, QUERY_POOLINGS)
         check_choice("special_tokens", self.special_tokens, SPECIAL_TOKEN_MODES)
+        check_bool("piece_attention", self.piece_attention)
+        if self.piece_attention and not self.attention:
+            raise ValueError(
+                "piece_attention=True keeps the wordpiece attention behind the pooled "
+                "attention, so it needs attention=True"
+            )
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,13 @@ class SentenceExtraction:
             attention axes (empty when special tokens were dropped).
         truncated: the sentence was longer than the model's maximum length;
             tokens past the limit are in ``missing``, with zero rows.
+        piece_attention: the model's raw attention, float32 ``[layer, head,
+            piece, piece]`` over ``pieces`` (special pieces included), before any
+            pooling; ``trfviz.pooling.pool_attention(piece_attention, alignment,
+            ...)`` with the extraction's options gives ``attention``. None unless
+            extracted with ``piece_attention=True``. Kept as float32, not float16:
+            it exists to check the pooled numbers, which float16 would blur
+            (about 3 significant digits, weights under 6e-8 lost).
     """
 
     start: int
@@ -86,6 +103,7 @@ class SentenceExtraction:
     states: np.ndarray | None
     special_labels: tuple[str, ...] = ()
     truncated: bool = False
+    piece_attention: np.ndarray | None = None
 
     @property
     def n_tokens(self) -> int:

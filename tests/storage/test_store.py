@@ -30,7 +30,8 @@ from trfviz.storage import (
 
 
 def _synthetic(n_tokens: int = 3, seed: int = 0, text: str = "a bc d") -> Extraction:
-    """One sentence of ``n_tokens`` words between [CLS] and [SEP], random arrays (2 x 3)."""
+    """One sentence of ``n_tokens`` words between [CLS] and [SEP], random arrays (2 x 3),
+    with its wordpiece attention kept."""
     rng = np.random.default_rng(seed)
     sentence = synthetic_sentence(
         random_attention(rng, 2, 3, n_tokens + 2),
@@ -38,7 +39,13 @@ def _synthetic(n_tokens: int = 3, seed: int = 0, text: str = "a bc d") -> Extrac
         words=[f"t{i}" for i in range(n_tokens)],
         specials=("[CLS]", "[SEP]"),
     )
-    return replace(synthetic_extraction([sentence], model="org/model"), revision="rev1", text=text)
+    sentence = replace(sentence, piece_attention=random_attention(rng, 2, 3, n_tokens + 2))
+    return replace(
+        synthetic_extraction([sentence], model="org/model"),
+        revision="rev1",
+        text=text,
+        options=ExtractionOptions(piece_attention=True),
+    )
 
 
 def _assert_same(a: Extraction, b: Extraction) -> None:
@@ -56,6 +63,7 @@ def _assert_same(a: Extraction, b: Extraction) -> None:
         np.testing.assert_array_equal(x.alignment.missing, y.alignment.missing)
         np.testing.assert_array_equal(x.attention, y.attention)  # type: ignore[arg-type]
         np.testing.assert_array_equal(x.states, y.states)  # type: ignore[arg-type]
+        np.testing.assert_array_equal(x.piece_attention, y.piece_attention)  # type: ignore[arg-type]
 
 
 @settings(max_examples=25, deadline=None)
@@ -132,6 +140,18 @@ def test_store_is_keyed_by_model_revision_text_and_options(tmp_path: Path) -> No
     assert store.get("org/model", "rev1", "other text", ext.options) is None
     other = ExtractionOptions(special_tokens="drop")
     assert store.get("org/model", "rev1", ext.text, other) is None
+    assert ext.options.piece_attention
+    without = ExtractionOptions()  # the same options, but no wordpiece attention kept
+    assert store.get("org/model", "rev1", ext.text, without) is None
+
+
+def test_store_keys_of_files_stored_before_piece_attention_are_kept(tmp_path: Path) -> None:
+    """Options without the wordpiece attention hash as they did before the option existed."""
+    before = {"attention": True, "states": True, "pooling": "weighted", "query_pooling": "mean"}
+    before["special_tokens"] = "keep"
+    key = hashlib.sha256(json.dumps(before, sort_keys=True).encode()).hexdigest()[:8]
+    path = ExtractionStore(tmp_path).path_for("m", "r", "text", ExtractionOptions())
+    assert path.name.endswith(f"-{key}.trfviz")
 
 
 # --- untrusted files: every damaged byte reported, crafted archives refused -----------
@@ -175,6 +195,7 @@ def _identical(a: Extraction, b: Extraction) -> bool:
                 (p.missing, q.missing),
                 (x.attention, y.attention),
                 (x.states, y.states),
+                (x.piece_attention, y.piece_attention),
             ]
         ):
             return False
@@ -184,9 +205,15 @@ def _identical(a: Extraction, b: Extraction) -> bool:
 def _two_sentences() -> Extraction:
     first, second = _synthetic(3, 1).sentences[0], _synthetic(2, 2).sentences[0]
     extraction = synthetic_extraction(
-        [first, replace(second, states=None, truncated=True)], model="org/model"
+        [first, replace(second, states=None, truncated=True, piece_attention=None)],
+        model="org/model",
     )
-    return replace(extraction, revision="rev1", text="a bc d é", options=ExtractionOptions())
+    return replace(
+        extraction,
+        revision="rev1",
+        text="a bc d é",
+        options=ExtractionOptions(piece_attention=True),
+    )
 
 
 def _unread_zip_fields(data: bytes) -> set[int]:
@@ -446,6 +473,10 @@ def test_manifests_of_the_wrong_shape_are_refused(
         (lambda m: m["sentences"][0]["arrays"].pop("pairs"), "lacks the arrays"),
         (lambda m: m["sentences"][0].update(n_tokens="3"), "should be int"),
         (lambda m: m["sentences"][0].update(n_tokens=4), "impossible shape"),
+        (
+            lambda m: m["sentences"][0]["arrays"]["piece_attention"].update(shape=[2, 3, 4, 4]),
+            "impossible shape",
+        ),
         (lambda m: m["sentences"][0].update(start=-1), "negative"),
         (lambda m: m["sentences"][0].update(tokens=[1, 2, 3]), "should hold strings"),
         (lambda m: m["sentences"][0].update(truncated=1), "should be bool"),
@@ -457,6 +488,10 @@ def test_manifests_of_the_wrong_shape_are_refused(
         (lambda m: m.update(version=2), "format version 2"),
         (lambda m: m.update(options={"pooling": "evil"}), "not allowed"),
         (lambda m: m.update(options={"attention": "yes"}), "not allowed"),
+        (
+            lambda m: m.update(options={"attention": False, "piece_attention": True}),
+            "not allowed",
+        ),
         (lambda m: m.update(options={"__class__": 1}), "unknown keys"),
         (lambda m: m.update(text="other"), "does not match its checksum"),
     ],
@@ -543,8 +578,8 @@ def test_oversized_manifests_and_member_counts_are_refused(
     with pytest.raises(CorruptExtractionError, match="at most 100 are read"):
         load_extraction(path)
     monkeypatch.undo()
-    monkeypatch.setattr(archive, "MAX_MEMBERS", 6)
-    with pytest.raises(CorruptExtractionError, match="declares 7 members"):
+    monkeypatch.setattr(archive, "MAX_MEMBERS", 7)
+    with pytest.raises(CorruptExtractionError, match="declares 8 members"):
         load_extraction(path)
 
 

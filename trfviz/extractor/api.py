@@ -49,6 +49,7 @@ def extract(
     pooling: StatePooling = "weighted",
     query_pooling: QueryPooling = "mean",
     special_tokens: SpecialTokens = "keep",
+    piece_attention: bool = False,
     batch_size: int = 32,
     max_batch_pieces: int = 16384,
     max_length: int | None = None,
@@ -65,6 +66,11 @@ def extract(
         pooling: hidden-state pooling; see :mod:`trfviz.pooling`.
         query_pooling: how a split word's attention rows are combined.
         special_tokens: keep special pieces as pseudo-tokens, or drop them.
+        piece_attention: also keep each sentence's raw wordpiece attention,
+            float32 ``[layer, head, piece, piece]`` (special pieces included), as
+            ``SentenceExtraction.piece_attention``: what the pooled attention was
+            computed from, for checking it or showing it. Needs ``attention``;
+            roughly doubles the memory attention takes.
         batch_size: most sentences in one forward pass.
         max_batch_pieces: most wordpieces (padding included) in one forward pass.
         max_length: most wordpieces per sentence; longer sentences are truncated
@@ -108,6 +114,7 @@ def extract(
         pooling=pooling,
         query_pooling=query_pooling,
         special_tokens=special_tokens,
+        piece_attention=piece_attention,
         batch_size=batch_size,
         max_batch_pieces=max_batch_pieces,
         max_length=max_length,
@@ -125,6 +132,7 @@ def extract_docs(
     pooling: StatePooling = "weighted",
     query_pooling: QueryPooling = "mean",
     special_tokens: SpecialTokens = "keep",
+    piece_attention: bool = False,
     batch_size: int = 32,
     max_batch_pieces: int = 16384,
     buffer_sentences: int = 4096,
@@ -148,6 +156,7 @@ def extract_docs(
         pooling=pooling,
         query_pooling=query_pooling,
         special_tokens=special_tokens,
+        piece_attention=piece_attention,
     )
     check_int("batch_size", batch_size, minimum=1)
     check_int("max_batch_pieces", max_batch_pieces, minimum=1)

@@ -135,10 +135,16 @@ class Runner:
                 output_attentions=options.attention,
                 output_hidden_states=options.states,
             )
+            layers = self._attention_layers(output) if options.attention else None
+            pieces_out = (
+                _piece_blocks(layers, batch)
+                if layers is not None and options.piece_attention
+                else None
+            )
             attention, states = pool_batch(
                 [e.alignment for e in batch],
                 width=width,
-                attention=self._attention_layers(output) if options.attention else None,
+                attention=layers,
                 states=output.hidden_states if options.states else None,
                 pooling=options.pooling,
                 query_pooling=options.query_pooling,
@@ -169,6 +175,7 @@ class Runner:
                     tuple(e.pieces[p] for p in np.flatnonzero(e.alignment.special)) if keep else ()
                 ),
                 truncated=e.truncated,
+                piece_attention=None if pieces_out is None else pieces_out[row],
             )
             for row, e in enumerate(batch)
         ]
@@ -203,6 +210,22 @@ class Runner:
             )
         output.attentions = None
         return list(layers)
+
+
+def _piece_blocks(layers: list[Any], batch: list[EncodedSentence]) -> list[np.ndarray]:
+    """Per sentence, a float32 copy of its raw ``[layer, head, piece, piece]`` attention.
+
+    Copied out of the padded batch before pooling consumes the layers: compact
+    arrays, never views that would keep the batch alive.
+    """
+    sizes = [e.alignment.n_pieces for e in batch]
+    heads = layers[0].shape[1]
+    blocks = [np.empty((len(layers), heads, n, n), dtype=np.float32) for n in sizes]
+    for index, layer in enumerate(layers):
+        values = layer.float().cpu().numpy()
+        for row, n in enumerate(sizes):
+            blocks[row][index] = values[row, :, :n, :n]
+    return blocks
 
 
 @contextmanager

@@ -25,12 +25,12 @@ from trfviz.storage.errors import CorruptExtractionError, UnsafeExtractionError
 
 __all__ = ["MAX_MEMBERS", "Member", "read_at", "read_member", "read_members", "write_member"]
 
-#: Most members an archive may have (one manifest, at most six arrays per sentence).
+#: Most members an archive may have (one manifest, at most seven arrays per sentence).
 MAX_MEMBERS = 1_000_000
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 _MEMBER_NAME = re.compile(
-    r"s(0|[1-9][0-9]{0,8})/(pairs|special|orphan|missing|attention|states)\.npy"
+    r"s(0|[1-9][0-9]{0,8})/(pairs|special|orphan|missing|attention|states|piece_attention)\.npy"
 )
 
 # ZIP records (APPNOTE.TXT 4.3): local header, central entry, end records.

@@ -52,6 +52,7 @@ _ARRAY_KINDS = {
     "missing": "b",
     "attention": "f",
     "states": "f",
+    "piece_attention": "f",
 }
 _REQUIRED_ARRAYS = ("pairs", "special", "orphan", "missing")
 # Plain numbers only: no object, structured, string or datetime dtypes.
@@ -82,6 +83,8 @@ def build_manifest(extraction: Extraction) -> tuple[dict[str, Any], list[tuple[s
             named["attention"] = sentence.attention
         if sentence.states is not None:
             named["states"] = sentence.states
+        if sentence.piece_attention is not None:
+            named["piece_attention"] = sentence.piece_attention
         meta: dict[str, Any] = {}
         for name, array in named.items():
             array = np.ascontiguousarray(array)
@@ -222,6 +225,7 @@ def _sentence_spec(meta: object, index: int) -> SentenceSpec:
         "missing": lambda s: s == (n_tokens,),
         "attention": lambda s: len(s) == 4 and s[2] == s[3],
         "states": lambda s: len(s) == 3,
+        "piece_attention": lambda s: len(s) == 4 and s[2] == s[3] == n_pieces,
     }
     for name, spec in arrays.items():
         if not expected[name](spec.shape):

@@ -106,7 +106,10 @@ class ExtractionStore:
 
     def path_for(self, model: str, revision: str, text: str, options: ExtractionOptions) -> Path:
         """Where the extraction of ``text`` by ``model`` at ``revision`` is kept."""
-        options_key = sha256_text(json.dumps(asdict(options), sort_keys=True))[:8]
+        fields = asdict(options)
+        if not fields["piece_attention"]:
+            del fields["piece_attention"]  # keeps the keys of files stored before the option
+        options_key = sha256_text(json.dumps(fields, sort_keys=True))[:8]
         name = f"{sha256_text(text)[:24]}-{options_key}.trfviz"
         return self.root / _safe(model) / _safe(revision) / name
 
@@ -190,6 +193,7 @@ def _read_sentence(
         states=arrays.get("states"),
         special_labels=spec.special_labels,
         truncated=spec.truncated,
+        piece_attention=arrays.get("piece_attention"),
     )
 
 

@@ -132,6 +132,9 @@ class AttentionExplorer(ExplorerChecks, ExplorerData, anywidget.AnyWidget):
     #: The zoom window over the token axis, ``(start, end)`` columns (the words, then the
     #: models' special tokens), or None for all; set by the browser's zoom, or from here.
     window = t.Tuple(t.Int(), t.Int(), default_value=None, allow_none=True).tag(sync=True)
+    # The raw wordpiece attention behind the selected word's pooled row (for extractions
+    # made with piece_attention=True): the "Wordpieces" toggle.
+    show_pieces = t.Bool(False).tag(sync=True)
 
     # What the browser draws: the sentence (once per sentence), every head of the current
     # layer per panel (per layer change; heads are picked in the browser) and the head
@@ -143,6 +146,8 @@ class AttentionExplorer(ExplorerChecks, ExplorerData, anywidget.AnyWidget):
     _difference = t.Dict().tag(sync=True)
     # The one palette (trfviz.palette), sent once: the widget colours as the figures do.
     _palette = t.Dict().tag(sync=True)
+    # The selected word's wordpieces at the current layers, while show_pieces is on.
+    _pieces = t.Dict().tag(sync=True)
 
     def __init__(
         self,
@@ -232,6 +237,11 @@ class AttentionExplorer(ExplorerChecks, ExplorerData, anywidget.AnyWidget):
     @t.observe("show_grid")
     def _on_grid(self, change: t.Bunch) -> None:
         self._refresh(view=False, grid=True)
+
+    @t.observe("show_pieces", "selected")
+    def _on_pieces(self, change: t.Bunch) -> None:
+        if getattr(self, "_ready", False):
+            self._update_pieces()
 
     @t.observe("exclude_sink")
     def _on_sink(self, change: t.Bunch) -> None:

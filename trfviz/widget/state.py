@@ -27,6 +27,7 @@ from trfviz.widget.payload import (
     pack_layers,
     pack_sentence,
 )
+from trfviz.widget.pieces import pieces_payload
 
 __all__ = ["ExplorerData"]
 
@@ -66,6 +67,7 @@ class ExplorerData:
                     {key: self._attention(key) for key in keys}, layers, sentence=index
                 )
             self._update_difference(layers)
+        self._update_pieces()
         if grid:
             self._grid = (
                 {
@@ -88,6 +90,13 @@ class ExplorerData:
             )
         elif len(layers) != 2 and self._difference:
             self._difference = {}
+
+    def _update_pieces(self: Any) -> None:
+        index, word = self.sentence, self.selected if self.show_pieces else -1
+        layers = {key: choice[0] for key, choice in self._choices().items()}
+        if self._pieces.get("key") != (key := f"{layers_key(index, layers)};w{word}"):
+            shown = {k: (self._extractions[k][index], layer) for k, layer in layers.items()}
+            self._pieces = {"key": key, **pieces_payload(index, word, shown)}
 
     def _grid_scores(self: Any, key: str) -> dict[str, np.ndarray]:
         others = [k for k in self._shown_keys() if k != key]

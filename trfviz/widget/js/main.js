@@ -12,6 +12,7 @@ import { el } from "./dom.js";
 import { drawGrid } from "./grid.js";
 import { buildAligned } from "./aligned.js";
 import { decodeDifference } from "./honest.js";
+import { buildPieces } from "./pieces.js";
 import { drawInfo, drawSummary } from "./readout.js";
 
 function render({ model, el: host }) {
@@ -35,6 +36,8 @@ function render({ model, el: host }) {
   const infoBar = el("div", "tv-info", root);
   const panelsBox = el("div", "tv-panels", root);
   const gridBox = el("div", "tv-grid", root);
+  // The raw wordpieces behind the selected word's pooled values (pieces.js), under the panels.
+  const pieces = buildPieces(root, panelsBox, { get, set });
 
   function modelInfo(key) {
     const s = get("_sentence_data");
@@ -216,6 +219,8 @@ function render({ model, el: host }) {
     ["change:compact", onPanels], ["change:per_model_scale", onPanels],
     ["change:show_grid", onControls], ["change:status", onControls],
     ["change:models", onControls], ["change:n_sentences", onControls],
+    ...["_pieces", "show_pieces", "head", "compare_head", "link", "_sentence_data"]
+      .map((name) => [`change:${name}`, pieces.draw]),
   ];
   for (const [name, fn] of handlers) model.on(name, fn);
   root.addEventListener("click", (event) => {
@@ -223,6 +228,7 @@ function render({ model, el: host }) {
   });
 
   renderAll();
+  pieces.draw();
   root.dataset.renderMs = (performance.now() - started).toFixed(2);
   root.dataset.ready = "true";
   return () => {
