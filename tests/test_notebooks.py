@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,36 @@ def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path) -> None:
     ]
     assert not errors
     assert any(cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code")
+
+
+@pytest.mark.notebook
+def test_rendering_says_once_that_live_plotly_outputs_are_left_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import nbformat
+
+    from trfviz.notebooks import render_notebooks
+
+    source = tmp_path / "source"
+    source.mkdir()
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {
+        "name": KERNEL_NAME,
+        "display_name": "x",
+        "language": "python",
+    }
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            "from IPython.display import display\n"
+            "display({'application/vnd.plotly.v1+json': {'data': [], 'layout': {}}}, raw=True)\n"
+            "print('after the figure')"
+        )
+    ]
+    nbformat.write(notebook, source / "live.ipynb")
+    with warnings.catch_warnings():
+        # nbconvert's template warning must not reach the console.
+        warnings.filterwarnings("error", message=".*not able to be represented")
+        (page,) = render_notebooks(source, tmp_path / "out", progress=True)
+    assert "after the figure" in page.read_text(encoding="utf-8")
+    console = capsys.readouterr().out
+    assert console.count("interactive plotly outputs show in JupyterLab") == 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -114,7 +115,22 @@ def render_notebooks(
         notebook = execute_notebook(path, cwd=target)
         if progress:
             print(f" done in {time.perf_counter() - started:.0f} s", flush=True)
-        body, _ = exporter.from_notebook_node(notebook)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            body, _ = exporter.from_notebook_node(notebook)
+        # A live plotly figure has no static form nbconvert can show; say so once, plainly,
+        # instead of nbconvert's template warning.
+        if any("vnd.plotly" in str(w.message) for w in caught) and progress:
+            print(
+                f"    note: {path.name}'s interactive plotly outputs show in JupyterLab; "
+                "the HTML page leaves them out (the notebook saves them as .html files)",
+                flush=True,
+            )
+        for warning in caught:
+            if "vnd.plotly" not in str(warning.message):
+                warnings.warn_explicit(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
         page = target / f"{path.stem}.html"
         page.write_text(body, encoding="utf-8")
         written.append(page)
