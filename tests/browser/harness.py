@@ -290,3 +290,23 @@ def screenshot(page: Any, locator: Any, name: str) -> Path:
     path = ARTIFACTS / name
     locator.screenshot(path=str(path))
     return path
+
+
+def wait_until(page: Any, condition: str, arg: Any = None) -> None:
+    """Waits (up to 60 s) until the JavaScript ``condition(arg)`` is true in the page."""
+    page.wait_for_function(condition, arg=arg, timeout=60_000)
+
+
+def pin_token(page: Any, root: Any, index: int) -> None:
+    """Pins token ``index`` of the explorer (a click toggles, so only when not pinned yet)."""
+    token = root.locator(".tv-panel").first.locator(f".tv-token[data-index='{index}']")
+    if "tv-selected" not in str(token.get_attribute("class")):
+        token.click()
+    wait_until(
+        page,
+        "(i) => { const r = document.querySelector('.trfviz-explorer');"
+        " return r.dataset.focus === String(i) &&"
+        " r.querySelector(`.tv-panel .tv-token.tv-selected[data-index='${i}']`) !== null; }",
+        index,
+    )
+    page.mouse.move(0, 0)  # the pin stays when the pointer leaves

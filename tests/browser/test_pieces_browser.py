@@ -15,9 +15,11 @@ import pytest
 from tests.browser.harness import (
     Jupyter,
     kernel_print,
+    pin_token,
     run_notebook,
     screenshot,
     wait_kernel_value,
+    wait_until,
     write_notebook,
 )
 
@@ -36,21 +38,6 @@ SYNTHETIC = [
     "    return json.dumps({'pieces': [s.pieces[p] for p in s.alignment.pieces_of(word)],\n"
     "                       'row': row[word].tolist(), 'labels': list(s.labels)})\n",
 ]
-
-
-def _wait(page: Any, condition: str, arg: Any = None) -> None:
-    page.wait_for_function(condition, arg=arg, timeout=60_000)
-
-
-def _pin(page: Any, root: Any, index: int) -> None:
-    """Pins word ``index`` with a click on it in the first panel."""
-    token = root.locator(".tv-panel").first.locator(f".tv-token[data-index='{index}']")
-    if "tv-selected" not in str(token.get_attribute("class")):
-        token.click()
-    _wait(
-        page, "(i) => document.querySelector('.trfviz-explorer').dataset.focus === String(i)", index
-    )
-    page.mouse.move(0, 0)
 
 
 def _table(root: Any, model: str) -> dict[str, Any]:
@@ -100,23 +87,25 @@ def test_wordpieces_toggle_shows_the_split_words_pieces(lab: Jupyter, page: Any)
     assert root.locator(".tv-pieces-panel").count() == 0
     toggle.click()
     assert wait_kernel_value(page, "explorer.show_pieces", "True") == "True"
-    _wait(page, "() => document.querySelector('.tv-pieces-hint').textContent.includes('Click')")
+    wait_until(
+        page, "() => document.querySelector('.tv-pieces-hint').textContent.includes('Click')"
+    )
 
-    _pin(page, root, 1)  # "saw": "s" + "##aw"
-    _wait(page, "() => document.querySelector(\".tv-pieces-panel[data-word='1']\") !== null")
+    pin_token(page, root, 1)  # "saw": "s" + "##aw"
+    wait_until(page, "() => document.querySelector(\".tv-pieces-panel[data-word='1']\") !== null")
     assert root.locator(".tv-pieces-panel").count() == 1  # tiny-gpt kept no pieces
     table = _check_against_python(page, root, 1, 0)
     assert table["rows"] == ["s", "##aw"]
     assert len(table["labels"]) == 8  # the 8 strongest of 10 words and specials
     root.locator(".tv-pieces-more").click()
-    _wait(page, "() => document.querySelectorAll('th.tv-pieces-label').length === 10")
+    wait_until(page, "() => document.querySelectorAll('th.tv-pieces-label').length === 10")
 
     # A head switch is drawn from the payload held (no new data): the values follow.
     root.locator("select[data-trait=head]").select_option("2")
-    _wait(page, "() => document.querySelector('.tv-pieces-panel').dataset.head === '2'")
+    wait_until(page, "() => document.querySelector('.tv-pieces-panel').dataset.head === '2'")
     _check_against_python(page, root, 1, 2)
     root.locator("select[data-trait=head]").select_option("mean")
-    _wait(page, "() => document.querySelector('.tv-pieces-panel').dataset.head === 'mean'")
+    wait_until(page, "() => document.querySelector('.tv-pieces-panel').dataset.head === 'mean'")
     _check_against_python(page, root, 1, "mean")
     _no_overflow(page)
     screenshot(page, root, "pieces-synthetic.png")
@@ -126,7 +115,7 @@ def test_wordpieces_toggle_shows_the_split_words_pieces(lab: Jupyter, page: Any)
     assert wait_kernel_value(page, "explorer._pieces['panels'][0]['layer']", "1") == "1"
     _check_against_python(page, root, 1, "mean")
     toggle.click()
-    _wait(page, "() => document.querySelectorAll('.tv-pieces-panel').length === 0")
+    wait_until(page, "() => document.querySelectorAll('.tv-pieces-panel').length === 0")
     assert not page.trfviz_log["errors"], page.trfviz_log["errors"]
 
 
@@ -157,8 +146,8 @@ def test_two_real_models_show_a_split_words_pieces(lab: Jupyter, page: Any) -> N
     name = write_notebook(lab, "pieces-real.ipynb", REAL)
     root = run_notebook(page, lab, name, timeout_s=600)
     split = int(kernel_print(page, "split"))
-    _pin(page, root, split)
-    _wait(page, "() => document.querySelectorAll('.tv-pieces-panel').length === 2")
+    pin_token(page, root, split)
+    wait_until(page, "() => document.querySelectorAll('.tv-pieces-panel').length === 2")
     expected = json.loads(kernel_print(page, f"_real_expected(explorer, {split})"))
     assert len(expected["MiniLM"]) > 1, "the sentence has a word MiniLM splits"
     for model in ("MiniLM", "SmolLM2"):

@@ -16,9 +16,11 @@ import pytest
 from tests.browser.harness import (
     Jupyter,
     kernel_print,
+    pin_token,
     run_notebook,
     screenshot,
     wait_kernel_value,
+    wait_until,
     write_notebook,
 )
 
@@ -34,25 +36,6 @@ SYNTHETIC = [
     "                             mode='difference', show_grid=True)\n"
     "explorer",
 ]
-
-
-def _wait(page: Any, condition: str, arg: Any = None) -> None:
-    page.wait_for_function(condition, arg=arg, timeout=60_000)
-
-
-def _focus(page: Any, root: Any, index: int) -> None:
-    """Pins token ``index`` (a click toggles, so only when it is not pinned already)."""
-    token = root.locator(".tv-panel").first.locator(f".tv-token[data-index='{index}']")
-    if "tv-selected" not in str(token.get_attribute("class")):
-        token.click()
-    _wait(
-        page,
-        "(i) => { const r = document.querySelector('.trfviz-explorer');"
-        " return r.dataset.focus === String(i) &&"
-        " r.querySelector(`.tv-panel .tv-token.tv-selected[data-index='${i}']`) !== null; }",
-        index,
-    )
-    page.mouse.move(0, 0)  # the pin stays when the pointer leaves
 
 
 def _shoot(page: Any, locator: Any, name: str) -> None:
@@ -124,18 +107,18 @@ def _check_readout_against_python(page: Any, root: Any, focus: int) -> None:
 def test_difference_grid_and_overlay_respond(lab: Jupyter, page: Any) -> None:
     name = write_notebook(lab, "content.ipynb", [*SYNTHETIC, HELPERS])
     root = run_notebook(page, lab, name)
-    _wait(page, "() => document.querySelector('.tv-panel[data-kind=difference]') !== null")
+    wait_until(page, "() => document.querySelector('.tv-panel[data-kind=difference]') !== null")
 
     # The difference: mean JS over words, what was left out, and the sink switch.
     note = root.locator(".tv-difference-note")
     assert "JS divergence" in note.inner_text()
     assert "[CLS]" in note.inner_text() and "Anna" in note.inner_text()  # specials, sink
-    _focus(page, root, 3)
+    pin_token(page, root, 3)
     _check_readout_against_python(page, root, 3)
     before = _difference_readout(root)
     root.locator("input[data-trait=exclude_sink]").uncheck()
     assert wait_kernel_value(page, "explorer.exclude_sink", "False") == "False"
-    _wait(
+    wait_until(
         page,
         "() => !document.querySelector('.tv-difference-note').textContent"
         ".includes('first word, the sink')",
@@ -155,12 +138,14 @@ def test_difference_grid_and_overlay_respond(lab: Jupyter, page: Any) -> None:
     )
     assert len(set(fills)) == 6  # six scores, six colours
     grid.locator("select[data-trait=grid_score]").select_option("entropy (bits)")
-    _wait(page, "() => document.querySelector('.tv-grid-model').dataset.score === 'entropy (bits)'")
+    wait_until(
+        page, "() => document.querySelector('.tv-grid-model').dataset.score === 'entropy (bits)'"
+    )
     assert wait_kernel_value(page, "explorer.grid_score", "entropy (bits)") == "entropy (bits)"
     second = root.locator(".tv-grid-model").nth(1)
     assert second.locator(".tv-grid-cell[data-score]").count() == 2 * 4  # tiny-gpt: 4 layers x 2
     grid.locator("select[data-trait=grid_score]").select_option("")
-    _wait(page, "() => document.querySelector('.tv-grid-model canvas') !== null")
+    wait_until(page, "() => document.querySelector('.tv-grid-model canvas') !== null")
     # Click a cell: that head is shown.
     grid.locator(".tv-grid-cell[data-layer='1'][data-head='2']").click()
     assert wait_kernel_value(page, "explorer.layer, explorer.head", "(1, 2)") == "(1, 2)"
@@ -168,9 +153,9 @@ def test_difference_grid_and_overlay_respond(lab: Jupyter, page: Any) -> None:
     # All heads overlaid: each head's lines in its own colour; a chip hides a head.
     root.locator("button[data-mode=side]").click()
     root.locator("select[data-trait=head]").select_option("all")
-    _wait(page, "() => document.querySelector('.tv-panel[data-kind=heads]') !== null")
+    wait_until(page, "() => document.querySelector('.tv-panel[data-kind=heads]') !== null")
     panel = root.locator(".tv-panel[data-kind=heads]").first
-    _focus(page, root, 1)
+    pin_token(page, root, 1)
     lines = panel.locator(".tv-head-line")
     heads_drawn = set(lines.evaluate_all("ns => ns.map(n => n.dataset.head)"))
     assert heads_drawn == {"0", "1", "2"}
@@ -186,11 +171,13 @@ def test_difference_grid_and_overlay_respond(lab: Jupyter, page: Any) -> None:
     assert len(set().union(*colours.values())) == 3  # one colour per head
     assert panel.locator(".tv-line").count() == 0  # the heads' own lines, not their mean
     panel.locator(".tv-head-chip[data-head='1']").first.click()  # one row per model
-    _wait(page, "() => document.querySelectorAll(\".tv-head-line[data-head='1']\").length === 0")
+    wait_until(
+        page, "() => document.querySelectorAll(\".tv-head-line[data-head='1']\").length === 0"
+    )
     assert {"0", "2"} == set(lines.evaluate_all("ns => ns.map(n => n.dataset.head)"))
     assert wait_kernel_value(page, "explorer.hidden_heads", "[1]") == "[1]"
     panel.locator(".tv-head-chip[data-head='1']").first.click()  # one row per model
-    _wait(page, "() => document.querySelectorAll(\".tv-head-line[data-head='1']\").length > 0")
+    wait_until(page, "() => document.querySelectorAll(\".tv-head-line[data-head='1']\").length > 0")
     _shoot(page, root, "content-synthetic-overlay.png")
 
 
@@ -224,18 +211,18 @@ def test_two_real_models_at_40_and_64_words(lab: Jupyter, page: Any) -> None:
     for sentence, n in ((0, 40), (1, 64)):
         if sentence:
             kernel_print(page, "setattr(explorer, 'sentence', 1)")
-            _wait(
+            wait_until(
                 page,
                 "(n) => document.querySelectorAll("
                 "'.tv-panel[data-kind=difference] .tv-token').length === n",
                 n,
             )
-        _wait(page, "() => document.querySelector('.tv-panel[data-kind=difference]') !== null")
+        wait_until(page, "() => document.querySelector('.tv-panel[data-kind=difference]') !== null")
         words = root.locator(".tv-panel[data-kind=difference] .tv-token").count()
         assert words == n
         # SmolLM2's sink is left out and the rows renormalised: the read-out agrees with
         # Python, shows both values and the divergence.
-        _focus(page, root, 5)
+        pin_token(page, root, 5)
         _check_readout_against_python(page, root, 5)
         shown = _difference_readout(root)
         assert all(0 < r[1] < 1 or 0 < r[2] < 1 for r in shown["rows"])
@@ -251,8 +238,8 @@ def test_two_real_models_at_40_and_64_words(lab: Jupyter, page: Any) -> None:
         assert width[0] <= width[1] + 1, f"the head grid overflows its cell: {width}"
     root.locator("button[data-mode=side]").click()
     root.locator("select[data-trait=head]").select_option("all")
-    _wait(page, "() => document.querySelector('.tv-panel[data-kind=heads]') !== null")
-    _focus(page, root, 5)
+    wait_until(page, "() => document.querySelector('.tv-panel[data-kind=heads]') !== null")
+    pin_token(page, root, 5)
     panel = root.locator(".tv-panel[data-kind=heads]").first
     assert panel.locator(".tv-head-line").count() > 0
     _shoot(page, panel, "content-overlay-64.png")
