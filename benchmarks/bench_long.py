@@ -19,7 +19,7 @@ from typing import Any
 from _common import best_of, ewt_dev_docs, raw_forward, write_result
 
 import trfviz
-from trfviz.extractor.api import _default_length_limit
+from trfviz.extractor.api import default_length_limit
 
 SENTENCES = 64
 
@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--words", type=int, nargs="+", default=[100, 200])
     args = parser.parse_args()
     loaded = trfviz.load_model(args.model)
-    limit = _default_length_limit(loaded, attention=True)
+    limit = default_length_limit(loaded, attention=True)
     result: dict[str, Any] = {"model": args.model, "sentences": SENTENCES, "max_length": limit}
     for words in args.words:
         docs = long_sentences(words)

@@ -48,14 +48,14 @@ def _child(mode: str, model: str, words: int) -> None:
     else:
         from _common import raw_forward
 
-        from trfviz.extractor.api import _default_length_limit, sentences_of
+        from trfviz.extractor.api import default_length_limit, sentences_of
 
         # The same sentences, length limit and batches as the extraction, outputs dropped.
         texts = [s.text for s in sentences_of(doc)]
         raw_forward(
             loaded,
             texts,
-            max_length=_default_length_limit(loaded, attention=True),
+            max_length=default_length_limit(loaded, attention=True),
             hidden_states=False,
         )
         detail = {"sentences": len(texts), "tokens": len(doc)}

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ATTENTION_MEMORY_BUDGET",
     "PROGRESS_THRESHOLD",
+    "default_length_limit",
     "extract",
     "extract_docs",
     "sentences_of",
@@ -232,7 +233,7 @@ def _stream(
                     batch_size=batch_size,
                     max_batch_pieces=max_batch_pieces,
                     max_length=max_length
-                    or _default_length_limit(loaded, attention=options.attention),
+                    or default_length_limit(loaded, attention=options.attention),
                 )
             if bar is None and (
                 progress or (progress is None and n_sentences > PROGRESS_THRESHOLD)
@@ -246,7 +247,12 @@ def _stream(
             bar.close()
 
 
-def _default_length_limit(loaded: LoadedModel, *, attention: bool) -> int:
+def default_length_limit(loaded: LoadedModel, *, attention: bool) -> int:
+    """The most wordpieces per sentence :func:`extract` runs by default.
+
+    The model's own maximum, lowered with attention kept so that one sentence's
+    ``[layer, head, piece, piece]`` attention stays within ``ATTENTION_MEMORY_BUDGET``.
+    """
     if not attention:
         return loaded.max_length
     per_square_piece = 4 * loaded.n_layers * loaded.n_heads

@@ -10,7 +10,6 @@ its pieces; *from* a token: the mean of its pieces' rows, or the first piece's).
 
 from __future__ import annotations
 
-import os
 import warnings
 from typing import TYPE_CHECKING, Literal
 
@@ -18,9 +17,9 @@ import numpy as np
 
 from trfviz.alignment import Alignment
 from trfviz.extractor import extract
-from trfviz.extractor.api import _default_length_limit, sentences_of
-from trfviz.extractor.tokenize import EncodedSentence, SentenceEncoder
-from trfviz.loading import LoadedModel, load_model
+from trfviz.extractor.tokenize import EncodedSentence
+from trfviz.loading import LoadedModel
+from trfviz.measures.encoding import encode_doc
 from trfviz.measures.norms import piece_norms
 from trfviz.measures.results import Measure, MeasureExtraction, SentenceMeasure
 from trfviz.measures.rollout import (
@@ -39,7 +38,7 @@ from trfviz.pooling import (
     attention_weights,
     pool_attention,
 )
-from trfviz.validation import check_bool, check_choice, check_doc, check_int
+from trfviz.validation import check_bool, check_choice, check_int
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
@@ -84,7 +83,7 @@ def attention_norms(
     check_choice("query_pooling", query_pooling, ("mean", "first"))
     check_choice("special_tokens", special_tokens, SPECIAL_TOKEN_MODES)
     check_bool("keep_pieces", keep_pieces)
-    loaded, encoded, _ = _encode(doc, model, max_length)
+    loaded, encoded, _ = encode_doc(doc, model, max_length)
     sentences = []
     for sentence in encoded:
         pieces = piece_norms(loaded, sentence.input_ids).norms
@@ -222,7 +221,7 @@ def _graph_measure(
             return rollout(attention, residual=residual, heads=heads)
         return flow(attention, residual=residual, heads=heads, max_nodes=max_nodes)
 
-    loaded, encoded, limit = _encode(doc, model, max_length)
+    loaded, encoded, limit = encode_doc(doc, model, max_length)
     if measure == "flow":
         for sentence in encoded:
             n = (
@@ -272,37 +271,6 @@ def _graph_measure(
 def _token_rows(sentence: EncodedSentence, special_tokens: SpecialTokens) -> int:
     kept = int(sentence.alignment.special.sum()) if special_tokens == "keep" else 0
     return len(sentence.tokens) + kept
-
-
-def _encode(
-    doc: Doc, model: str | LoadedModel, max_length: int | None
-) -> tuple[LoadedModel, list[EncodedSentence], int]:
-    """The model, the Doc's sentences encoded as :func:`trfviz.extract` does, the length limit."""
-    check_doc(doc)
-    check_int("max_length", max_length, minimum=1, allow_none=True)
-    if not doc.text.strip():
-        raise ValueError("the Doc's text is empty or only whitespace: there is nothing to measure")
-    if not isinstance(model, LoadedModel | str | os.PathLike):
-        raise TypeError(
-            "model must be a hub id or local path (a string) or a trfviz.LoadedModel; "
-            f"got {type(model).__name__} {model!r}"
-        )
-    sentences = sentences_of(doc)
-    loaded = model if isinstance(model, LoadedModel) else load_model(model, attention=True)
-    limit = max_length or _default_length_limit(loaded, attention=True)
-    encoder = SentenceEncoder(loaded.tokenizer, max_length=limit, name=loaded.name)
-    encoded = encoder.encode([doc], [doc.text], [sentences])
-    truncated = [e for e in encoded if e.truncated]
-    if truncated:
-        lost = sum(int(e.alignment.missing.sum()) for e in truncated)
-        warnings.warn(
-            f"{len(truncated)} sentence(s) longer than {limit} wordpieces (the limit for "
-            f"{loaded.name}; see `max_length`) were truncated; {lost} token(s) past the limit "
-            "have zero rows and are flagged in `alignment.missing`",
-            UserWarning,
-            stacklevel=4,
-        )
-    return loaded, encoded, limit
 
 
 def _sentence(
