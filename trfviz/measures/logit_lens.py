@@ -112,10 +112,10 @@ class LogitLens:
         frames = []
         for index, s in enumerate(self.sentences):
             n_layers, n_tokens, k = s.top_ids.shape
-            layer, token, rank = np.meshgrid(
+            grid = np.meshgrid(
                 np.arange(n_layers), np.arange(n_tokens), np.arange(k), indexing="ij"
             )
-            layer, token, rank = layer.ravel(), token.ravel(), rank.ravel()
+            layer, token, rank = (axis.ravel() for axis in grid)
             frames.append(
                 pd.DataFrame(
                     {
