@@ -164,3 +164,20 @@ def test_models_without_an_unembedding_are_refused(tiny_llama: Any) -> None:
         logit_lens(_sentencized("A test."), loaded, layers=[4])
     with pytest.raises(ValueError, match="top_k"):
         logit_lens(_sentencized("A test."), loaded, top_k=0)
+
+
+@pytest.mark.parametrize("head", [True, False], ids=["gpt2-lm-head", "gpt2-base-tied"])
+def test_gpt2_style_blocks_and_final_norm(byte_level_bpe: Any, head: bool) -> None:
+    import torch
+    import transformers
+
+    torch.manual_seed(2)
+    config = transformers.GPT2Config(
+        vocab_size=len(byte_level_bpe), n_embd=32, n_layer=2, n_head=2, n_positions=64
+    )
+    config._attn_implementation = "eager"
+    causal_lm = transformers.GPT2LMHeadModel(config).eval()
+    model = causal_lm if head else causal_lm.transformer  # tied: the base model suffices
+    loaded = LoadedModel("tiny-gpt2", "random", model, byte_level_bpe, 2, 2, 64, "cpu")
+    doc = _sentencized("It isn't here. The old man the boat.")
+    _check_last_layer(logit_lens(doc, loaded, top_k=2), loaded, causal_lm, doc)
