@@ -181,3 +181,16 @@ def test_gpt2_style_blocks_and_final_norm(byte_level_bpe: Any, head: bool) -> No
     loaded = LoadedModel("tiny-gpt2", "random", model, byte_level_bpe, 2, 2, 64, "cpu")
     doc = _sentencized("It isn't here. The old man the boat.")
     _check_last_layer(logit_lens(doc, loaded, top_k=2), loaded, causal_lm, doc)
+
+
+def test_tokens_past_the_length_limit_are_blank(tiny_llama: Any) -> None:
+    loaded, _ = tiny_llama
+    doc = _sentencized("The old man the boat and the young woman the ship.")
+    with pytest.warns(UserWarning, match="truncated"):
+        lens = logit_lens(doc, loaded, top_k=2, max_length=4)
+    (s,) = lens.sentences
+    assert s.truncated
+    seen = s.top_ids[0, :, 0] >= 0
+    assert seen[:4].all() and not seen[4:].any()  # one piece a word here
+    assert np.isnan(s.top_probs[:, 4:]).all() and (s.next_rank[:, 3:] == -1).all()
+    assert s.top_pieces[0][5] == ("", "")
