@@ -23,6 +23,7 @@ from trfviz.figures.export import save_figure
 from trfviz.figures.grid import plot_head_grid
 from trfviz.figures.heatmap import plot_attention_heatmap
 from trfviz.figures.interactive import interactive_head_grid, interactive_heatmap
+from trfviz.figures.logit_lens import plot_logit_lens
 from trfviz.figures.pieces import aligned_tokenization_from, classify_pieces, display_piece
 from trfviz.figures.style import PRESETS, Preset, paper_style
 from trfviz.figures.tokenization import plot_aligned_tokenization
@@ -48,6 +49,7 @@ __all__ = [
     "plot_attention_arcs",
     "plot_attention_heatmap",
     "plot_head_grid",
+    "plot_logit_lens",
     "plot_model_comparison",
     "render_aligned_tokenization_html",
     "save_figure",
