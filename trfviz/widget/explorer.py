@@ -291,7 +291,7 @@ class AttentionExplorer(ExplorerChecks, ExplorerData, ExplorerViews, anywidget.A
     def _on_special_tokens(self, change: t.Bunch) -> None:
         self._refresh(sentence=True, grid=True)
 
-    @t.observe("show_neurons")
+    @t.observe("show_neurons", "selected")
     def _on_neurons(self, change: t.Bunch) -> None:
         if getattr(self, "_ready", False):
             self._update_neurons()

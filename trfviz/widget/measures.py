@@ -47,6 +47,9 @@ __all__ = [
 #: models by their ``model`` name), or per model key one extraction or a sequence.
 MeasureInput = Any
 
+#: Each measure's name beside a colour bar.
+_SHORT = {"norms": "norm", "rollout": "rollout", "flow": "flow", "attributions": "attribution"}
+
 #: The axes of each measure's values, for measures :data:`trfviz.measures.MEASURE_AXES`
 #: may not list yet in this build.
 _KNOWN_AXES: dict[str, tuple[str, ...]] = {
@@ -203,12 +206,13 @@ def measures_payload(
 ) -> dict[str, Any]:
     """The explorer's ``_measures`` (sent once): per measure, how to draw it and for which models.
 
-    ``{name: {"label", "distribution", "signed", "words", "models": [keys],
+    ``{name: {"label", "short" (beside a colour bar), "distribution", "signed", "words", "models": [keys],
     "notes": {key: text}}}``; empty without measures (nothing grows the first view).
     """
     return {
         name: {
             "label": MEASURE_LABELS[name],
+            "short": _SHORT[name],
             "distribution": name in DISTRIBUTIONS,
             "signed": name in SIGNED,
             "words": name in WORD_MEASURES,
