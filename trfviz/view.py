@@ -21,8 +21,9 @@ one value. It names models by key and holds no arrays: the data it points at
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from trfviz.palette import SCALES, ScaleName
 from trfviz.validation import check_bool, check_choice, check_int
@@ -198,9 +199,9 @@ class ViewSpec:
         return tuple(zip(self.models, self.layers, self.heads, strict=True))
 
 
-def _hidden_heads(value: object, n_models: int) -> tuple[tuple[int, ...], ...]:
+def _hidden_heads(value: Iterable[Any], n_models: int) -> tuple[tuple[int, ...], ...]:
     """``hidden_heads`` checked: one sorted tuple of head indices per model."""
-    entries = tuple(value)  # type: ignore[call-overload]
+    entries: tuple[Any, ...] = tuple(value)
     if not entries:
         return ((),) * n_models
     if len(entries) != n_models or not all(

@@ -112,7 +112,7 @@ def test_measures_are_matched_by_model_and_checked() -> None:
 
 
 def test_dropping_specials_renormalises_distributions_only() -> None:
-    explorer, extractions = _explorer("norms")
+    explorer, _ = _explorer("norms")
     n = len(explorer._parses[0].words)
     explorer.special_tokens = "drop"
     assert explorer.view_spec().special_tokens == "drop"

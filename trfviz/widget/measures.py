@@ -206,8 +206,9 @@ def measures_payload(
 ) -> dict[str, Any]:
     """The explorer's ``_measures`` (sent once): per measure, how to draw it and for which models.
 
-    ``{name: {"label", "short" (beside a colour bar), "distribution", "signed", "words", "models": [keys],
-    "notes": {key: text}}}``; empty without measures (nothing grows the first view).
+    ``{name: {"label", "short" (beside a colour bar), "distribution", "signed",
+    "words", "models": [keys], "notes": {key: text}}}``; empty without measures
+    (nothing grows the first view).
     """
     return {
         name: {
@@ -232,7 +233,7 @@ def measure_notes(measures: MeasureInput, keys: Sequence[str], names: Mapping[st
             finite = [abs(float(d)) for d in deltas if d is not None]
             if finite:
                 notes.setdefault(item.measure, {})[key] = (
-                    f"largest convergence delta {max(finite):.3g}"
+                    f"{short_model_name(key)}: largest convergence delta {max(finite):.3g}"
                 )
     return notes
 

@@ -105,7 +105,8 @@ class ExplorerViews:
         :attr:`export_path` and :attr:`export_preset`.
         """
         spec = self.view_spec()
-        return save_view(spec, *self._view_data(spec), path, scores=self._scores, preset=preset)
+        parse, sentences = self._view_data(spec)
+        return save_view(spec, parse, sentences, path, scores=self._scores, preset=preset)
 
     def export(
         self: Any, path: str | os.PathLike[str] | None = None, *, preset: str = "two-column"

@@ -254,7 +254,8 @@ export function buildAligned(ctx, parent, sentence, panels, opts) {
   }
 
   return panels.map((panel, m) => ({
-    panel, labels: infos[m].labels, isDiff: diff, summary: summaries[m],
+    // A per-word measure has no "from" and "to" to list: its shading is the read-out.
+    panel, labels: infos[m].labels, isDiff: diff, summary: measure.words ? el("div") : summaries[m],
     drawn: { update: m === 0 ? (focus, selected) => {
       last = [focus, selected];
       view.update(focus, selected);
