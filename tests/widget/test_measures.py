@@ -178,4 +178,9 @@ def test_export_draws_the_measure(name: str) -> None:
         assert low == -high and meshes[0].get_array().shape[0] == 1  # one row of words
     else:
         assert low == 0 and high == pytest.approx(max(float(m.get_array().max()) for m in meshes))
+        # Arcs are drawn on [0, 1]: norms as a share of the largest, and the titles say so.
+        titles = [t.get_text() for ax in figure.axes for t in ax.texts] + [
+            ax.get_title() for ax in figure.axes
+        ]
+        assert sum(f"{spec.measure_label} ÷ {high:.3g}" in t for t in titles) == 2, titles
     plt.close(figure)

@@ -23,7 +23,7 @@ import numpy as np
 from trfviz.extraction import SentenceExtraction
 from trfviz.naming import short_model_name
 from trfviz.parse import SentenceParse
-from trfviz.view import WORD_MEASURES, ViewSpec
+from trfviz.view import DISTRIBUTIONS, WORD_MEASURES, ViewSpec
 from trfviz.widget.compose import (
     ExplorerView,
     ViewPanel,
@@ -117,8 +117,10 @@ def draw_view(
     renormalises each row over the words. ``spec.measure`` other than
     attention is drawn from each sentence's ``attention`` (holding that
     measure, :func:`trfviz.widget.measures.as_extraction`), its colour bar named
-    after it; a per-word measure (attributions) is one heatmap row per model
-    on a scale symmetric about 0, under the parse with no attention arcs.
+    after it; the arcs of a non-distribution (norms, flow) are its share of
+    the largest value shown, the titles saying by what they were divided; a
+    per-word measure (attributions) is one heatmap row per model on a scale
+    symmetric about 0, under the parse with no attention arcs.
     All heads of a layer (one model)
     give a grid of the heads (all but ``spec.hidden_heads``), framed by
     ``scores[model]`` when given. The arcs show ``spec.window`` (the zoom on
@@ -176,6 +178,7 @@ def draw_view(
     # Without a focus only strong weights are drawn, as on screen, or every arc would show.
     threshold = view.threshold if view.focus is not None else max(view.threshold, 0.25)
 
+    arc_top = max(float(np.nanmax(np.abs(m))) for _, m, _ in panels) or 1.0
     with paper_style(preset):
         heat_size = None
         if spec.show_heatmap:
@@ -201,15 +204,23 @@ def draw_view(
                     matrix, labels = shown[index]
                 if words:  # no arcs for a per-word measure: the parse and entities alone
                     matrix = np.zeros_like(matrix)
+                title = (
+                    short_title(spec)
+                    if spec.mode == "difference"
+                    else view_title(single_model(spec, index))
+                )
+                if not words and spec.measure not in DISTRIBUTIONS:
+                    # Arcs are drawn on [0, 1]: a norm (flow...) as a share of the largest
+                    # value both panels show, and the title says so.
+                    matrix = matrix / arc_top
+                    title += f" ({spec.measure_label} ÷ {arc_top:.3g})"
                 kwargs = {
                     "source": view.focus,
                     "threshold": threshold,
                     "show_parse": spec.show_parse and index == 0,
                     "show_entities": spec.show_entities and index == 0,
                     "special_labels": labels[n:],
-                    "title": short_title(spec)
-                    if spec.mode == "difference"
-                    else view_title(single_model(spec, index)),
+                    "title": title,
                     "window": window,
                     "preset": preset,
                 }
