@@ -103,6 +103,7 @@ export function buildAligned(ctx, parent, sentence, panels, opts) {
     const s = el("div", "tv-focus-summary", box);
     s.dataset.model = panel.model;
     if (panels.length > 1) s.dataset.name = `${infos[m].name}: `;
+    s.hidden = measure.words; // a per-word measure's shading is its read-out
     return s;
   });
   for (const panel of panels) {
