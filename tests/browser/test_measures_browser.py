@@ -79,6 +79,14 @@ def test_measures_specials_heads_and_neurons(lab: Jupyter, page: Any) -> None:
     )
     assert weight == pytest.approx(expected, rel=1e-3)
     screenshot(page, root, "measures-norms-synthetic.png")
+    # Per-panel scale: each legend names its model, says it is its own, and the measure.
+    root.locator("button[data-trait=per_model_scale]").click()
+    wait_until(page, "() => document.querySelector('.tv-aligned').dataset.scale === 'per-model'")
+    items = root.locator(".tv-legend-item").all_text_contents()
+    assert len(items) == 2 and all("(own scale)" in t for t in items), items
+    assert kernel_print(page, "explorer.view_spec().shared_range") == "False"
+    root.locator("button[data-trait=per_model_scale]").click()
+    wait_until(page, "() => document.querySelector('.tv-aligned').dataset.scale === 'shared'")
 
     # Attributions: shaded words on a signed scale, the value of each word whatever the focus.
     measure.select_option("attributions")
@@ -105,6 +113,7 @@ def test_measures_specials_heads_and_neurons(lab: Jupyter, page: Any) -> None:
     root.locator("button[data-trait=special_tokens]").click()
     assert wait_kernel_value(page, "explorer.special_tokens", "drop") == "drop"
     wait_until(page, "() => document.querySelector('.tv-token.tv-special') === null")
+    assert kernel_print(page, "explorer.view_spec().special_tokens") == "drop"
     root.locator("select[data-trait=head]").select_option("all")
     root.locator("input[data-trait=link]").wait_for(state="visible")
     root.locator("select[data-trait=compare_head]").select_option("all")
