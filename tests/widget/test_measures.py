@@ -57,6 +57,7 @@ def test_the_browser_gets_the_measures_values(name: str) -> None:
     # The grid's scores are those of distributions: none for norms, flow, attributions.
     explorer.show_grid = True
     assert bool(explorer._grid["tiny-bert"]["scores"]) == (name == "rollout")
+    assert explorer._grid["tiny-bert"]["measure"] == explorer.view_spec().measure_label
 
 
 def test_choices_fit_each_measures_shape() -> None:

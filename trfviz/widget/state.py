@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from trfviz.naming import short_model_name
-from trfviz.view import DISTRIBUTIONS, WORD_MEASURES
+from trfviz.view import DISTRIBUTIONS, MEASURE_LABELS, WORD_MEASURES
 from trfviz.widget.measures import without_specials
 from trfviz.widget.neurons import neurons_payload
 from trfviz.widget.payload import (
@@ -83,9 +83,13 @@ class ExplorerData:
         self._update_pieces()
         self._update_neurons()
         if grid:
+            what = MEASURE_LABELS[self.measure]  # names the thumbnails' values
             self._grid = (
                 {
-                    key: pack_grid(self._attention(key), scores=self._grid_scores(key))
+                    key: {
+                        **pack_grid(self._attention(key), scores=self._grid_scores(key)),
+                        "measure": what,
+                    }
                     for key in keys
                 }
                 if self.show_grid
