@@ -1,4 +1,4 @@
-"""One description of a view: which attention of which models, and how it is drawn.
+"""One description of a view: which attention (or measure) of which models, and how drawn.
 
 A :class:`ViewSpec` is plain, frozen data that the notebook widget produces from
 its state (:meth:`trfviz.widget.AttentionExplorer.view_spec`) and that the
@@ -11,18 +11,34 @@ one value. It names models by key and holds no arrays: the data it points at
 ('attention', 'sequential', False)
 >>> ViewSpec(models=("A", "B"), layers=(0, 5), heads=(1, 1), mode="difference").scale
 'diverging'
+>>> both = ViewSpec(models=("A", "B"), layers=(0, 0), heads=("all", "all"))
+>>> both.hidden_heads, ViewSpec(**{**both.__dict__, "hidden_heads": [[3, 1], ()]}).hidden_heads
+(((), ()), ((1, 3), ()))
+>>> ViewSpec(models=("A",), layers=(None,), heads=(0,), measure="attributions").scale
+'diverging'
 """
 
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from trfviz.palette import SCALES, ScaleName
 from trfviz.validation import check_bool, check_choice, check_int
 
-__all__ = ["HeadSpec", "LayerSpec", "ViewMode", "ViewSpec"]
+__all__ = [
+    "DISTRIBUTIONS",
+    "MEASURES",
+    "MEASURE_LABELS",
+    "SIGNED",
+    "WORD_MEASURES",
+    "HeadSpec",
+    "LayerSpec",
+    "ViewMode",
+    "ViewSpec",
+]
 
 #: A layer index, or None for the mean over layers.
 LayerSpec = int | None
@@ -33,6 +49,24 @@ HeadSpec = int | Literal["all"] | None
 ViewMode = Literal["attention", "difference"]
 
 _MODES = ("attention", "difference")
+
+#: What a view can draw: attention weights, or a measure of :mod:`trfviz.measures`.
+MEASURES = ("attention", "norms", "rollout", "flow", "attributions")
+#: Measures whose query rows are distributions over the keys (they sum to 1): only these
+#: have an honest difference view (both rows renormalised over the same words).
+DISTRIBUTIONS = frozenset({"attention", "rollout"})
+#: Measures with signed values, drawn on a diverging scale symmetric about 0.
+SIGNED = frozenset({"attributions"})
+#: Measures with one value per word (no query axis): drawn as shaded words.
+WORD_MEASURES = frozenset({"attributions"})
+#: The name of each measure's values, for colour bars and read-outs.
+MEASURE_LABELS = {
+    "attention": "attention weight",
+    "norms": "attention norm ‖αf(x)‖",
+    "rollout": "attention rollout",
+    "flow": "attention flow",
+    "attributions": "attribution",
+}
 _SPECIAL_TOKENS = ("keep", "drop")
 
 
@@ -64,7 +98,15 @@ class ViewSpec:
             both models' rows over the same words (:mod:`trfviz.widget.compare`).
         window: ``(start, end)``: only words ``start`` to ``end - 1`` are drawn
             (the zoom window, marked in the figure), or None for every word.
-        hidden_heads: heads left out of an overlay of all heads (``"all"``).
+        hidden_heads: per model, the heads left out of its overlay of all heads
+            (``"all"``): a tuple of head tuples, one per model (``()`` hides none
+            for every model).
+        measure: what is drawn (:data:`MEASURES`): ``"attention"`` weights, or a
+            measure of :mod:`trfviz.measures` (``"norms"``, ``"rollout"``,
+            ``"flow"``, ``"attributions"``). Rollout and flow have one "head"
+            (flow one "layer" too); attributions one value per word, drawn as
+            shaded words on a diverging scale; a difference only for
+            distributions (:data:`DISTRIBUTIONS`).
         compact: the sentence shown as text, each word shaded by the attention
             it receives, instead of the arcs.
     """
@@ -85,8 +127,9 @@ class ViewSpec:
     shared_range: bool = True
     exclude_sink: bool = True
     window: tuple[int, int] | None = None
-    hidden_heads: tuple[int, ...] = ()
+    hidden_heads: tuple[tuple[int, ...], ...] = ()
     compact: bool = False
+    measure: str = "attention"
 
     def __post_init__(self) -> None:
         models = tuple(self.models)
@@ -119,10 +162,16 @@ class ViewSpec:
             if not start < end:
                 raise ValueError(f"window must be (start, end), start < end; got {self.window!r}")
             object.__setattr__(self, "window", (start, end))
-        hidden = tuple(sorted({check_int("hidden head", h, minimum=0) for h in self.hidden_heads}))
-        object.__setattr__(self, "hidden_heads", hidden)
+        object.__setattr__(self, "hidden_heads", _hidden_heads(self.hidden_heads, len(models)))
         check_choice("special_tokens", self.special_tokens, _SPECIAL_TOKENS)
-        scale = self.scale or ("diverging" if self.mode == "difference" else "sequential")
+        check_choice("measure", self.measure, MEASURES)
+        if self.mode == "difference" and self.measure not in DISTRIBUTIONS:
+            raise ValueError(
+                f"mode 'difference' compares distributions ({sorted(DISTRIBUTIONS)}); "
+                f"{self.measure!r} is not one: show the models side by side instead"
+            )
+        signed = self.mode == "difference" or self.measure in SIGNED
+        scale = self.scale or ("diverging" if signed else "sequential")
         check_choice("scale", scale, tuple(SCALES))
         if self.value_range is not None:
             low, high = (float(x) for x in self.value_range)
@@ -135,6 +184,11 @@ class ViewSpec:
         object.__setattr__(self, "scale", scale)
 
     @property
+    def measure_label(self) -> str:
+        """The name of the values drawn (the colour bar's label)."""
+        return MEASURE_LABELS[self.measure]
+
+    @property
     def comparing(self) -> bool:
         """True when two models are shown (side by side or as a difference)."""
         return len(self.models) == 2
@@ -143,3 +197,20 @@ class ViewSpec:
     def per_model(self) -> tuple[tuple[str, LayerSpec, HeadSpec], ...]:
         """``(model, layer, head)`` for each model shown, in panel order."""
         return tuple(zip(self.models, self.layers, self.heads, strict=True))
+
+
+def _hidden_heads(value: Iterable[Any], n_models: int) -> tuple[tuple[int, ...], ...]:
+    """``hidden_heads`` checked: one sorted tuple of head indices per model."""
+    entries: tuple[Any, ...] = tuple(value)
+    if not entries:
+        return ((),) * n_models
+    if len(entries) != n_models or not all(
+        isinstance(e, tuple | list | set | frozenset) for e in entries
+    ):
+        raise ValueError(
+            f"hidden_heads must hold one tuple of head indices per model ({n_models}), "
+            f"e.g. ((1, 3),) * {n_models}; got {value!r}"
+        )
+    return tuple(
+        tuple(sorted({check_int("hidden head", h, minimum=0) for h in e})) for e in entries
+    )

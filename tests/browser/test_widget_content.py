@@ -170,14 +170,18 @@ def test_difference_grid_and_overlay_respond(lab: Jupyter, page: Any) -> None:
     assert all(len(c) == 1 for c in colours.values())
     assert len(set().union(*colours.values())) == 3  # one colour per head
     assert panel.locator(".tv-line").count() == 0  # the heads' own lines, not their mean
-    panel.locator(".tv-head-chip[data-head='1']").first.click()  # one row per model
-    wait_until(
-        page, "() => document.querySelectorAll(\".tv-head-line[data-head='1']\").length === 0"
-    )
-    assert {"0", "2"} == set(lines.evaluate_all("ns => ns.map(n => n.dataset.head)"))
-    assert wait_kernel_value(page, "explorer.hidden_heads", "[1]") == "[1]"
-    panel.locator(".tv-head-chip[data-head='1']").first.click()  # one row per model
-    wait_until(page, "() => document.querySelectorAll(\".tv-head-line[data-head='1']\").length > 0")
+    # One row of chips per model, each hiding that model's head only.
+    panel.locator(".tv-head-chip[data-head='1']").first.click()
+    bert_1 = ".tv-head-line[data-model='tiny-bert'][data-head='1']"
+    wait_until(page, f'() => document.querySelectorAll("{bert_1}").length === 0')
+    bert = panel.locator(".tv-head-line[data-model='tiny-bert']")
+    assert {"0", "2"} == set(bert.evaluate_all("ns => ns.map(n => n.dataset.head)"))
+    gpt_chips = panel.locator(".tv-head-chips[data-model='tiny-gpt'] .tv-head-chip.tv-on")
+    assert gpt_chips.count() == 2  # tiny-gpt's heads all still shown
+    hidden = "{'tiny-bert': [1]}"
+    assert wait_kernel_value(page, "explorer.hidden_heads", hidden) == hidden
+    panel.locator(".tv-head-chip[data-head='1']").first.click()
+    wait_until(page, f'() => document.querySelectorAll("{bert_1}").length > 0')
     _shoot(page, root, "content-synthetic-overlay.png")
 
 

@@ -104,7 +104,7 @@ WIDGET_CHANGES: list[dict[str, object]] = [
     {"compare": "tiny-gpt", "per_model_scale": True},
     {"window": (1, 4)},
     {"window": (2, 5), "selected": 3},
-    {"head": "all", "hidden_heads": [1]},
+    {"head": "all", "hidden_heads": {"tiny-bert": [1]}},
     {"compact": True},
 ]
 #: Fields a widget trait may carry (added by the widget's own work on issue 13).
@@ -160,9 +160,9 @@ def test_export_honours_window_hidden_heads_and_own_scales() -> None:
     assert explorer.view_spec().window is None
     explorer.head = "all"
     whole = explorer.draw_figure()
-    explorer.hidden_heads = [1]
+    explorer.hidden_heads = {"tiny-bert": [1]}
     fewer = explorer.draw_figure()
-    assert figure_view(fewer).hidden_heads == (1,)
+    assert figure_view(fewer).hidden_heads == ((1,),)
     thumbnails = [len([ax for ax in f.axes if ax.images]) for f in (whole, fewer)]
     assert thumbnails[1] == thumbnails[0] - 1, thumbnails
     explorer.head, explorer.compare, explorer.per_model_scale = 0, "tiny-gpt", True

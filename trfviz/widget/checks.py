@@ -1,4 +1,4 @@
-"""The explorer's checks on its settings: layer, head, sentence, token and model in range.
+"""The explorer's checks on its settings: layer, head, sentence, token, model, measure valid.
 
 :class:`ExplorerChecks` holds the trait validators of
 :class:`~trfviz.widget.AttentionExplorer` (a mixin: the explorer supplies the
@@ -94,6 +94,28 @@ class ExplorerChecks:
                 f"{self.sentence}), got {value}"
             )
         return value
+
+    @t.validate("measure")
+    def _valid_measure(self: Any, proposal: t.Bunch) -> str:
+        value = proposal["value"]
+        available = self._measures_for(self._shown_keys())
+        if value not in available:
+            raise ExplorerValueError(
+                f"measure must be one given for every model shown, {available}, got {value!r}; "
+                "pass measures=[...] (trfviz.measures results) to the explorer"
+            )
+        return str(value)
+
+    @t.validate("hidden_heads")
+    def _valid_hidden(self: Any, proposal: t.Bunch) -> dict[str, list[int]]:
+        value = dict(proposal["value"])
+        unknown = [key for key in value if key not in self._extractions]
+        if unknown:
+            raise ExplorerValueError(
+                f"hidden_heads maps model keys to head lists; unknown {unknown}, "
+                f"models are {list(self._extractions)}"
+            )
+        return {key: sorted({int(h) for h in heads}) for key, heads in value.items()}
 
     @t.validate("window")
     def _valid_window(self: Any, proposal: t.Bunch) -> tuple[int, int] | None:

@@ -19,7 +19,7 @@ import numpy as np
 from trfviz.extraction import SentenceExtraction
 from trfviz.naming import short_model_name
 from trfviz.parse import SentenceParse
-from trfviz.view import HeadSpec, LayerSpec, ViewSpec
+from trfviz.view import DISTRIBUTIONS, HeadSpec, LayerSpec, ViewSpec
 from trfviz.widget.compare import compare_rows
 from trfviz.widget.payload import HeadChoice, LayerChoice, select_attention
 
@@ -110,17 +110,19 @@ def head_choice(head: HeadSpec) -> HeadChoice:
 
 
 def attention_of(sentence: SentenceExtraction, key: str) -> np.ndarray:
+    """The ``[layer, head, query, key]`` values drawn for ``key`` (its attention or measure)."""
     if sentence.attention is None:
         raise ValueError(f"{key} has no attention; extract with attention=True to draw it")
     return sentence.attention
 
 
-def shown_heads(spec: ViewSpec, n_heads: int) -> list[int]:
-    """The heads an overlay of all ``n_heads`` shows: all but ``spec.hidden_heads``.
+def shown_heads(spec: ViewSpec, n_heads: int, i: int = 0) -> list[int]:
+    """The heads model ``i``'s overlay of all ``n_heads`` shows: all but its hidden heads.
 
     With every head hidden, all are shown (an overlay of none has no mean).
     """
-    shown = [h for h in range(n_heads) if h not in spec.hidden_heads]
+    hidden = spec.hidden_heads[i] if i < len(spec.hidden_heads) else ()
+    shown = [h for h in range(n_heads) if h not in hidden]
     return shown or list(range(n_heads))
 
 
@@ -131,7 +133,7 @@ def selected_attention(
     attention = attention_of(sentences[key], key)
     selected = select_attention(attention, layer_choice(spec.layers[i]), head_choice(spec.heads[i]))
     if selected.ndim == 3:  # all heads: those hidden in the overlay are left out
-        selected = selected[shown_heads(spec, selected.shape[0])]
+        selected = selected[shown_heads(spec, selected.shape[0], i)]
     return selected
 
 
@@ -161,7 +163,10 @@ def compose_view(
     """The view ``spec`` describes, at full precision, from the sentence's data.
 
     A difference compares both models over the same words, rows renormalised
-    (:func:`trfviz.widget.compare.compare_rows`), as the widget shows it.
+    (:func:`trfviz.widget.compare.compare_rows`), as the widget shows it. For a
+    ``spec.measure`` other than attention, each sentence's ``attention`` holds
+    that measure as ``[layer, head, query, key]``
+    (:func:`trfviz.widget.measures.as_extraction`).
 
     Args:
         spec: what to show.
@@ -219,12 +224,12 @@ def view_title(spec: ViewSpec) -> str:
 def shown_matrix(
     spec: ViewSpec, sentences: Mapping[str, SentenceExtraction], i: int, n: int
 ) -> tuple[np.ndarray, tuple[str, ...]]:
-    """``(matrix, labels)`` model ``i`` shows; dropped special tokens renormalise the rows."""
+    """``(matrix, labels)`` model ``i`` shows; dropped specials renormalise distributions' rows."""
     matrix = panel_matrix(spec, sentences, i)
     labels = tuple(sentences[spec.models[i]].labels)
     if spec.special_tokens == "drop" or spec.comparing:
         words = matrix[:n, :n].astype(float)
-        if spec.special_tokens == "drop":
+        if spec.special_tokens == "drop" and spec.measure in DISTRIBUTIONS:
             total = words.sum(axis=1, keepdims=True)
             words = np.divide(words, total, out=np.zeros_like(words), where=total > 0)
         return words, labels[:n]

@@ -10,7 +10,6 @@ browser (see :mod:`trfviz.widget.payload`); the front end lives in
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,24 +21,17 @@ import traitlets as t
 from trfviz.extraction import Extraction, SentenceExtraction
 from trfviz.palette import palette_payload
 from trfviz.parse import SentenceParse
-from trfviz.view import ViewSpec
 from trfviz.widget.checks import ExplorerChecks, ExplorerValueError, head_trait, layer_trait
-from trfviz.widget.export import (
-    ExplorerView,
-    ViewPanel,
-    compose_view,
-    draw_view,
-    head_spec,
-    layer_spec,
-    save_view,
-)
+from trfviz.widget.export import ExplorerView, ViewPanel
 from trfviz.widget.fallback import with_fallback
 from trfviz.widget.inputs import check_inputs, check_scores, inputs_from_doc
+from trfviz.widget.measures import MeasureInput, match_measures, measure_notes, measures_payload
+from trfviz.widget.neurons import match_neurons
 from trfviz.widget.payload import map_layer
 from trfviz.widget.state import ExplorerData
+from trfviz.widget.views import ExplorerViews
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
     from spacy.tokens import Doc
 
 __all__ = ["AttentionExplorer", "ExplorerValueError", "ExplorerView", "ViewPanel", "explore"]
@@ -47,7 +39,7 @@ __all__ = ["AttentionExplorer", "ExplorerValueError", "ExplorerView", "ViewPanel
 _HERE = Path(__file__).parent
 
 
-class AttentionExplorer(ExplorerChecks, ExplorerData, anywidget.AnyWidget):
+class AttentionExplorer(ExplorerChecks, ExplorerData, ExplorerViews, anywidget.AnyWidget):
     """A notebook widget: attention per spaCy token over the parse, for one or more models.
 
     Choose a model (and a second one side by side or as a difference), a layer
@@ -62,6 +54,15 @@ class AttentionExplorer(ExplorerChecks, ExplorerData, anywidget.AnyWidget):
             with attention kept; every model must cover the same spaCy tokens.
         head_scores: optional per model key a float ``[layer, head]`` score
             (dependency accuracy, say) colouring the head grid.
+        measures: optional measures of :mod:`trfviz.measures` to draw instead of
+            attention (the ``measure`` trait): a ``MeasureExtraction``, a list of
+            them (each matched to the model whose name is its ``model``), or per
+            model key one or a list. Each must cover the same sentences and labels.
+        neurons: optional per model the queries and keys behind its attention
+            (a ``trfviz.measures.neuron.NeuronExtraction``, a list matched by
+            ``model``, or per model key one) for the neuron panel (``show_neurons``).
+        model_names: per model key its full model name, for matching ``measures``
+            and ``neurons`` (by default the key itself; :func:`explore` fills it).
         model: the model shown first (default: the first key).
         compare: a second model key shown beside it, or None.
         **traits: initial values of the other traits (``layer``, ``head``,
@@ -76,7 +77,10 @@ class AttentionExplorer(ExplorerChecks, ExplorerData, anywidget.AnyWidget):
         index, -1 for none); ``show_parse``, ``show_entities``, ``show_heatmap``,
         ``show_grid``; ``threshold`` (lightest attention line drawn); ``compact``,
         ``per_model_scale``, ``window`` (the zoom, ``(start, end)`` or None) and
-        ``hidden_heads`` (left out of the overlay of all heads);
+        ``hidden_heads`` (per model key, the heads left out of its overlay of all
+        heads); ``special_tokens`` (``"keep"`` or ``"drop"``: specials left out and
+        distributions renormalised over the words); ``measure`` (``"attention"`` or
+        a measure given in ``measures``); ``show_neurons`` (the neuron panel);
         ``export_path``, ``export_preset`` (what the Export button writes) and
         ``status`` (its last result).
 
@@ -127,8 +131,14 @@ class AttentionExplorer(ExplorerChecks, ExplorerData, anywidget.AnyWidget):
     exclude_sink = t.Bool(True).tag(sync=True)
     # The head grid's colouring: a score name from _grid's "scores", or "" for the patterns.
     grid_score = t.Unicode("").tag(sync=True)
-    # Heads hidden in the overlay of all heads of a layer (head "all").
-    hidden_heads = t.List(t.Int()).tag(sync=True)
+    # Per model key, the heads hidden in its overlay of all heads of a layer (head "all").
+    hidden_heads = t.Dict(value_trait=t.List(t.Int())).tag(sync=True)
+    #: Special tokens kept as pseudo-tokens, or dropped (distributions renormalised).
+    special_tokens = t.Enum(["keep", "drop"], default_value="keep").tag(sync=True)
+    #: What is drawn: "attention", or a measure given to the constructor (``measures=``).
+    measure = t.Unicode("attention").tag(sync=True)
+    #: The neuron panel (query, keys, products, scores) for the selected word and head.
+    show_neurons = t.Bool(False).tag(sync=True)
     #: The zoom window over the token axis, ``(start, end)`` columns (the words, then the
     #: models' special tokens), or None for all; set by the browser's zoom, or from here.
     window = t.Tuple(t.Int(), t.Int(), default_value=None, allow_none=True).tag(sync=True)
@@ -148,6 +158,10 @@ class AttentionExplorer(ExplorerChecks, ExplorerData, anywidget.AnyWidget):
     _palette = t.Dict().tag(sync=True)
     # The selected word's wordpieces at the current layers, while show_pieces is on.
     _pieces = t.Dict().tag(sync=True)
+    # The measures given beside attention: how to draw each (trfviz.widget.measures).
+    _measures = t.Dict().tag(sync=True)
+    # The neuron panel's data: the selected word at the current layer/head, while shown.
+    _neurons = t.Dict().tag(sync=True)
 
     def __init__(
         self,
@@ -158,19 +172,34 @@ class AttentionExplorer(ExplorerChecks, ExplorerData, anywidget.AnyWidget):
         head_score_name: str = "relation accuracy",
         model: str | None = None,
         compare: str | None = None,
+        measures: MeasureInput | None = None,
+        neurons: Any | None = None,
+        model_names: Mapping[str, str] | None = None,
         **traits: Any,
     ) -> None:
         self._parses = tuple(sentences)
         self._extractions = {key: tuple(value) for key, value in extractions.items()}
-        self._shapes = check_inputs(self._parses, self._extractions)
-        self._scores = check_scores(head_scores or {}, self._shapes)
+        shapes = check_inputs(self._parses, self._extractions)
+        self._scores = check_scores(head_scores or {}, shapes)
         self._score_name = str(head_score_name)
         keys = list(self._extractions)
+        names = {key: (model_names or {}).get(key, key) for key in keys}
+        self._measure_values = (
+            match_measures(measures, self._parses, self._extractions, names) if measures else {}
+        )
+        self._all_shapes = {"attention": shapes} | {
+            name: {key: values[0].shape[:2] for key, values in by_key.items()}
+            for name, by_key in self._measure_values.items()
+        }
+        self._neuron_data = match_neurons(neurons, self._parses, keys, names) if neurons else {}
         super().__init__()
         with self.hold_sync():
             self.set_trait("models", keys)
             self.set_trait("n_sentences", len(self._parses))
             self._palette = palette_payload()
+            if self._measure_values:
+                notes = measure_notes(measures, keys, names)
+                self._measures = measures_payload(self._measure_values, notes)
             self.model = model if model is not None else keys[0]
             if compare:
                 self.compare = compare
@@ -193,6 +222,8 @@ class AttentionExplorer(ExplorerChecks, ExplorerData, anywidget.AnyWidget):
         # see the new model's layer or head before the new model's data.
         with self.hold_sync():
             with self._quiet():
+                if self.measure not in self._measures_for(self._shown_keys()):
+                    self._reset_measure()
                 if old in self._shapes:
                     # Keep the same relative depth; the head mean if the head is gone.
                     self.layer = map_layer(self.layer, self._shapes[old][0], self._shapes[new][0])
@@ -208,6 +239,8 @@ class AttentionExplorer(ExplorerChecks, ExplorerData, anywidget.AnyWidget):
             with self._quiet():
                 if not change["new"] and self.mode == "difference":
                     self.mode = "side"
+                if self.measure not in self._measures_for(self._shown_keys()):
+                    self._reset_measure()
                 if change["new"]:
                     # A new comparison starts from the linked choice, valid for its shape.
                     self.compare_layer, self.compare_head = self._linked_choice()
@@ -247,6 +280,22 @@ class AttentionExplorer(ExplorerChecks, ExplorerData, anywidget.AnyWidget):
     def _on_sink(self, change: t.Bunch) -> None:
         self._refresh(grid=True)
 
+    @t.observe("measure")
+    def _on_measure(self, change: t.Bunch) -> None:
+        with self.hold_sync():
+            with self._quiet():
+                self._fit_choices()
+            self._refresh(sentence=True, grid=True)
+
+    @t.observe("special_tokens")
+    def _on_special_tokens(self, change: t.Bunch) -> None:
+        self._refresh(sentence=True, grid=True)
+
+    @t.observe("show_neurons", "selected")
+    def _on_neurons(self, change: t.Bunch) -> None:
+        if getattr(self, "_ready", False):
+            self._update_neurons()
+
     def _on_message(self, widget: Any, content: Mapping[str, Any], buffers: Any) -> None:
         if not isinstance(content, Mapping) or content.get("type") != "export":
             return
@@ -256,80 +305,6 @@ class AttentionExplorer(ExplorerChecks, ExplorerData, anywidget.AnyWidget):
             self.status = f"Export failed: {type(error).__name__}: {error}"
         else:
             self.status = f"Saved {path}"
-
-    def view_spec(self) -> ViewSpec:
-        """The current view as a :class:`~trfviz.view.ViewSpec` (what export draws)."""
-        choices = self._choices()
-        keys = self._shown_keys()
-        heads = tuple(head_spec(choices[key][1]) for key in keys)
-        return ViewSpec(
-            models=tuple(keys),
-            layers=tuple(layer_spec(choices[key][0]) for key in keys),
-            heads=heads,
-            sentence=self.sentence,
-            mode="difference" if self.mode == "difference" and len(keys) == 2 else "attention",
-            focus=self.selected if self.selected >= 0 else None,
-            threshold=self.threshold,
-            show_parse=self.show_parse,
-            show_entities=self.show_entities,
-            show_heatmap=self.show_heatmap,
-            exclude_sink=self.exclude_sink,
-            shared_range=not self.per_model_scale,
-            window=self._word_window(),
-            hidden_heads=tuple(self.hidden_heads) if "all" in heads else (),
-            compact=self.compact,
-        )
-
-    def _word_window(self) -> tuple[int, int] | None:
-        """The zoom window over the words (the axis's special-token columns left out)."""
-        if self.window is None:
-            return None
-        n = len(self._parses[self.sentence].words)
-        start = min(self.window[0], n - 1)
-        end = max(min(self.window[1], n), start + 1)
-        return None if (start, end) == (0, n) else (start, end)
-
-    def _view_data(self, spec: ViewSpec) -> tuple[SentenceParse, dict[str, SentenceExtraction]]:
-        index = spec.sentence
-        return self._parses[index], {key: self._extractions[key][index] for key in spec.models}
-
-    def get_view(self) -> ExplorerView:
-        """The current view at full precision (what :meth:`save_figure` draws)."""
-        spec = self.view_spec()
-        return compose_view(spec, *self._view_data(spec))
-
-    # -- export -----------------------------------------------------------------------------
-
-    def save_figure(
-        self, path: str | os.PathLike[str] | None = None, *, preset: str = "two-column"
-    ) -> Path:
-        """The path the current view was saved to, as a paper figure (PDF, SVG, PNG or PGF).
-
-        Draws exactly what is shown (the sentence, model(s), layer, head, mode,
-        the selected token, the line threshold, the parse and entity toggles,
-        the zoom window, the heads hidden from the overlay, the colour scales)
-        from :meth:`view_spec` with :func:`trfviz.widget.export.save_view`, at the
-        ``preset``'s width (``"one-column"``, ``"two-column"``, ``"slide"``).
-        Without a path the file goes to ``trfviz-output/`` with a name that
-        says what it shows. The widget's "Export figure" button calls this with
-        :attr:`export_path` and :attr:`export_preset`.
-        """
-        spec = self.view_spec()
-        return save_view(spec, *self._view_data(spec), path, scores=self._scores, preset=preset)
-
-    def export(
-        self, path: str | os.PathLike[str] | None = None, *, preset: str = "two-column"
-    ) -> Path:
-        """The path the view on screen was written to (``explorer.export("fig.pdf")``).
-
-        The same as :meth:`save_figure`: the figure is drawn from :meth:`view_spec`.
-        """
-        return self.save_figure(path, preset=preset)
-
-    def draw_figure(self, *, preset: str | None = None) -> Figure:
-        """A matplotlib Figure of the current view (:func:`trfviz.widget.export.draw_view`)."""
-        spec = self.view_spec()
-        return draw_view(spec, *self._view_data(spec), scores=self._scores, preset=preset)
 
     #: Add a static picture of the view to the output (nbconvert HTML, GitHub).
     static_fallback: bool = True
@@ -350,6 +325,9 @@ class AttentionExplorer(ExplorerChecks, ExplorerData, anywidget.AnyWidget):
     ) -> AttentionExplorer:
         """An explorer for a parsed ``doc`` and its extractions (keyed by name, or by model)."""
         parses, sentences = inputs_from_doc(doc, extractions)
+        if isinstance(extractions, Mapping):
+            names = {key: e.model for key, e in extractions.items()}
+            options.setdefault("model_names", names)
         return cls(parses, sentences, **options)
 
 

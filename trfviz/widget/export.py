@@ -23,7 +23,7 @@ import numpy as np
 from trfviz.extraction import SentenceExtraction
 from trfviz.naming import short_model_name
 from trfviz.parse import SentenceParse
-from trfviz.view import ViewSpec
+from trfviz.view import DISTRIBUTIONS, WORD_MEASURES, ViewSpec
 from trfviz.widget.compose import (
     ExplorerView,
     ViewPanel,
@@ -76,9 +76,11 @@ def _colour_range(spec: ViewSpec, matrices: list[np.ndarray]) -> list[tuple[floa
     """Per panel ``(low, high)``: the spec's range, or one shared range, or each panel's own."""
     if spec.value_range is not None:
         return [spec.value_range] * len(matrices)
-    if spec.mode == "difference":
-        top = max(float(np.nanmax(np.abs(m))) for m in matrices) or 1e-9
-        return [(-top, top)] * len(matrices)
+    if spec.scale == "diverging":  # a difference, or a signed measure: symmetric about 0
+        tops = [float(np.nanmax(np.abs(m))) or 1e-9 for m in matrices]
+        if spec.shared_range:
+            return [(-max(tops), max(tops))] * len(matrices)
+        return [(-top, top) for top in tops]
     tops = [float(np.nanmax(m)) or 1e-9 for m in matrices]
     if spec.shared_range:
         return [(0.0, max(tops))] * len(matrices)
@@ -112,7 +114,14 @@ def draw_view(
     ``spec.scale``; two models share one colour range unless
     ``spec.shared_range`` is False (the panels then say so), and
     ``spec.special_tokens == "drop"`` leaves special tokens out and
-    renormalises each row over the words. All heads of a layer (one model)
+    renormalises each row over the words. ``spec.measure`` other than
+    attention is drawn from each sentence's ``attention`` (holding that
+    measure, :func:`trfviz.widget.measures.as_extraction`), its colour bar named
+    after it; the arcs of a non-distribution (norms, flow) are its share of
+    the largest value shown, the titles saying by what they were divided; a
+    per-word measure (attributions) is one heatmap row per model on a scale
+    symmetric about 0, under the parse with no attention arcs.
+    All heads of a layer (one model)
     give a grid of the heads (all but ``spec.hidden_heads``), framed by
     ``scores[model]`` when given. The arcs show ``spec.window`` (the zoom on
     screen, widened to hold the focus); at a ``preset``, arcs that would make
@@ -161,11 +170,15 @@ def draw_view(
         panels = [(f"{names[0]} − {names[1]}", (a - b).astype(float), tuple(parse.words))]
     else:
         panels = [(name, m, labels) for name, (m, labels) in zip(names, shown, strict=True)]
+    words = spec.measure in WORD_MEASURES  # one value per word: every row is that vector
+    if words:
+        panels = [(name, m[:1], labels) for name, m, labels in panels]
     ranges = _colour_range(spec, [m for _, m, _ in panels])
     cmap = colormap(spec.scale or "sequential")
     # Without a focus only strong weights are drawn, as on screen, or every arc would show.
     threshold = view.threshold if view.focus is not None else max(view.threshold, 0.25)
 
+    arc_top = max(float(np.nanmax(np.abs(m))) for _, m, _ in panels) or 1.0
     with paper_style(preset):
         heat_size = None
         if spec.show_heatmap:
@@ -174,7 +187,9 @@ def draw_view(
             # short sentence's arcs are not windowed to make room for them.
             page = get_preset(preset or "two-column")
             page = dataclasses.replace(page, max_height=page.max_height * 0.45)
-            heat_size = heatmap_size(rows, rows, 8.0, page, True, None, panels=len(panels))
+            heat_size = heatmap_size(
+                [panels[0][0]] if words else rows, rows, 8.0, page, True, None, panels=len(panels)
+            )
 
         def lay_out_arcs(window: tuple[int, int] | None) -> list[tuple[Any, np.ndarray, dict]]:
             arcs = []  # (size drawn alone, matrix, arguments) per panel
@@ -187,15 +202,25 @@ def draw_view(
                     labels = tuple(sentences[spec.models[index]].labels)
                 else:
                     matrix, labels = shown[index]
+                if words:  # no arcs for a per-word measure: the parse and entities alone
+                    matrix = np.zeros_like(matrix)
+                title = (
+                    short_title(spec)
+                    if spec.mode == "difference"
+                    else view_title(single_model(spec, index))
+                )
+                if not words and spec.measure not in DISTRIBUTIONS:
+                    # Arcs are drawn on [0, 1]: a norm (flow...) as a share of the largest
+                    # value both panels show, and the title says so.
+                    matrix = matrix / arc_top
+                    title += f" ({spec.measure_label} ÷ {arc_top:.3g})"
                 kwargs = {
                     "source": view.focus,
                     "threshold": threshold,
                     "show_parse": spec.show_parse and index == 0,
                     "show_entities": spec.show_entities and index == 0,
                     "special_labels": labels[n:],
-                    "title": short_title(spec)
-                    if spec.mode == "difference"
-                    else view_title(single_model(spec, index)),
+                    "title": title,
                     "window": window,
                     "preset": preset,
                 }
@@ -240,16 +265,18 @@ def draw_view(
                     draw_heatmap(
                         ax,
                         matrix,
-                        list(labels),
+                        [name] if words else list(labels),
                         list(labels),
                         label_size=label_size,
                         cell=cell,
                         cmap=cmap,
                         vmin=low,
                         vmax=high,
-                        special_rows=[i >= n for i in range(len(labels))] if n_special else (),
+                        special_rows=[i >= n for i in range(len(labels))]
+                        if n_special and not words
+                        else (),
                         special_cols=[i >= n for i in range(len(labels))] if n_special else (),
-                        ylabel="query" if index == 0 else "",
+                        ylabel="query" if index == 0 and not words else "",
                     )
                 )
                 if spec.comparing:
@@ -261,6 +288,8 @@ def draw_view(
                 bar = parts[-1].colorbar(image, ax=group, fraction=0.05, pad=0.02, shrink=0.8)
                 keep_vector(bar)
                 bar.ax.tick_params(labelsize=max(label_size, MIN_TEXT_SIZE))
+                if spec.measure != "attention":  # say what the colours are
+                    bar.set_label(spec.measure_label, fontsize=max(label_size, MIN_TEXT_SIZE))
     setattr(figure, VIEW_ATTR, spec)
     return figure
 

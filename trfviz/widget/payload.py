@@ -215,13 +215,18 @@ def pack_sentence(
     return {"index": int(index), "tokens": list(parse.words), **parse.to_dict(), "models": models}
 
 
-def layers_key(sentence: int, layers: Mapping[str, LayerChoice]) -> str:
+def layers_key(sentence: int, layers: Mapping[str, LayerChoice], *, variant: str = "") -> str:
     """What a :func:`pack_layers` payload holds, as text: the sentence and each model's layer.
+
+    ``variant`` names what else the values depend on (a measure, dropped specials).
 
     >>> layers_key(2, {"MiniLM": 3, "SmolLM2": "mean"})
     's2;MiniLM/3;SmolLM2/mean'
+    >>> layers_key(2, {"MiniLM": 3}, variant="norms")
+    's2;norms;MiniLM/3'
     """
-    return ";".join([f"s{int(sentence)}", *(f"{key}/{layer}" for key, layer in layers.items())])
+    head = [f"s{int(sentence)}", *([variant] if variant else [])]
+    return ";".join([*head, *(f"{key}/{layer}" for key, layer in layers.items())])
 
 
 def pack_layers(
@@ -229,6 +234,7 @@ def pack_layers(
     layers: Mapping[str, LayerChoice],
     *,
     sentence: int,
+    variant: str = "",
 ) -> dict[str, Any]:
     """Every head of the current layer of each model shown, and the layer's head mean.
 
@@ -244,6 +250,7 @@ def pack_layers(
             mean over layers).
         sentence: the index of the sentence the attention belongs to (the browser
             draws a payload only over its own sentence).
+        variant: see :func:`layers_key` (a measure drawn instead of attention).
 
     Returns:
         ``{"key", "sentence", "panels": [...]}`` with ``key`` from :func:`layers_key`;
@@ -263,7 +270,8 @@ def pack_layers(
                 "mean": pack_matrix(heads.mean(axis=0)).to_dict(),
             }
         )
-    return {"key": layers_key(sentence, layers), "sentence": int(sentence), "panels": panels}
+    key = layers_key(sentence, layers, variant=variant)
+    return {"key": key, "sentence": int(sentence), "panels": panels}
 
 
 def pack_difference(
@@ -273,6 +281,7 @@ def pack_difference(
     sentence: int,
     n_tokens: int,
     exclude_sink: bool,
+    variant: str = "",
 ) -> dict[str, Any]:
     """The JS divergence per query word for every head pair of two models' current layers.
 
@@ -295,7 +304,7 @@ def pack_difference(
         exclude_sink=exclude_sink,
     )
     return {
-        "key": f"{layers_key(sentence, layers)};sink={int(exclude_sink)}",
+        "key": f"{layers_key(sentence, layers, variant=variant)};sink={int(exclude_sink)}",
         "exclude_sink": bool(exclude_sink),
         "n_tokens": int(n_tokens),
         "js": pack_matrix(np.where(np.isnan(js), -1.0, js)).to_dict(),

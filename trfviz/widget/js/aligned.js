@@ -7,6 +7,9 @@
 // Zoom and pan (buttons, ctrl + wheel, shift + wheel, drag, the overview strip) move one
 // window over the axis, so every band follows. `compact` shows the sentence as wrapping text
 // instead (compact.js). Heatmaps, one per model, sit under it on the same scale.
+// `opts.measure` says what the values are (attention, or a measure of trfviz.measures): its
+// name labels the colour bars; a non-distribution's line threshold is a share of its largest
+// value; a per-word measure (attributions) is drawn as shaded words on a signed scale.
 
 import { arcLevels } from "./arcs.js";
 import { bandLines } from "./band_lines.js";
@@ -21,6 +24,8 @@ import { drawDifferenceNote } from "./honest_view.js";
 import { drawHeadChips, hiddenHeads } from "./overlay.js";
 
 const BAND_H = 96; // the height of a model's attention band
+export const ATTENTION = { label: "attention weight", short: "attention", distribution: true,
+  signed: false, words: false };
 const WINDOWS = new WeakMap(); // the panels' box -> the zoom window kept across redraws
 
 // A difference's band: its name and the words it compares (no special tokens).
@@ -34,6 +39,9 @@ function differenceInfo(sentence, panel) {
 // "difference") in `parent`; returns one entry per band for main.js's highlight (drawn,
 // heat, summary), the first drawing the axis.
 export function buildAligned(ctx, parent, sentence, panels, opts) {
+  const measure = opts.measure || ATTENTION;
+  opts = { ...opts, measure, compact: opts.compact || measure.words,
+    showHeatmap: opts.showHeatmap && !measure.words };
   const diff = panels[0].kind === "difference";
   const infos = diff ? [differenceInfo(sentence, panels[0])] : panels.map((p) => sentence.models[p.model]);
   const cols = axisColumns(sentence, infos);
@@ -46,6 +54,7 @@ export function buildAligned(ctx, parent, sentence, panels, opts) {
   box.dataset.model = panels[0].model;
   box.dataset.kind = diff ? "difference" : panels.some((p) => p.kind === "heads") ? "heads" : "attention";
   box.dataset.scale = perModel ? "per-model" : "shared";
+  box.dataset.measure = measure.short;
   const head = el("header", "tv-panel-head", box);
   if (diff) drawDifferenceHead(ctx, box, head, panels[0], vmaxes[0]);
   else panels.forEach((panel, m) => {
@@ -58,17 +67,20 @@ export function buildAligned(ctx, parent, sentence, panels, opts) {
     badge.dataset.head = String(panel.head);
     if (infos[m].truncated) el("span", "tv-badge tv-warn", head, "truncated");
   });
+  if (measure !== ATTENTION) el("span", "tv-badge tv-measure", head, measure.label).title = measure.note || "";
+  const legendKind = measure.signed ? "signed" : "attention";
   const legends = el("div", "tv-legends", head);
   if (diff) {
     legends.remove();
   } else if (perModel) {
     panels.forEach((panel, m) => {
       const item = el("span", "tv-legend-item", legends);
-      el("span", "tv-small", item, infos[m].name);
-      item.appendChild(drawLegend("attention", vmaxes[m], [])).dataset.model = panel.model;
+      el("span", "tv-small", item, `${infos[m].name} (own scale)`);
+      item.appendChild(drawLegend(legendKind, vmaxes[m], [], measure.short, measure.label))
+        .dataset.model = panel.model;
     });
   } else {
-    const legend = legends.appendChild(drawLegend("attention", vmaxes[0], []));
+    const legend = legends.appendChild(drawLegend(legendKind, vmaxes[0], [], measure.short, measure.label));
     if (panels.length > 1) el("span", "tv-muted tv-small", legends, "one scale for both models");
     legend.dataset.model = panels.map((p) => p.model).join(" ");
   }
@@ -91,6 +103,7 @@ export function buildAligned(ctx, parent, sentence, panels, opts) {
     const s = el("div", "tv-focus-summary", box);
     s.dataset.model = panel.model;
     if (panels.length > 1) s.dataset.name = `${infos[m].name}: `;
+    s.hidden = measure.words; // a per-word measure's shading is its read-out
     return s;
   });
   for (const panel of panels) {
@@ -111,7 +124,7 @@ export function buildAligned(ctx, parent, sentence, panels, opts) {
     box.dataset.start = String(window[0]);
     box.dataset.end = String(window[1]);
     if (opts.compact) {
-      view = drawCompact(ctx, sentence, panels, infos, cols, vmaxes, perModel);
+      view = drawCompact(ctx, sentence, panels, infos, cols, vmaxes, perModel, measure);
       zoomBar.hidden = true;
     } else {
       const axis = layoutAxis(cols.labels, width, window);
@@ -242,7 +255,8 @@ export function buildAligned(ctx, parent, sentence, panels, opts) {
   }
 
   return panels.map((panel, m) => ({
-    panel, labels: infos[m].labels, isDiff: diff, summary: summaries[m],
+    // A per-word measure has no "from" and "to" to list: its shading is the read-out.
+    panel, labels: infos[m].labels, isDiff: diff, summary: measure.words ? el("div") : summaries[m],
     drawn: { update: m === 0 ? (focus, selected) => {
       last = [focus, selected];
       view.update(focus, selected);
@@ -381,11 +395,13 @@ function drawBands(ctx, sentence, panels, infos, cols, vmaxes, axis, opts, note)
   function update(focus, selected) {
     const fc = focusColumn(focus, cols, infos[0]);
     const focused = fc >= 0;
-    const hidden = hiddenHeads(ctx);
+    // A non-distribution's threshold is a share of its largest value (norms are not in [0, 1]).
+    const unit = opts.measure.distribution ? 1 : Math.max(...vmaxes);
     panels.forEach((panel, m) => {
       const info = infos[m], vmax = vmaxes[m];
       const up = m === 0, base = up ? aBase : bBase;
-      const lines = bandLines(panel, n, (c) => cols.index(info, c), fc, opts.threshold, hidden);
+      const lines = bandLines(panel, n, (c) => cols.index(info, c), fc, opts.threshold,
+        hiddenHeads(ctx, panel.model), unit);
       lines.sort((a, b) => Math.abs(a.w) - Math.abs(b.w));
       const nHeads = panel.heads ? panel.heads.shape[0] : 0;
       const nodes = [];
@@ -435,18 +451,20 @@ function drawBands(ctx, sentence, panels, infos, cols, vmaxes, axis, opts, note)
       });
       t.tip.textContent = tip.join("\n");
     }
-    const floorNote = opts.threshold > 0 ? ` (only those ≥ ${fmt(opts.threshold)})` : "";
+    const floor = opts.measure.distribution ? fmt(opts.threshold)
+      : `${Math.round(opts.threshold * 100)} % of the largest ${opts.measure.short}`;
+    const floorNote = opts.threshold > 0 ? ` (only those ≥ ${floor})` : "";
     const heads = panels.some((p) => p.kind === "heads");
     note.textContent = diff ? (focused
       ? `${labels[fc]}: where ${panels[0].names[0]} attends more from it (orange) and where ` +
-        `${panels[0].names[1]} does (purple), differences ≥ ${fmt(opts.threshold)}; strips: the difference`
+        `${panels[0].names[1]} does (purple), differences ≥ ${floor}; strips: the difference`
       : `Overview: each word's largest difference${floorNote}. Hover or click a word for all of it.`)
       : heads ? (focused
-        ? `${labels[fc]}: the attention from it, each head in its colour, weights ≥ ${fmt(opts.threshold)}`
+        ? `${labels[fc]}: the ${opts.measure.short} from it, each head in its colour, values ≥ ${floor}`
         : "Overview: each word's strongest arc per head (only those ≥ .3). Hover or click a word.")
       : focused
-        ? `${labels[fc]}: attention from it (blue) and to it (orange), weights ≥ ${fmt(opts.threshold)}; ` +
-          "strips under the words: the attention from it, per model"
+        ? `${labels[fc]}: ${opts.measure.short} from it (blue) and to it (orange), values ≥ ${floor}; ` +
+          `strips under the words: the ${opts.measure.short} from it, per model`
         : `Overview: each token's strongest arc${floorNote}. Hover or click a word for all its weights.`;
     note.dataset.threshold = String(opts.threshold);
   }

@@ -8,9 +8,11 @@ import { at } from "./decode.js";
 import { headLines } from "./overlay.js";
 
 // The lines of `panel` over `n` columns; `row(c)` is column c's row in its matrix (or -1);
-// `fc` is the focused column (-1 for none).
-export function bandLines(panel, n, row, fc, threshold, hidden) {
-  if (panel.kind === "heads") return headLines(panel, n, row, fc, threshold, hidden);
+// `fc` is the focused column (-1 for none); `threshold` is a fraction of `unit` (1 for
+// distributions; a non-distribution's largest value, so a threshold means the same share).
+export function bandLines(panel, n, row, fc, fraction, hidden, unit = 1) {
+  if (panel.kind === "heads") return headLines(panel, n, row, fc, fraction, hidden, unit);
+  const threshold = fraction * unit;
   const M = panel.matrix;
   const signed = panel.kind === "difference";
   const div = signed ? scale("diverging") : null;

@@ -58,22 +58,29 @@ export function entityColour(label) {
   return p.entities[label] || p.default_entity;
 }
 
-export function drawLegend(kind, vmax, names) {
-  // A colour bar with its range; for a difference, which side favours which model.
-  const diff = kind === "difference";
-  const w = 120, pad = diff ? 8 : 62, h = 30;
+// A colour bar with its range; for a difference, which side favours which model. `caption`
+// names the values (short, beside the bar; `full` in its tooltip); `kind` "signed" is a
+// scale symmetric about 0.
+export function drawLegend(kind, vmax, names, caption = "attention", full = "attention weight") {
+  const diff = kind === "difference" || kind === "signed";
+  const w = 120, pad = kind === "difference" ? 8 : 62, h = 30;
   const root = sv("svg", { class: "tv-legend", width: w + 2 * pad, height: h,
     viewBox: `0 0 ${w + 2 * pad} ${h}`, "data-kind": kind });
   const id = `tv-grad-${Math.random().toString(36).slice(2)}`;
   const grad = sv("linearGradient", { id, x1: 0, x2: 1, y1: 0, y2: 0 }, sv("defs", null, root));
   const stops = scale(diff ? "diverging" : "sequential");
   stops.forEach((s, i) => sv("stop", { offset: i / (stops.length - 1), "stop-color": s }, grad));
-  if (!diff) sv("text", { x: pad - 6, y: 12, "text-anchor": "end", class: "tv-legend-caption" }, root, "attention");
+  if (kind !== "difference") {
+    sv("text", { x: pad - 6, y: 12, "text-anchor": "end", class: "tv-legend-caption" }, root, caption);
+  }
   sv("rect", { x: pad, y: 4, width: w, height: 9, rx: 2, fill: `url(#${id})`, class: "tv-legend-bar" }, root);
   sv("text", { x: pad, y: 25, "text-anchor": "start", class: "tv-legend-text" }, root, fmt(diff ? -vmax : 0));
   if (diff) sv("text", { x: pad + w / 2, y: 25, "text-anchor": "middle", class: "tv-legend-text" }, root, "0");
   sv("text", { x: pad + w, y: 25, "text-anchor": "end", class: "tv-legend-text" }, root, fmt(vmax));
-  title(root, diff ? `${names[0]} − ${names[1]}: purple, more in ${names[1]}; orange, more in ${names[0]}`
-    : "attention weight (colour scale up to the largest weight shown)");
+  root.dataset.caption = full;
+  title(root, kind === "difference"
+    ? `${names[0]} − ${names[1]}: purple, more in ${names[1]}; orange, more in ${names[0]}`
+    : kind === "signed" ? `${full}: orange positive, purple negative, scale symmetric about 0`
+      : `${full} (colour scale up to the largest value shown)`);
   return root;
 }

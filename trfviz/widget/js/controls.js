@@ -1,5 +1,6 @@
-// The toolbar: what is shown (model A, its layer and head; model B, its layer and head, the
-// mode), then how (sentence, overlays, threshold) and the export; and the keyboard.
+// The toolbar: what is shown (the measure; model A, its layer and head; model B, its layer and
+// head, the mode), then how (sentence, overlays, special tokens, colour scale, threshold) and
+// the export; and the keyboard.
 
 import { linkedHead } from "./comparison.js";
 import { el, fmt } from "./dom.js";
@@ -55,6 +56,11 @@ export function buildToolbar(root, { model, get, set, modelInfo }) {
   const rowA = el("div", "tv-toolbar-row", bar);
   const rowB = el("div", "tv-toolbar-row", bar);
   const gModel = el("div", "tv-group", rowA);
+  // What is drawn: attention, or a measure given to the explorer (measures=...).
+  const measureSelect = el("select", "tv-select");
+  measureSelect.dataset.trait = "measure";
+  const measureField = field(gModel, "Show", measureSelect);
+  measureField.title = "attention weights, or a measure of trfviz.measures given to the explorer";
   const modelSelect = el("select", "tv-select");
   modelSelect.dataset.trait = "model";
   field(gModel, "Model", modelSelect);
@@ -103,9 +109,14 @@ export function buildToolbar(root, { model, get, set, modelInfo }) {
   const gToggles = el("div", "tv-group", rowB);
   const chips = [chip(gToggles, "Parse", "show_parse"), chip(gToggles, "Entities", "show_entities"),
     chip(gToggles, "Heatmap", "show_heatmap"), chip(gToggles, "Head grid", "show_grid"),
-    chip(gToggles, "Compact", "compact"), chip(gToggles, "Per-model scale", "per_model_scale")];
+    chip(gToggles, "Compact", "compact"), chip(gToggles, "Per-panel scale", "per_model_scale")];
   chips[4].title = "the sentence as wrapping text, each word shaded by the attention it receives";
-  chips[5].title = "each model on its own colour scale (default: one scale for both)";
+  chips[5].title = "each model's panel on its own colour scale, labelled so " +
+    "(default: one scale shared by both, so equal colours mean equal values)";
+  // Special tokens kept as pseudo-tokens, or dropped (rows of distributions renormalised).
+  const specials = chip(gToggles, "Drop specials", "special_tokens");
+  specials.title = "leave special tokens ([CLS], [SEP], <s>...) out; attention rows are " +
+    "renormalised over the words";
   const threshold = el("input", "tv-range");
   threshold.type = "range";
   threshold.min = "0"; threshold.max = "0.5"; threshold.step = "0.01";
@@ -118,6 +129,9 @@ export function buildToolbar(root, { model, get, set, modelInfo }) {
 
   // Events from the controls.
   modelSelect.addEventListener("change", () => set({ model: modelSelect.value }));
+  measureSelect.addEventListener("change", () => set({ measure: measureSelect.value }));
+  specials.addEventListener("click", () =>
+    set({ special_tokens: get("special_tokens") === "drop" ? "keep" : "drop" }));
   compareSelect.addEventListener("change", () => set({ compare: compareSelect.value }));
   sideBtn.addEventListener("click", () => set({ mode: "side" }));
   diffBtn.addEventListener("click", () => set({ mode: "difference" }));
@@ -145,6 +159,20 @@ export function buildToolbar(root, { model, get, set, modelInfo }) {
     compareSelect.disabled = models.length < 2;
     const comparing = Boolean(get("compare"));
     gCompare.hidden = !comparing;
+    // Measures given for every model shown; a difference only of distributions.
+    const measures = get("_measures") || {};
+    const shown = [get("model"), get("compare")].filter(Boolean);
+    const usable = Object.entries(measures).filter(([, m]) => shown.every((k) => m.models.includes(k)));
+    setOptions(measureSelect, [["attention", "attention"], ...usable.map(([k, m]) => [k, m.label])]);
+    measureSelect.value = get("measure");
+    measureField.hidden = !Object.keys(measures).length;
+    const current = measures[get("measure")];
+    diffBtn.disabled = Boolean(current && !current.distribution);
+    diffBtn.title = diffBtn.disabled ? `${current.label} is not a distribution: ` +
+      "its difference would not compare like with like; view the models side by side" : "";
+    const drop = get("special_tokens") === "drop";
+    specials.classList.toggle("tv-on", drop);
+    specials.setAttribute("aria-pressed", String(drop));
     sideBtn.classList.toggle("tv-on", get("mode") === "side");
     diffBtn.classList.toggle("tv-on", get("mode") === "difference");
     const a = modelInfo(get("model"));

@@ -63,7 +63,8 @@ export function drawGrid(ctx, key, grid, current, name, wanted) {
   const select = el("select", "tv-grid-score", headRow);
   select.dataset.trait = "grid_score";
   for (const value of ["", ...Object.keys(grid.scores || {})]) {
-    const option = el("option", null, select, value || "attention pattern (shared scale)");
+    const what = grid.measure || "attention";
+    const option = el("option", null, select, value || `${what} pattern (shared scale)`);
     option.value = value;
   }
   select.value = scoreName || "";
@@ -117,7 +118,7 @@ export function drawGrid(ctx, key, grid, current, name, wanted) {
     bar.style.background = `linear-gradient(90deg, ${scale("score").join(",")})`;
     el("span", "tv-muted", legend, range ? fmt(range[1]) : "–");
   } else {
-    el("span", "tv-grid-score-name", legend, "attention, every head on one scale");
+    el("span", "tv-grid-score-name", legend, `${grid.measure || "attention"}, every head on one scale`);
     el("span", "tv-muted", legend, "0");
     const bar = el("span", "tv-score-bar", legend);
     bar.style.background = `linear-gradient(90deg, ${scale("sequential").join(",")})`;

@@ -10,8 +10,9 @@ import { usePalette } from "./colour.js";
 import { decodeLayers } from "./decode.js";
 import { el } from "./dom.js";
 import { drawGrid } from "./grid.js";
-import { buildAligned } from "./aligned.js";
+import { ATTENTION, buildAligned } from "./aligned.js";
 import { decodeDifference } from "./honest.js";
+import { buildNeurons } from "./neurons.js";
 import { buildPieces } from "./pieces.js";
 import { drawInfo, drawSummary } from "./readout.js";
 
@@ -38,6 +39,17 @@ function render({ model, el: host }) {
   const gridBox = el("div", "tv-grid", root);
   // The raw wordpieces behind the selected word's pooled values (pieces.js), under the panels.
   const pieces = buildPieces(root, panelsBox, { get, set });
+  // The neuron panel (neurons.js): the selected word's query against every key, on demand.
+  const neurons = buildNeurons(root, panelsBox, { get, set });
+
+  // How to draw the values sent: attention, or the measure the sentence's data says they are.
+  function measureInfo(sentence) {
+    const name = sentence.measure || "attention";
+    const info = (get("_measures") || {})[name];
+    if (name === "attention" || !info) return ATTENTION;
+    const notes = Object.values(info.notes || {});
+    return { ...info, note: notes.length ? notes.join("; ") : "" };
+  }
 
   function modelInfo(key) {
     const s = get("_sentence_data");
@@ -122,13 +134,14 @@ function render({ model, el: host }) {
     if (!view) return false;
     const state = [sentence, get("_layers"), get("_difference"), view.key, get("threshold"),
       get("show_parse"), get("show_entities"), get("show_heatmap"), get("compact"),
-      get("per_model_scale")];
+      get("per_model_scale"), get("_measures")];
     if (state.every((x, i) => x === drawnWith[i])) return false;
     drawnWith = state;
     panelsBox.replaceChildren();
     const opts = { threshold: get("threshold"), showParse: get("show_parse"),
       showEntities: get("show_entities"), showHeatmap: get("show_heatmap"),
-      compact: get("compact"), perModelScale: get("per_model_scale") };
+      compact: get("compact"), perModelScale: get("per_model_scale"),
+      measure: measureInfo(sentence) };
     // Every mode (side by side, difference, all heads) on one shared token axis fitted to
     // the cell (aligned.js).
     built = buildAligned(ctx, panelsBox, sentence, view.panels, opts);
@@ -218,9 +231,12 @@ function render({ model, el: host }) {
     ["change:show_parse", onPanels], ["change:show_entities", onPanels], ["change:show_heatmap", onPanels],
     ["change:compact", onPanels], ["change:per_model_scale", onPanels],
     ["change:show_grid", onControls], ["change:status", onControls],
+    ["change:measure", onControls], ["change:special_tokens", onControls],
+    ["change:_measures", onPanels],
     ["change:models", onControls], ["change:n_sentences", onControls],
     ...["_pieces", "show_pieces", "head", "compare_head", "link", "_sentence_data"]
       .map((name) => [`change:${name}`, pieces.draw]),
+    ...["_neurons", "show_neurons", "_sentence_data"].map((name) => [`change:${name}`, neurons.draw]),
   ];
   for (const [name, fn] of handlers) model.on(name, fn);
   root.addEventListener("click", (event) => {
@@ -229,6 +245,7 @@ function render({ model, el: host }) {
 
   renderAll();
   pieces.draw();
+  neurons.draw();
   root.dataset.renderMs = (performance.now() - started).toFixed(2);
   root.dataset.ready = "true";
   return () => {

@@ -1,7 +1,8 @@
 // All heads of a layer overlaid (bertviz's head view) in a band of the aligned view: each
 // head's attention lines in its own colour (palette.HEAD_COLORS), a chip per head to hide or
-// show it (the `hidden_heads` trait). Focused, the lines from the focused word; unfocused,
-// each word's strongest line per head, where it is strong.
+// show it (the `hidden_heads` trait: per model key, its hidden heads, so each model's overlay
+// toggles its own heads). Focused, the lines from the focused word; unfocused, each word's
+// strongest line per head, where it is strong.
 
 import { headColour } from "./colour.js";
 import { el } from "./dom.js";
@@ -9,9 +10,9 @@ import { el } from "./dom.js";
 // Unfocused, only weights at least this strong are drawn (or every arc would show).
 const UNFOCUSED_MIN = 0.3;
 
-// The heads hidden in the overlay (the `hidden_heads` trait).
-export function hiddenHeads(ctx) {
-  return new Set(ctx.getTrait("hidden_heads") || []);
+// The heads of model `key` hidden in its overlay (the `hidden_heads` trait).
+export function hiddenHeads(ctx, key) {
+  return new Set((ctx.getTrait("hidden_heads") || {})[key] || []);
 }
 
 // A row of chips, one per head of `panel` (kind "heads"), in `parent`; `update()` marks
@@ -29,15 +30,16 @@ export function drawHeadChips(ctx, parent, panel, name) {
     chip.style.borderColor = headColour(h);
     chip.style.setProperty("--tv-head-colour", headColour(h));
     chip.addEventListener("click", () => {
-      const hidden = hiddenHeads(ctx);
+      const hidden = hiddenHeads(ctx, panel.model);
       if (hidden.has(h)) hidden.delete(h); else hidden.add(h);
-      ctx.setTrait("hidden_heads", [...hidden].sort((a, b) => a - b));
+      ctx.setTrait("hidden_heads", { ...(ctx.getTrait("hidden_heads") || {}),
+        [panel.model]: [...hidden].sort((a, b) => a - b) });
     });
     nodes.push(chip);
   }
   return {
     update() {
-      const hidden = hiddenHeads(ctx);
+      const hidden = hiddenHeads(ctx, panel.model);
       nodes.forEach((chip, h) => {
         chip.classList.toggle("tv-on", !hidden.has(h));
         chip.setAttribute("aria-pressed", String(!hidden.has(h)));
@@ -47,11 +49,12 @@ export function drawHeadChips(ctx, parent, panel, name) {
 }
 
 // The lines of every shown head, in axis columns: {from, to, w, stroke, head}. `row(c)` is
-// column c's row in the heads' matrices (-1 where the model has no such token).
-export function headLines(panel, n, row, fc, threshold, hidden) {
+// column c's row in the heads' matrices (-1 where the model has no such token); `unit` is
+// what a weight of 1 is in the measure shown (its largest value for a non-distribution).
+export function headLines(panel, n, row, fc, threshold, hidden, unit = 1) {
   const { values, shape: [H, , K] } = panel.heads;
   const lines = [];
-  const floor = fc >= 0 ? threshold : Math.max(threshold, UNFOCUSED_MIN);
+  const floor = (fc >= 0 ? threshold : Math.max(threshold, UNFOCUSED_MIN)) * unit;
   for (let h = 0; h < H; h++) {
     if (hidden.has(h)) continue;
     const stroke = headColour(h);

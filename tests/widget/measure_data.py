@@ -1,0 +1,141 @@
+"""Synthetic measures and neurons for the explorer's tests: no model.
+
+:func:`synthetic_measures` builds :class:`~trfviz.measures.MeasureExtraction`
+values over the same sentences (tokens and labels) as the widget's synthetic
+extractions (:func:`tests.browser.widget_data.make_document`), shaped per
+measure as :data:`trfviz.measures.MEASURE_AXES` says; attributions (one signed
+value per label, with a convergence delta) use a local subclass until the
+attributions work lands. :class:`SentenceNeurons` / :class:`NeuronExtraction`
+are a stand-in with the CONTRACT of ``trfviz.measures.neuron`` (the lead merges
+the real module; the explorer reads them by duck typing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from trfviz.extraction import SentenceExtraction
+from trfviz.measures.results import MeasureExtraction, SentenceMeasure
+
+
+@dataclass(frozen=True)
+class AttributedSentence(SentenceMeasure):
+    """A :class:`SentenceMeasure` with integrated gradients' convergence delta."""
+
+    convergence_delta: float | None = None
+
+
+def measure_values(
+    measure: str, sentence: SentenceExtraction, rng: np.random.Generator
+) -> np.ndarray:
+    """Random float32 values of ``measure`` over ``sentence``'s labels."""
+    assert sentence.attention is not None
+    n_layers, n_heads, n, _ = sentence.attention.shape
+    if measure == "norms":  # not a distribution: positive, rows of any sum
+        return (rng.gamma(2.0, 1.5, size=(n_layers, n_heads, n, n))).astype(np.float32)
+    rows = rng.random((n_layers, n, n)) + 1e-3
+    rows /= rows.sum(axis=-1, keepdims=True)
+    if measure == "rollout":
+        return rows.astype(np.float32)
+    if measure == "flow":
+        return (rows[-1] * 3.0).astype(np.float32)
+    if measure == "attributions":
+        return rng.normal(size=n).astype(np.float32)
+    raise ValueError(measure)
+
+
+def synthetic_measures(
+    extractions: Mapping[str, Sequence[SentenceExtraction]],
+    measure: str,
+    *,
+    models: Mapping[str, str] | None = None,
+    seed: int = 0,
+) -> list[MeasureExtraction]:
+    """One ``measure`` extraction per model key (its ``model`` from ``models``, else the key)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for key, sentences in extractions.items():
+        measured = []
+        for sentence in sentences:
+            fields = {
+                "start": sentence.start,
+                "tokens": sentence.tokens,
+                "pieces": sentence.pieces,
+                "alignment": sentence.alignment,
+                "values": measure_values(measure, sentence, rng),
+                "special_labels": sentence.special_labels,
+            }
+            if measure == "attributions":
+                measured.append(AttributedSentence(**fields, convergence_delta=0.004))
+            else:
+                measured.append(SentenceMeasure(**fields))
+        out.append(
+            MeasureExtraction(
+                measure=measure,  # type: ignore[arg-type]
+                model=(models or {}).get(key, key),
+                revision="synthetic",
+                text="",
+                sentences=tuple(measured),
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class SentenceNeurons:
+    """Stand-in for ``trfviz.measures.neuron.SentenceNeurons`` (same fields and methods)."""
+
+    start: int
+    tokens: tuple[str, ...]
+    special_labels: tuple[str, ...]
+    queries: np.ndarray  # float32 [layer, head, label, d_head]
+    keys: np.ndarray  # float32 [layer, head, label, d_head]
+    scale: float
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.tokens + self.special_labels
+
+    def products(self, layer: int, head: int, query: int) -> np.ndarray:
+        """``[label, d_head]``: the query's vector times each key's, element-wise."""
+        return self.queries[layer, head, query][None, :] * self.keys[layer, head]
+
+    def scores(self, layer: int, head: int, query: int) -> np.ndarray:
+        """``[label]``: the scaled dot products."""
+        return self.products(layer, head, query).sum(axis=-1) * self.scale
+
+
+@dataclass(frozen=True)
+class NeuronExtraction:
+    """Stand-in for ``trfviz.measures.neuron.NeuronExtraction``."""
+
+    model: str
+    revision: str
+    text: str
+    sentences: tuple[SentenceNeurons, ...]
+
+
+def synthetic_neurons(
+    key: str, sentences: Sequence[SentenceExtraction], *, d_head: int = 8, seed: int = 0
+) -> NeuronExtraction:
+    """Random queries and keys over each sentence's labels, shaped like its attention."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for sentence in sentences:
+        assert sentence.attention is not None
+        n_layers, n_heads, n, _ = sentence.attention.shape
+        shape = (n_layers, n_heads, n, d_head)
+        out.append(
+            SentenceNeurons(
+                start=sentence.start,
+                tokens=sentence.tokens,
+                special_labels=sentence.special_labels,
+                queries=rng.normal(size=shape).astype(np.float32),
+                keys=rng.normal(size=shape).astype(np.float32),
+                scale=float(d_head**-0.5),
+            )
+        )
+    return NeuronExtraction(model=key, revision="synthetic", text="", sentences=tuple(out))
