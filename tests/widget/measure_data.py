@@ -5,9 +5,8 @@ values over the same sentences (tokens and labels) as the widget's synthetic
 extractions (:func:`tests.browser.widget_data.make_document`), shaped per
 measure as :data:`trfviz.measures.MEASURE_AXES` says; attributions (one signed
 value per label, with a convergence delta) use a local subclass until the
-attributions work lands. :class:`SentenceNeurons` / :class:`NeuronExtraction`
-are a stand-in with the CONTRACT of ``trfviz.measures.neuron`` (the lead merges
-the real module; the explorer reads them by duck typing).
+attributions work lands. :func:`synthetic_neurons` builds the real
+:class:`~trfviz.measures.neuron.NeuronExtraction` from random queries and keys.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from trfviz.extraction import SentenceExtraction
+from trfviz.measures.neuron import NeuronExtraction, SentenceNeurons
 from trfviz.measures.results import MeasureExtraction, SentenceMeasure
 
 
@@ -82,40 +82,6 @@ def synthetic_measures(
             )
         )
     return out
-
-
-@dataclass(frozen=True)
-class SentenceNeurons:
-    """Stand-in for ``trfviz.measures.neuron.SentenceNeurons`` (same fields and methods)."""
-
-    start: int
-    tokens: tuple[str, ...]
-    special_labels: tuple[str, ...]
-    queries: np.ndarray  # float32 [layer, head, label, d_head]
-    keys: np.ndarray  # float32 [layer, head, label, d_head]
-    scale: float
-
-    @property
-    def labels(self) -> tuple[str, ...]:
-        return self.tokens + self.special_labels
-
-    def products(self, layer: int, head: int, query: int) -> np.ndarray:
-        """``[label, d_head]``: the query's vector times each key's, element-wise."""
-        return self.queries[layer, head, query][None, :] * self.keys[layer, head]
-
-    def scores(self, layer: int, head: int, query: int) -> np.ndarray:
-        """``[label]``: the scaled dot products."""
-        return self.products(layer, head, query).sum(axis=-1) * self.scale
-
-
-@dataclass(frozen=True)
-class NeuronExtraction:
-    """Stand-in for ``trfviz.measures.neuron.NeuronExtraction``."""
-
-    model: str
-    revision: str
-    text: str
-    sentences: tuple[SentenceNeurons, ...]
 
 
 def synthetic_neurons(
