@@ -78,6 +78,17 @@ def test_choices_fit_each_measures_shape() -> None:
         explorer.measure = "logit lens"
 
 
+def test_measures_that_are_not_distributions_get_a_scale_per_panel() -> None:
+    explorer, _ = _explorer(*MEASURES, compare="tiny-gpt")
+    assert explorer.view_spec().shared_range
+    for name, shared in (("norms", False), ("rollout", True), ("flow", False), ("attention", True)):
+        explorer.measure = name
+        assert explorer.view_spec().shared_range is shared, name
+    explorer.measure = "norms"
+    explorer.per_model_scale = False  # still the user's choice afterwards
+    assert explorer.view_spec().shared_range
+
+
 def test_a_measure_of_one_model_only_is_offered_with_that_model() -> None:
     parses, extractions = make_document()
     norms = synthetic_measures({"tiny-bert": extractions["tiny-bert"]}, "norms")
@@ -178,10 +189,14 @@ def test_export_draws_the_measure(name: str) -> None:
     if name == "attributions":
         assert low == -high and meshes[0].get_array().shape[0] == 1  # one row of words
     else:
-        assert low == 0 and high == pytest.approx(max(float(m.get_array().max()) for m in meshes))
-        # Arcs are drawn on [0, 1]: norms as a share of the largest, and the titles say so.
+        # Norms and flow are not distributions: each panel on its own scale, to its own largest.
+        assert not spec.shared_range
         titles = [t.get_text() for ax in figure.axes for t in ax.texts] + [
             ax.get_title() for ax in figure.axes
         ]
-        assert sum(f"{spec.measure_label} ÷ {high:.3g}" in t for t in titles) == 2, titles
+        for mesh in meshes:
+            low, high = mesh.get_clim()
+            assert low == 0 and high == pytest.approx(float(mesh.get_array().max()))
+            # Arcs are drawn on [0, 1]: as a share of the largest, and the titles say so.
+            assert any(f"{spec.measure_label} ÷ {high:.3g}" in t for t in titles), titles
     plt.close(figure)

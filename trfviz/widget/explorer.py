@@ -21,6 +21,7 @@ import traitlets as t
 from trfviz.extraction import Extraction, SentenceExtraction
 from trfviz.palette import palette_payload
 from trfviz.parse import SentenceParse
+from trfviz.view import DISTRIBUTIONS
 from trfviz.widget.checks import ExplorerChecks, ExplorerValueError, head_trait, layer_trait
 from trfviz.widget.export import ExplorerView, ViewPanel
 from trfviz.widget.fallback import with_fallback
@@ -285,6 +286,11 @@ class AttentionExplorer(ExplorerChecks, ExplorerData, ExplorerViews, anywidget.A
         with self.hold_sync():
             with self._quiet():
                 self._fit_choices()
+                # Norms, flow and attributions are not distributions: their sizes follow each
+                # model's own scale (MiniLM's norms peak near 0.6, SmolLM2's near 15), so one
+                # shared colour scale would hide one model. Choosing one gives each panel its
+                # own, labelled scale; back to a distribution, one shared scale again.
+                self.per_model_scale = self.measure not in DISTRIBUTIONS
             self._refresh(sentence=True, grid=True)
 
     @t.observe("special_tokens")

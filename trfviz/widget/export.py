@@ -178,7 +178,9 @@ def draw_view(
     # Without a focus only strong weights are drawn, as on screen, or every arc would show.
     threshold = view.threshold if view.focus is not None else max(view.threshold, 0.25)
 
-    arc_top = max(float(np.nanmax(np.abs(m))) for _, m, _ in panels) or 1.0
+    # The largest value per panel: one shared top, or each panel's own (``shared_range``).
+    tops = [float(np.nanmax(np.abs(m))) or 1.0 for _, m, _ in panels]
+    arc_tops = [max(tops)] * len(tops) if spec.shared_range else tops
     with paper_style(preset):
         heat_size = None
         if spec.show_heatmap:
@@ -211,9 +213,10 @@ def draw_view(
                 )
                 if not words and spec.measure not in DISTRIBUTIONS:
                     # Arcs are drawn on [0, 1]: a norm (flow...) as a share of the largest
-                    # value both panels show, and the title says so.
-                    matrix = matrix / arc_top
-                    title += f" ({spec.measure_label} ÷ {arc_top:.3g})"
+                    # value the panels show (or this panel shows, on its own scale); the
+                    # title says which.
+                    matrix = matrix / arc_tops[index]
+                    title += f" ({spec.measure_label} ÷ {arc_tops[index]:.3g})"
                 kwargs = {
                     "source": view.focus,
                     "threshold": threshold,
