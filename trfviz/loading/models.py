@@ -96,7 +96,8 @@ def load_model(
             fails within seconds when the hub cannot be reached.
         ModelPathNotFoundError: a local path (a subclass of the above and of
             FileNotFoundError) that does not exist.
-        UnsupportedModelError: an encoder-decoder model (T5, BART, Marian, ...).
+        UnsupportedModelError: an encoder-decoder model (T5, BART, Marian, ...):
+            load it with :func:`~trfviz.loading.seq2seq.load_seq2seq_model`.
         TypeError, ValueError: ``name``, ``device`` or ``dtype`` is malformed.
     """
     return _load_model_cached(checked_name(name), attention, device, dtype)
@@ -166,9 +167,10 @@ def _check_supported(name: str, config: Any) -> None:
     """Refuse an encoder-decoder model from its config, before any weights load."""
     if getattr(config, "is_encoder_decoder", False):
         raise UnsupportedModelError(
-            f"cannot use {name!r}: it is an encoder-decoder model "
-            f"({getattr(config, 'model_type', '?')}); trfviz supports encoder-only "
-            "(BERT-like) and decoder-only (GPT-like) models; encoder-decoder support is planned"
+            f"cannot use {name!r} here: it is an encoder-decoder model "
+            f"({getattr(config, 'model_type', '?')}); for its encoder, decoder and "
+            "cross-attention use trfviz.extract_pair(source_doc, target_doc, model) "
+            "(or trfviz.generate_pair to let it write the target)"
         )
 
 
