@@ -30,7 +30,10 @@ const handlers = {};
 window.saved = [];
 const model = {
   get: (name) => state[name],
-  set: (name, value) => { state[name] = value; (handlers["change:" + name] || []).forEach((f) => f()); },
+  set: (name, value) => {
+    state[name] = value;
+    (handlers["change:" + name] || []).forEach((f) => f());
+  },
   on: (event, f) => { (handlers[event] = handlers[event] || []).push(f); },
   save_changes: () => { window.saved.push(JSON.parse(JSON.stringify(state))); },
 };
