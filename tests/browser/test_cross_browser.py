@@ -68,7 +68,7 @@ def test_lines_words_and_arcs_are_drawn(browser: Any) -> None:
         # Source words above target words.
         y = page.evaluate(
             "['source-0', 'target-0'].map(k => "
-            "document.querySelector(`[data-word=\"${k}\"]`).getBoundingClientRect().y)"
+            'document.querySelector(`[data-word="${k}"]`).getBoundingClientRect().y)'
         )
         assert y[0] < y[1]
         info = page.inner_text(".tv-cross-info")
