@@ -104,3 +104,44 @@ def test_one_alignment_on_both_sides_is_pool_attention(
         pool_attention(attention, alignment, **options),  # type: ignore[arg-type]
         atol=1e-6,
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sentences(),
+    sentences(),
+    st.sampled_from(["mean", "first", "max"]),
+    st.sampled_from(["keep", "drop"]),
+    st.integers(0, 2**32 - 1),
+)
+def test_rows_of_target_words_sum_to_one(
+    target: tuple[np.ndarray, np.ndarray, np.ndarray],
+    source: tuple[np.ndarray, np.ndarray, np.ndarray],
+    query: str,
+    special: str,
+    seed: int,
+) -> None:
+    queries, keys = align_spans(*target), align_spans(*source)
+    logits = np.random.default_rng(seed).normal(size=(2, queries.n_pieces, keys.n_pieces))
+    attention = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    pooled = pool_cross_attention(
+        attention,
+        queries,
+        keys,
+        query_pooling=query,  # type: ignore[arg-type]
+        special_tokens=special,  # type: ignore[arg-type]
+    )
+    kept = special == "keep"
+    rows = queries.n_tokens + (int(queries.special.sum()) if kept else 0)
+    cols = keys.n_tokens + (int(keys.special.sum()) if kept else 0)
+    assert pooled.shape == (2, rows, cols)
+    with_pieces = np.flatnonzero(np.bincount(queries.pairs[:, 0], minlength=rows) > 0)
+    aligned = np.zeros(keys.n_pieces, dtype=bool)
+    aligned[keys.pairs[:, 1]] = True
+    # Kept, every key piece that is a word's or a special gives its weight to some column, so
+    # rows sum to 1 when all are; dropped, rows are renormalised over what the words received.
+    complete = keys.n_pieces > 0 and np.all(aligned | keys.special)  # rows of 1 to begin with
+    if (kept and complete) or (not kept and aligned.any()):
+        np.testing.assert_allclose(pooled[:, with_pieces].sum(-1), 1.0, atol=1e-5)
+    else:
+        assert np.all(pooled[:, with_pieces].sum(-1) <= 1.0 + 1e-5)
