@@ -15,10 +15,16 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from trfviz.extractor.tokenize import SentenceEncoder
 from trfviz.loading.seq2seq import LoadedSeq2SeqModel
 from trfviz.pooling import QueryPooling, SpecialTokens, StatePooling
-from trfviz.seq2seq.extraction import extract_spans, pair_options, resolve_seq2seq_model
-from trfviz.seq2seq.pairing import PAIRINGS, Pairing, encode_pairs, side_sentences
+from trfviz.seq2seq.extraction import (
+    PROGRESS_THRESHOLD,
+    extract_spans,
+    pair_options,
+    resolve_seq2seq_model,
+)
+from trfviz.seq2seq.pairing import PAIRINGS, Pairing, encode_spans, side_sentences
 from trfviz.seq2seq.results import GeneratedPair
 from trfviz.validation import check_choice, check_doc, check_int
 
@@ -83,7 +89,8 @@ def generate_pair(
     sources = [source_doc[:]] if pair_by == "doc" else side_sentences(source_doc, "source_doc")
     loaded = resolve_seq2seq_model(model)
     limit = max_length or loaded.max_length
-    texts = _generate(sources, loaded, limit, max_new_tokens, dict(generate_kwargs or {}))
+    show = bool(progress or (progress is None and len(sources) > PROGRESS_THRESHOLD))
+    texts = _generate(sources, loaded, limit, max_new_tokens, dict(generate_kwargs or {}), show)
     target, lengths = _parse(texts, nlp)
     targets: list[Span] = []
     offset = 0
@@ -108,15 +115,19 @@ def _generate(
     limit: int,
     max_new_tokens: int,
     kwargs: dict[str, Any],
+    progress: bool,
 ) -> list[str]:
     """The text generated for each source span (special pieces removed, spaces stripped)."""
     import torch
+    from tqdm.auto import tqdm
 
-    # Encoded exactly as extract_pair encodes the source (the target side is a placeholder).
-    encoded = encode_pairs([(s, s) for s in sources], loaded, max_length=limit)
+    # Encoded exactly as extract_pair encodes the source (which warns about truncation).
+    encoder = SentenceEncoder(loaded.tokenizer, max_length=limit, name=loaded.name)
+    encoded = encode_spans(encoder, sources)
     texts = []
-    for index, pair in enumerate(encoded):
-        ids = torch.tensor([pair.source.input_ids], device=loaded.device)
+    bar = tqdm(encoded, desc=f"generate {loaded.name}", unit="span", disable=not progress)
+    for index, source in enumerate(bar):
+        ids = torch.tensor([source.input_ids], device=loaded.device)
         with torch.inference_mode():
             output = loaded.model.generate(
                 input_ids=ids,

@@ -34,6 +34,7 @@ __all__ = [
     "EncodedPair",
     "Pairing",
     "encode_pairs",
+    "encode_spans",
     "pair_spans",
     "shift_right",
     "side_sentences",
@@ -102,8 +103,8 @@ def encode_pairs(
     flagged in ``alignment.missing`` and get zero rows).
     """
     encoder = SentenceEncoder(loaded.tokenizer, max_length=max_length, name=loaded.name)
-    sources = _encode_spans(encoder, [s for s, _ in pairs])
-    targets = _encode_spans(encoder, [t for _, t in pairs])
+    sources = encode_spans(encoder, [s for s, _ in pairs])
+    targets = encode_spans(encoder, [t for _, t in pairs])
     start = loaded.decoder_start_token_id
     start_piece = str(loaded.tokenizer.convert_ids_to_tokens(start))
     encoded = [
@@ -122,8 +123,8 @@ def encode_pairs(
     return encoded
 
 
-def _encode_spans(encoder: SentenceEncoder, spans: Sequence[Span]) -> list[EncodedSentence]:
-    """Spans encoded in order; spans of one Doc are encoded together."""
+def encode_spans(encoder: SentenceEncoder, spans: Sequence[Span]) -> list[EncodedSentence]:
+    """Spans encoded in order as the encoder reads them; spans of one Doc are encoded together."""
     docs: list[Doc] = []
     grouped: list[list[Span]] = []
     for span in spans:

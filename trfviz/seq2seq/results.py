@@ -77,8 +77,7 @@ class SentencePairExtraction:
         source, target: the two sides.
         encoder_attention: float32 ``[encoder_layer, encoder_head, S, S]``.
         decoder_attention: float32 ``[decoder_layer, decoder_head, T, T]`` (causal:
-            a target word attends to itself and the words before it, and to the
-            pieces it shares with the word after it).
+            a target word attends only to itself and the words before it).
         cross_attention: float32 ``[decoder_layer, decoder_head, T, S]``: from each
             target word to each source word.
         encoder_states: float32 ``[encoder_layer + 1, source_token, dim]`` (index 0
