@@ -114,6 +114,9 @@ def test_models_without_cross_attention_are_refused(tmp_path, sentencized) -> No
         assert f"({model_type}) is not an encoder-decoder model" in message
         assert "no cross-attention" in message and "trfviz.extract(doc, model)" in message
         assert "\n" not in message
+    # The packaged SmolLM2 (decoder-only, from a GGUF file) is refused before anything loads.
+    with pytest.raises(trfviz.UnsupportedModelError, match="decoder-only model: it has no cross"):
+        trfviz.extract_pair(doc, doc, "HuggingFaceTB/SmolLM2-135M-Instruct")
     loaded = trfviz.LoadedModel("bert-like", "r", None, None, 2, 2, 32, "cpu")
     with pytest.raises(TypeError, match=r"no cross-attention.*trfviz\.extract"):
         trfviz.extract_pair(doc, doc, loaded)  # type: ignore[arg-type]

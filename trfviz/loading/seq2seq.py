@@ -106,7 +106,12 @@ def _load_cached(name: str, device: str | None) -> LoadedSeq2SeqModel:
         raise ValueError(f"unknown device {device!r}: {error}") from None
     source = resolve_model(name)
     if source.gguf_file is not None:
-        raise UnsupportedModelError(f"{name!r} is a GGUF file; encoder-decoder GGUF is not read")
+        # GGUF holds decoder-only language models (SmolLM2 here): no cross-attention.
+        raise UnsupportedModelError(
+            f"{name!r} loads from a GGUF file, which holds a decoder-only model: it has no "
+            "cross-attention between a source and a target. Use trfviz.extract(doc, model) "
+            "for its attention, or give an encoder-decoder model (T5, BART, Marian) here"
+        )
     local_only = hub_access(name) if source.on_hub else False
     if source.note:
         warnings.warn(f"{name}: {source.note}", UserWarning, stacklevel=4)
