@@ -7,7 +7,7 @@ import warnings
 import pytest
 
 import trfviz
-from tests.seq2seq.tiny_models import build_bart, build_t5
+from tests.seq2seq.tiny_models import build_bart, build_marian, build_t5
 
 
 def _quiet_build(build, directory):  # type: ignore[no-untyped-def]
@@ -28,11 +28,19 @@ def bart_path(tmp_path_factory):  # type: ignore[no-untyped-def]
     return _quiet_build(build_bart, tmp_path_factory.mktemp("tiny-bart"))
 
 
-@pytest.fixture(scope="session", params=["t5", "bart"])
-def seq2seq(request, t5_path, bart_path) -> trfviz.LoadedSeq2SeqModel:  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="session")
+def marian_path(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """Directory of a 2-layer random Marian with its slow tokenizer (two SentencePiece models)."""
+    return _quiet_build(build_marian, tmp_path_factory.mktemp("tiny-marian"))
+
+
+@pytest.fixture(scope="session", params=["t5", "bart", "marian"])
+def seq2seq(request) -> trfviz.LoadedSeq2SeqModel:  # type: ignore[no-untyped-def]
     """Each tiny model, loaded as a user loads one."""
-    path = t5_path if request.param == "t5" else bart_path
-    return trfviz.load_seq2seq_model(str(path), device="cpu")
+    path = request.getfixturevalue(f"{request.param}_path")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Marian's tokenizer recommends sacremoses
+        return trfviz.load_seq2seq_model(str(path), device="cpu")
 
 
 @pytest.fixture(scope="session")

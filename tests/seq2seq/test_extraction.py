@@ -41,8 +41,9 @@ def test_shapes_and_labels(seq2seq, sentencized) -> None:  # type: ignore[no-unt
     assert second.target.parse.words == second.target.tokens
 
 
-@pytest.mark.parametrize("special_tokens", ["keep", "drop"])
-@pytest.mark.parametrize("query_pooling", ["mean", "first", "max"])
+# Every combination of the options is covered on synthetic alignments (test_cross.py);
+# here two, through each real model.
+@pytest.mark.parametrize(("query_pooling", "special_tokens"), [("mean", "keep"), ("max", "drop")])
 def test_rows_sum_to_one_on_both_sides_and_across(  # type: ignore[no-untyped-def]
     seq2seq, sentencized, special_tokens, query_pooling
 ) -> None:

@@ -45,7 +45,7 @@ def test_the_decoder_reads_the_target_shifted_right(seq2seq, sentencized) -> Non
     source, target = sentencized("The old man the boat."), sentencized("She isn't here.")
     ((encoded),) = encode_pairs(pair_spans(source, target, pair_by="doc"), seq2seq, max_length=64)
     tokenizer = seq2seq.tokenizer
-    plain = tokenizer(target.text)["input_ids"]
+    plain = tokenizer(text_target=target.text)["input_ids"]  # the target as a target
     assert plain[-1] == tokenizer.eos_token_id
     start = seq2seq.model.config.decoder_start_token_id
     # The decoder input: decoder_start, then the target's ids without its final </s>.
@@ -86,3 +86,23 @@ def test_docs_from_different_vocabularies_pair(sentencized) -> None:  # type: ig
     target = Doc(german.vocab, words=["Hallo", "Welt"], sent_starts=[True, False])
     pairs = pair_spans(sentencized("Hello world"), target, pair_by="sentence")
     assert [t.text for _, t in pairs] == ["Hallo Welt"]
+
+
+def test_marian_reads_the_target_with_its_target_sentencepiece(  # type: ignore[no-untyped-def]
+    marian_path, sentencized
+) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loaded = trfviz.load_seq2seq_model(str(marian_path))
+    text = "New York is bigger than New Haven."
+    doc = sentencized(text)
+    ((encoded),) = encode_pairs(pair_spans(doc, doc, pair_by="doc"), loaded, max_length=64)
+    tokenizer = loaded.tokenizer
+    as_source = tokenizer.convert_ids_to_tokens(tokenizer(text)["input_ids"])
+    as_target = tokenizer.convert_ids_to_tokens(tokenizer(text_target=text)["input_ids"])
+    assert as_source != as_target  # the two SentencePiece models segment this text apart
+    assert list(encoded.source.pieces) == as_source
+    assert list(encoded.target.pieces) == ["<pad>", *as_target[:-1]]
+    assert not encoded.target.alignment.missing.any()

@@ -4,6 +4,9 @@
   SentencePiece-style Unigram tokenizer (Metaspace, ``</s>`` appended), as T5 ships.
 - :func:`build_bart`: a 2-layer BART (learned positions, ``decoder_start`` = ``</s>``) with
   a byte-level BPE tokenizer (``<s> ... </s>``), as BART ships.
+- :func:`build_marian`: a 2-layer Marian (``decoder_start`` = ``<pad>``) with Marian's slow
+  tokenizer: one SentencePiece model for the source and another for the target (trained on
+  lower-cased text, so the two segment some texts differently), one shared vocabulary.
 
 Both are saved with :meth:`save_pretrained` into a directory, so they load by path
 through :func:`trfviz.load_seq2seq_model` as a user's model would. Nothing here
@@ -16,7 +19,7 @@ from pathlib import Path
 
 from tests.tokenizer_fixtures import CORPUS
 
-__all__ = ["build_bart", "build_t5"]
+__all__ = ["build_bart", "build_marian", "build_t5"]
 
 _VOCAB = 300
 
@@ -123,5 +126,61 @@ def build_bart(directory: Path) -> Path:
     torch.manual_seed(0)
     model = BartForConditionalGeneration(config).eval()
     model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+def build_marian(directory: Path) -> Path:
+    """Save a 2-layer, 2-head Marian with separate source and target SentencePiece models."""
+    import json
+
+    import sentencepiece as spm
+    import torch
+    from transformers import MarianConfig, MarianMTModel, MarianTokenizer
+
+    directory.mkdir(parents=True, exist_ok=True)
+    vocab = {"</s>": 0, "<unk>": 1, "<pad>": 2}
+    for name, texts in (("source", CORPUS), ("target", [t.lower() for t in CORPUS])):
+        prefix = directory / name
+        spm.SentencePieceTrainer.train(
+            sentence_iterator=iter(list(texts) * 4),
+            model_prefix=str(prefix),
+            vocab_size=200,
+            model_type="unigram",
+            pad_id=-1,
+            bos_id=-1,
+            eos_id=-1,
+            unk_id=0,
+            hard_vocab_limit=False,
+            minloglevel=2,
+        )
+        prefix.with_suffix(".model").rename(directory / f"{name}.spm")
+        prefix.with_suffix(".vocab").unlink()
+        model = spm.SentencePieceProcessor(model_file=str(directory / f"{name}.spm"))
+        for index in range(model.get_piece_size()):
+            vocab.setdefault(model.id_to_piece(index), len(vocab))
+    (directory / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    tokenizer = MarianTokenizer(
+        vocab=str(directory / "vocab.json"),
+        source_spm=str(directory / "source.spm"),
+        target_spm=str(directory / "target.spm"),
+    )
+    config = MarianConfig(
+        vocab_size=len(vocab),
+        d_model=32,
+        encoder_layers=2,
+        decoder_layers=2,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_position_embeddings=128,
+        pad_token_id=vocab["<pad>"],
+        eos_token_id=vocab["</s>"],
+        decoder_start_token_id=vocab["<pad>"],
+        forced_eos_token_id=vocab["</s>"],
+    )
+    torch.manual_seed(0)
+    MarianMTModel(config).eval().save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory

@@ -5,7 +5,8 @@ Docs with ``pair_by="doc"``). :func:`pair_spans` pairs the sentences of two Docs
 one to one and refuses counts that differ. :func:`encode_pairs` tokenizes and
 aligns both sides with the same :class:`~trfviz.extractor.tokenize.SentenceEncoder`
 that :func:`trfviz.extract` uses, and turns the target into the decoder's input
-by teacher forcing (:func:`shift_right`): the target's pieces shifted one place
+by teacher forcing (:func:`shift_right`), tokenized as a target (Marian's target
+SentencePiece model, see :class:`TargetSide`): the target's pieces shifted one place
 right behind the model's ``decoder_start`` piece, its final end-of-sequence
 piece (what the decoder would predict last, never read) left out.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -33,6 +34,7 @@ __all__ = [
     "PAIRINGS",
     "EncodedPair",
     "Pairing",
+    "TargetSide",
     "encode_pairs",
     "encode_spans",
     "pair_spans",
@@ -104,7 +106,13 @@ def encode_pairs(
     """
     encoder = SentenceEncoder(loaded.tokenizer, max_length=max_length, name=loaded.name)
     sources = encode_spans(encoder, [s for s, _ in pairs])
-    targets = encode_spans(encoder, [t for _, t in pairs])
+    target_tokenizer = (
+        loaded.tokenizer
+        if getattr(loaded.tokenizer, "is_fast", False)
+        else TargetSide(loaded.tokenizer)
+    )
+    target_encoder = SentenceEncoder(target_tokenizer, max_length=max_length, name=loaded.name)
+    targets = encode_spans(target_encoder, [t for _, t in pairs])
     start = loaded.decoder_start_token_id
     start_piece = str(loaded.tokenizer.convert_ids_to_tokens(start))
     encoded = [
@@ -121,6 +129,26 @@ def encode_pairs(
             stacklevel=4,
         )
     return encoded
+
+
+class TargetSide:
+    """A slow tokenizer that tokenizes every text as a target (``text_target=``).
+
+    Marian's tokenizer segments the target with its own SentencePiece model; the
+    decoder must read the target as it was trained to. Everything else is the
+    wrapped tokenizer's. (Fast tokenizers are read through their backend, which
+    has no target side: a tokenizer that marks the target with other special
+    tokens, such as mBART's language codes, reads it with the source's.)
+    """
+
+    def __init__(self, tokenizer: Any) -> None:
+        self._tokenizer = tokenizer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tokenizer, name)
+
+    def __call__(self, texts: Any, **kwargs: Any) -> Any:
+        return self._tokenizer(text_target=texts, **kwargs)
 
 
 def encode_spans(encoder: SentenceEncoder, spans: Sequence[Span]) -> list[EncodedSentence]:
