@@ -11,7 +11,8 @@ installed copies; a GGUF file is dequantised once and cached as safetensors
 Loading fails early and says what to do: a mistyped path is named as missing,
 a hub id that is neither installed nor cached fails within seconds when the hub
 cannot be reached (or at once under ``HF_HUB_OFFLINE=1``), and an
-encoder-decoder model is refused from its config before any weights load.
+encoder-decoder model is refused from its config before any weights load (it loads with
+:func:`~trfviz.loading.seq2seq.load_seq2seq_model`).
 """
 
 from __future__ import annotations
