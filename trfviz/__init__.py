@@ -2,7 +2,8 @@
 
 Runs Hugging Face transformers over spaCy Docs, aligns every wordpiece to the
 spaCy tokens it covers, and gives attention and hidden states per spaCy token
-for every layer and head.
+for every layer and head; for encoder-decoder models (T5, BART, Marian), encoder,
+decoder and cross-attention between a source and a target (:func:`extract_pair`).
 """
 
 from trfviz import datasets, extraction_codec  # noqa: F401  (registers the srsly codec)
@@ -12,14 +13,24 @@ from trfviz.extraction import Extraction, ExtractionOptions, SentenceExtraction
 from trfviz.extractor import extract, extract_docs, sentences_of
 from trfviz.loading import (
     LoadedModel,
+    LoadedSeq2SeqModel,
     ModelNotAvailableError,
     ModelPathNotFoundError,
     UnsupportedModelError,
     load_model,
     load_pipeline,
+    load_seq2seq_model,
 )
 from trfviz.parse import Arc, EntitySpan, SentenceParse, parse_doc, parse_sentence
 from trfviz.pooling import pool_attention, pool_states
+from trfviz.seq2seq import (
+    GeneratedPair,
+    PairExtraction,
+    PairSide,
+    SentencePairExtraction,
+    extract_pair,
+    generate_pair,
+)
 from trfviz.view import ViewSpec
 
 __version__ = "0.1.0"
@@ -30,10 +41,15 @@ __all__ = [
     "EntitySpan",
     "Extraction",
     "ExtractionOptions",
+    "GeneratedPair",
     "LoadedModel",
+    "LoadedSeq2SeqModel",
     "ModelNotAvailableError",
     "ModelPathNotFoundError",
+    "PairExtraction",
+    "PairSide",
     "SentenceExtraction",
+    "SentencePairExtraction",
     "SentenceParse",
     "UnsupportedModelError",
     "ViewSpec",
@@ -42,8 +58,11 @@ __all__ = [
     "datasets",
     "extract",
     "extract_docs",
+    "extract_pair",
+    "generate_pair",
     "load_model",
     "load_pipeline",
+    "load_seq2seq_model",
     "parse_doc",
     "parse_sentence",
     "pool_attention",

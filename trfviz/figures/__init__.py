@@ -18,6 +18,7 @@ aligned tokenization lives in :mod:`trfviz.html` and is re-exported here.
 
 from trfviz.figures.arcs import plot_attention_arcs, select_attention_arcs, stack_levels
 from trfviz.figures.comparison import attention_difference, plot_model_comparison
+from trfviz.figures.cross_attention import plot_cross_attention
 from trfviz.figures.demo import export_demo_figures, parse_head_scores
 from trfviz.figures.export import save_figure
 from trfviz.figures.grid import plot_head_grid
@@ -48,6 +49,7 @@ __all__ = [
     "plot_aligned_tokenization",
     "plot_attention_arcs",
     "plot_attention_heatmap",
+    "plot_cross_attention",
     "plot_head_grid",
     "plot_logit_lens",
     "plot_model_comparison",

@@ -8,6 +8,7 @@ attention and its tokenizer) from a hub id, a local directory or a GGUF file;
 usual names.
 
 - :mod:`trfviz.loading.models`: loading a transformer, the in-process cache;
+- :mod:`trfviz.loading.seq2seq`: loading an encoder-decoder model (T5, BART, Marian);
 - :mod:`trfviz.loading.sources`: where a name loads from, and the errors when it cannot;
 - :mod:`trfviz.loading.gguf_cache`: GGUF files dequantised once into a shared cache;
 - :mod:`trfviz.loading.pipelines`: spaCy pipelines.
@@ -16,6 +17,7 @@ usual names.
 from trfviz.loading.gguf_cache import cache_dir
 from trfviz.loading.models import LoadedModel, clear_model_cache, load_model
 from trfviz.loading.pipelines import PACKAGED_PIPELINES, load_pipeline
+from trfviz.loading.seq2seq import LoadedSeq2SeqModel, load_seq2seq_model
 from trfviz.loading.sources import (
     PACKAGED_MODELS,
     ModelNotAvailableError,
@@ -30,6 +32,7 @@ __all__ = [
     "PACKAGED_MODELS",
     "PACKAGED_PIPELINES",
     "LoadedModel",
+    "LoadedSeq2SeqModel",
     "ModelNotAvailableError",
     "ModelPathNotFoundError",
     "ModelSource",
@@ -39,5 +42,6 @@ __all__ = [
     "clear_model_cache",
     "load_model",
     "load_pipeline",
+    "load_seq2seq_model",
     "resolve_model",
 ]

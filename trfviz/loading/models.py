@@ -11,7 +11,8 @@ installed copies; a GGUF file is dequantised once and cached as safetensors
 Loading fails early and says what to do: a mistyped path is named as missing,
 a hub id that is neither installed nor cached fails within seconds when the hub
 cannot be reached (or at once under ``HF_HUB_OFFLINE=1``), and an
-encoder-decoder model is refused from its config before any weights load.
+encoder-decoder model is refused from its config before any weights load (it loads with
+:func:`~trfviz.loading.seq2seq.load_seq2seq_model`).
 """
 
 from __future__ import annotations
@@ -96,7 +97,8 @@ def load_model(
             fails within seconds when the hub cannot be reached.
         ModelPathNotFoundError: a local path (a subclass of the above and of
             FileNotFoundError) that does not exist.
-        UnsupportedModelError: an encoder-decoder model (T5, BART, Marian, ...).
+        UnsupportedModelError: an encoder-decoder model (T5, BART, Marian, ...):
+            load it with :func:`~trfviz.loading.seq2seq.load_seq2seq_model`.
         TypeError, ValueError: ``name``, ``device`` or ``dtype`` is malformed.
     """
     return _load_model_cached(checked_name(name), attention, device, dtype)
@@ -166,9 +168,10 @@ def _check_supported(name: str, config: Any) -> None:
     """Refuse an encoder-decoder model from its config, before any weights load."""
     if getattr(config, "is_encoder_decoder", False):
         raise UnsupportedModelError(
-            f"cannot use {name!r}: it is an encoder-decoder model "
-            f"({getattr(config, 'model_type', '?')}); trfviz supports encoder-only "
-            "(BERT-like) and decoder-only (GPT-like) models; encoder-decoder support is planned"
+            f"cannot use {name!r} here: it is an encoder-decoder model "
+            f"({getattr(config, 'model_type', '?')}); for its encoder, decoder and "
+            "cross-attention use trfviz.extract_pair(source_doc, target_doc, model) "
+            "(or trfviz.generate_pair to let it write the target)"
         )
 
 

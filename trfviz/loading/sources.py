@@ -44,7 +44,8 @@ class ModelPathNotFoundError(ModelNotAvailableError, FileNotFoundError):
 
 
 class UnsupportedModelError(ValueError):
-    """A kind of model trfviz does not handle (encoder-decoder); the message says which it does."""
+    """A model the called function does not read (an encoder-decoder model for ``extract``, a
+    model without cross-attention for ``extract_pair``); the message says which call does."""
 
 
 @dataclass(frozen=True)
