@@ -19,14 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from trfviz.figures.export import RIGID_ATTR
 from trfviz.figures.layout import displayable, keep_vector, measure_text, new_figure
 from trfviz.figures.style import MIN_TEXT_SIZE, Preset, get_preset, paper_style
-from trfviz.palette import ATTENTION_COLOR, colormap, entity_color
+from trfviz.palette import ATTENTION_COLOR, SCALES, ScaleName, colormap, entity_color
 from trfviz.validation import check_choice, check_index
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ def shaded_words(
     tokens: Sequence[str],
     values: np.ndarray | Sequence[float] | Sequence[Sequence[float]],
     *,
-    scale: Literal["sequential", "diverging"] = "sequential",
+    scale: ScaleName = "sequential",
     value_range: Range | Sequence[Range] | None = None,
     names: Sequence[str] | None = None,
     label: str = "attention received",
@@ -131,8 +131,9 @@ def shaded_words(
         tokens: the words, in order.
         values: float ``[word]``, or ``[row, word]`` for one strip per row (e.g.
             per model) under each word; NaN leaves a word unshaded (the focus).
-        scale: ``"sequential"`` (0 to the largest value) or ``"diverging"``
-            (symmetric about 0, for signed values such as attributions).
+        scale: the palette's scale: ``"sequential"`` (0 to the largest value),
+            ``"diverging"`` (symmetric about 0, for signed values such as
+            attributions) or ``"score"``.
         value_range: ``(low, high)`` of the colour scale for every row, or one
             per row (each row then gets its own colour bar, named); default:
             the values' range, shared by the rows.
@@ -159,7 +160,7 @@ def shaded_words(
         raise ValueError(
             f"values have shape {np.shape(values)}; expected [{n}] or [rows, {n}] for {n} tokens"
         )
-    check_choice("scale", scale, ("sequential", "diverging"))
+    check_choice("scale", scale, tuple(SCALES))
     rows = grid.shape[0]
     if names is not None and len(names) != rows:
         raise ValueError(f"names has {len(names)} entries for {rows} rows of values")

@@ -1,0 +1,224 @@
+"""The sentence bands of an exported view, above its heatmaps: arcs, or the compact words.
+
+:func:`sentence_bands` lays out what the widget shows over its token axis, for
+:func:`trfviz.widget.export.draw_view` to stack: one model's arcs under the
+parse; two models on **one** axis, the first model's arcs above the words and
+the second's below, the parse in its own band above them (as the widget's
+aligned view); a difference as one band; or, with ``spec.compact``, the
+sentence as wrapping text shaded by the attention each word receives
+(:func:`trfviz.figures.shaded.shaded_words`), a strip per model on one scale.
+Each band is measured alone at the preset (its size in inches) and drawn later
+into an axes of exactly that size.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from trfviz.extraction import SentenceExtraction
+from trfviz.naming import short_model_name
+from trfviz.parse import SentenceParse
+from trfviz.view import ViewSpec
+from trfviz.widget.compose import (
+    compact_rows,
+    focus_relations,
+    panel_matrix,
+    short_title,
+    single_model,
+    view_title,
+)
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["Band", "sentence_bands"]
+
+#: A band: its size drawn alone ``(width, height)`` in inches, and how to draw it into an axes.
+Band = tuple[tuple[float, float], Callable[["Axes"], Any]]
+
+
+def sentence_bands(
+    spec: ViewSpec,
+    parse: SentenceParse,
+    sentences: Mapping[str, SentenceExtraction],
+    panels: Sequence[tuple[str, np.ndarray, tuple[str, ...]]],
+    ranges: Sequence[tuple[float, float]],
+    threshold: float,
+    window: tuple[int, int] | None,
+    preset: str | None,
+) -> list[Band]:
+    """The bands of ``spec`` over words ``window`` (None: every word), top to bottom.
+
+    ``panels`` are ``(name, matrix, labels)`` as the heatmaps show them and
+    ``ranges`` their colour ranges; ``threshold`` is the smallest weight drawn.
+    """
+    if spec.compact:
+        return [_compact_band(spec, parse, sentences, window, preset)]
+    return _arc_bands(spec, parse, sentences, panels, ranges, threshold, window, preset)
+
+
+def _measured(draw: Callable[..., Any], *args: Any, **kwargs: Any) -> Band:
+    """``draw`` measured alone at its preset, and a function drawing it into an axes."""
+    import matplotlib.pyplot as plt
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # too tall: the caller windows it
+        alone, _ = draw(*args, **kwargs)
+    size = tuple(alone.get_size_inches())
+    plt.close(alone)
+
+    def into(ax: Axes) -> Any:
+        return draw(*args, **{**kwargs, "ax": ax})
+
+    return (float(size[0]), float(size[1])), into
+
+
+def _arc_bands(
+    spec: ViewSpec,
+    parse: SentenceParse,
+    sentences: Mapping[str, SentenceExtraction],
+    panels: Sequence[tuple[str, np.ndarray, tuple[str, ...]]],
+    ranges: Sequence[tuple[float, float]],
+    threshold: float,
+    window: tuple[int, int] | None,
+    preset: str | None,
+) -> list[Band]:
+    from trfviz.figures.arcs import plot_attention_arcs
+
+    n = len(parse.words)
+
+    def matrix_of(index: int) -> tuple[np.ndarray, tuple[str, ...]]:
+        if spec.special_tokens == "keep":  # specials' weights are noted under the arcs
+            key = spec.models[index]
+            return panel_matrix(spec, sentences, index).astype(float), tuple(sentences[key].labels)
+        return panels[index][1], panels[index][2]
+
+    common = {
+        "source": spec.focus,
+        "threshold": threshold,
+        "show_parse": spec.show_parse,
+        "show_entities": spec.show_entities,
+        "window": window,
+        "preset": preset,
+    }
+    if spec.mode == "difference":  # where the first model attends more
+        matrix = np.clip(panels[0][1], 0.0, None)
+        return [_measured(plot_attention_arcs, parse, matrix, title=short_title(spec), **common)]
+    if not spec.comparing:
+        matrix, labels = matrix_of(0)
+        title = view_title(single_model(spec, 0))
+        return [
+            _measured(
+                plot_attention_arcs,
+                parse,
+                matrix,
+                special_labels=labels[n:],
+                title=title,
+                **common,
+            )
+        ]
+    # Two models on one axis: the first's arcs above the words, the second's below.
+    (above, above_labels), (below, below_labels) = matrix_of(0), matrix_of(1)
+    names = (short_model_name(spec.models[0]), short_model_name(spec.models[1]))
+    own = not spec.shared_range and spec.value_range is None
+    if spec.value_range is not None:
+        tops: tuple[float, float] = (spec.value_range[1],) * 2  # type: ignore[assignment]
+    elif own:
+        tops = (ranges[0][1], ranges[1][1])
+    else:
+        tops = (1.0, 1.0)  # weights as they are: one scale for both
+    title = (
+        f"{view_title(single_model(spec, 0))} (above) vs "
+        f"{view_title(single_model(spec, 1))} (below){' (own scales)' if own else ''}"
+    )
+    return [
+        _measured(
+            plot_attention_arcs,
+            parse,
+            below,
+            attention_above=above,
+            special_labels=below_labels[n:],
+            special_labels_above=above_labels[n:],
+            band_names=names,
+            weight_top=tops,
+            title=title,
+            **common,
+        )
+    ]
+
+
+def _compact_band(
+    spec: ViewSpec,
+    parse: SentenceParse,
+    sentences: Mapping[str, SentenceExtraction],
+    window: tuple[int, int] | None,
+    preset: str | None,
+) -> Band:
+    from trfviz.figures.heatmap import window_note
+    from trfviz.figures.shaded import shaded_range, shaded_words
+    from trfviz.figures.style import get_preset
+
+    n = len(parse.words)
+    tokens, values = compact_rows(spec, parse, sentences)
+    names = [short_model_name(key) for key in spec.models]
+    if spec.mode == "difference":
+        names = [f"{names[0]} − {names[1]}"]
+    scale = spec.scale or "sequential"
+    if spec.value_range is not None:
+        value_range: Any = spec.value_range
+    elif spec.mode == "difference" or scale == "diverging":
+        value_range = shaded_range(values, "diverging")
+    elif spec.shared_range or len(values) == 1:
+        value_range = shaded_range(values, scale)
+    else:
+        value_range = [shaded_range(row, scale) for row in values]
+    focus = spec.focus
+    if spec.focus is not None:
+        focus_word = parse.words[spec.focus]
+        label = f"attention received from “{focus_word}”"
+    else:
+        label = "mean attention received"
+    if spec.mode == "difference":
+        label = label.replace("attention", "difference in attention")
+    notes = focus_relations(parse, spec.focus) if spec.show_parse else [""] * n
+    entities = [(e.start, e.end, e.label) for e in parse.entities] if spec.show_entities else []
+    first, last = window if window is not None else (0, len(tokens))
+    title = view_title(spec) if spec.mode != "difference" else short_title(spec)
+    if window is not None:  # only these words, marked as the arcs mark a window
+        mark = f"{'…' if first > 0 else ''}{window_note(first, last, n)}{'…' if last < n else ''}"
+        title = f"{title} ({mark})"
+        tokens, values = tokens[first:last], values[:, first:last]
+        notes = notes[first:last]
+        entities = [
+            (max(s, first) - first, min(e, last) - first, lab)
+            for s, e, lab in entities
+            if s < last and e > first
+        ]
+        focus = None if focus is None else focus - first
+    notes = list(notes) + [""] * (len(tokens) - len(notes))
+    if preset is not None:
+        from trfviz.figures.layout import measure_text
+
+        if measure_text(title, get_preset(preset).font_size) > get_preset(preset).width * 68:
+            cut = title.find(" vs ")
+            title = title[:cut] + "\nvs" + title[cut + 3 :] if cut > 0 else title
+    return _measured(
+        shaded_words,
+        tokens,
+        values,
+        scale=scale,
+        value_range=value_range,
+        names=names,
+        label=label,
+        focus=focus,
+        entities=entities,
+        notes=notes,
+        n_special=len(tokens) - min(n, len(tokens)) if window is None else 0,
+        title=title,
+        width=get_preset(preset).width if preset is not None else None,
+        preset=preset,
+    )
