@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from trfviz.figures.export import RIGID_ATTR
-from trfviz.figures.layout import displayable, keep_vector, measure_text, new_figure
+from trfviz.figures.layout import displayable, keep_vector, measure_text, new_figure, wrap_text
 from trfviz.figures.style import MIN_TEXT_SIZE, Preset, get_preset, paper_style
 from trfviz.palette import ATTENTION_COLOR, SCALES, ScaleName, colormap, entity_color
 from trfviz.validation import check_choice, check_index
@@ -65,7 +65,7 @@ class _Layout:
     widths: np.ndarray
     width: float
     text_height: float  # height of the words' lines, without title and colour bars
-    line_height: float
+    entity_drop: np.ndarray  # depth under each word's centre of its entity bar
 
 
 def _layout(
@@ -74,37 +74,54 @@ def _layout(
     rows: int,
     font: float,
     wrap: float,
-    has_notes: bool,
-    has_entities: bool,
+    notes: Sequence[str] | None,
+    entities: Sequence[tuple[int, int, str]],
     top: float,
 ) -> _Layout:
     small = max(font * 0.78, MIN_TEXT_SIZE)
     pad = font * 0.35
     widths = np.array(
         [
-            measure_text(w, font, "bold" if b else "normal") + 2 * pad
-            for w, b in zip(words, bold, strict=True)
+            max(
+                measure_text(w, font, "bold" if b else "normal"),
+                measure_text(notes[i], small) if notes else 0.0,
+            )
+            + 2 * pad
+            for i, (w, b) in enumerate(zip(words, bold, strict=True))
         ]
     )
     gap = font * 0.3
     strips = font * 0.45 * rows if rows > 1 else 0.0
-    line_height = (
-        font * 1.5
-        + strips
-        + (small * 1.3 if has_notes else 0.0)
-        + (small * 1.4 if has_entities else 0.0)
-    ) + font * 0.35
+    lines = np.zeros(len(words), dtype=int)
     x = np.zeros(len(words))
-    y = np.zeros(len(words))
     cursor, line = 0.0, 0
     limit = wrap - 2 * font * 0.5
     for i, w in enumerate(widths):
         if cursor > 0 and cursor + w > limit:
             cursor, line = 0.0, line + 1
-        x[i], y[i] = cursor + font * 0.5, -(top + font * 0.85 + line * line_height)
+        x[i], lines[i] = cursor + font * 0.5, line
         cursor += w + gap
+    # Each line is as tall as what it holds: notes and entity bars only where there are some.
+    noted = {int(lines[i]) for i in range(len(words)) if notes and notes[i]}
+    marked = {int(lines[i]) for s, e, _ in entities for i in range(s, min(e, len(words)))}
+    below = font * 0.6 + strips
+    y = np.zeros(len(words))
+    drop = np.zeros(len(words))  # how far under each word's centre its entity bar is
+    height = top
+    for index in range(line + 1):
+        has_note, has_entity = index in noted, index in marked
+        centre = -(height + font * 0.85)
+        y[lines == index] = centre
+        drop[lines == index] = below + (small * 1.3 if has_note else 0.0) + small * 0.2
+        height += (
+            font * 1.5
+            + strips
+            + (small * 1.3 if has_note else 0.0)
+            + (small * 1.4 if has_entity else 0.0)
+            + font * 0.35
+        )
     used = float(max(x + widths, default=0.0)) + font * 0.5
-    return _Layout(font, small, x, y, widths, used, (line + 1) * line_height, line_height)
+    return _Layout(font, small, x, y, widths, used, height - top, drop)
 
 
 def shaded_words(
@@ -119,6 +136,7 @@ def shaded_words(
     entities: Sequence[tuple[int, int, str]] = (),
     notes: Sequence[str] | None = None,
     n_special: int = 0,
+    start: int = 0,
     title: str | None = None,
     width: float | None = None,
     entity_colors: Mapping[str, str] | None = None,
@@ -144,6 +162,8 @@ def shaded_words(
         notes: a short text under each word (``""`` for none), e.g. its relation
             to the focus.
         n_special: the last ``n_special`` tokens are special pieces (in italics).
+        start: the index of ``tokens[0]`` in its sentence (artists' gids count from it:
+            ``"word-21"``, ``"shade-0-21"``, ``"note-21"``).
         title: text above the words.
         width: wrap at this many inches (default: the axes', else the preset's,
             else 6.9).
@@ -193,6 +213,8 @@ def shaded_words(
         if width is None:
             width = get_preset(preset).width if preset else 6.9
         small = max(font * 0.78, MIN_TEXT_SIZE)
+        if title:
+            title = wrap_text(title, font, width * 72 * 0.95)
         caption = ""
         if rows > 1:
             shown = list(names) if names else [f"row {i + 1}" for i in range(rows)]
@@ -200,7 +222,7 @@ def shaded_words(
         head_lines = (title.count("\n") + 1 if title else 0) + (1 if caption else 0)
         top = font * 0.4 + head_lines * font * 1.35
         bold = [i == focus for i in range(n)]
-        lay = _layout(words, bold, rows, font, width * 72, bool(notes), bool(entities), top)
+        lay = _layout(words, bold, rows, font, width * 72, notes, entities, top)
         bar_band = bars * (small * 4.6)
         height = top + lay.text_height + bar_band + font * 0.3
         created = ax is None
@@ -212,8 +234,8 @@ def shaded_words(
         ax.set_ylim(-height, 0)
         ax.set_aspect("equal", adjustable="box")
         ax.set_axis_off()
-        _draw_words(ax, lay, words, grid, ranges, scale, focus, n_special, rows)
-        _draw_marks(ax, lay, entities, notes, rows, entity_colors)
+        _draw_words(ax, lay, words, grid, ranges, scale, focus, n_special, rows, start)
+        _draw_marks(ax, lay, entities, notes, rows, entity_colors, start)
         y = -font * 0.4
         if title:
             ax.text(width * 36, y, title, fontsize=font, ha="center", va="top", gid="title")
@@ -258,6 +280,7 @@ def _draw_words(
     focus: int | None,
     n_special: int,
     rows: int,
+    start: int,
 ) -> list[object]:
     from matplotlib.patches import Rectangle
 
@@ -288,7 +311,7 @@ def _draw_words(
                     rect[3],
                     facecolor=colour,
                     edgecolor="none",
-                    gid=f"shade-{r}-{i}",
+                    gid=f"shade-{r}-{start + i}",
                     zorder=1,
                 )
             )
@@ -321,7 +344,7 @@ def _draw_words(
                 fontstyle="italic" if special else "normal",
                 parse_math=False,
                 zorder=3,
-                gid=f"word-{i}",
+                gid=f"word-{start + i}",
             )
         )
     return drawn
@@ -334,6 +357,7 @@ def _draw_marks(
     notes: Sequence[str] | None,
     rows: int,
     entity_colors: Mapping[str, str] | None,
+    offset: int,
 ) -> None:
     from matplotlib.patches import Rectangle
 
@@ -350,20 +374,19 @@ def _draw_marks(
                 va="top",
                 color="#555555",
                 parse_math=False,
-                gid=f"note-{i}",
+                gid=f"note-{offset + i}",
             )
-    bar_y = below + (small * 1.3 if notes else 0.0) + small * 0.2
     for start, end, label in entities:
         colour = entity_color(label, entity_colors)
         first = True
         for i in range(start, min(end, len(lay.x))):  # one bar per line the entity spans
-            last_on_line = i + 1 >= end or lay.y[i + 1] != lay.y[i]
+            last_on_line = i + 1 >= min(end, len(lay.x)) or lay.y[i + 1] != lay.y[i]
             if first:
                 x0, first = lay.x[i], False
                 line_start = i
             if last_on_line:
                 x1 = lay.x[i] + lay.widths[i]
-                y = lay.y[i] - bar_y
+                y = lay.y[i] - lay.entity_drop[i]
                 ax.add_patch(
                     Rectangle(
                         (x0, y - small * 0.25),
@@ -371,7 +394,7 @@ def _draw_marks(
                         small * 0.25,
                         facecolor=colour,
                         edgecolor="none",
-                        gid=f"entity-{start}-{end}-{line_start}",
+                        gid=f"entity-{offset + start}-{offset + end}-{offset + line_start}",
                     )
                 )
                 if line_start == start:
@@ -385,6 +408,6 @@ def _draw_marks(
                         va="top",
                         color="#333333",
                         parse_math=False,
-                        gid=f"entity-label-{start}-{end}",
+                        gid=f"entity-label-{offset + start}-{offset + end}",
                     )
                 first = True

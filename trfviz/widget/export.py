@@ -182,7 +182,8 @@ def draw_view(
         # The zoom window on screen (widened to hold the focus), marked "…tokens 21–40 of
         # 64…"; at a paper preset a window too tall for the page is narrowed around the
         # focus. The heatmaps below keep every token.
-        first, last = _window(spec, n)
+        # The compact view shows every word, as on screen (the zoom is the arcs').
+        first, last = (0, n) if spec.compact else _window(spec, n)
         bands = lay_out(None if (first, last) == (0, n) else (first, last))
         if preset is not None:
             room = get_preset(preset).max_height - (heat_size[3] if heat_size else 0.0)

@@ -200,12 +200,6 @@ def _compact_band(
         ]
         focus = None if focus is None else focus - first
     notes = list(notes) + [""] * (len(tokens) - len(notes))
-    if preset is not None:
-        from trfviz.figures.layout import measure_text
-
-        if measure_text(title, get_preset(preset).font_size) > get_preset(preset).width * 68:
-            cut = title.find(" vs ")
-            title = title[:cut] + "\nvs" + title[cut + 3 :] if cut > 0 else title
     return _measured(
         shaded_words,
         tokens,
@@ -218,6 +212,7 @@ def _compact_band(
         entities=entities,
         notes=notes,
         n_special=len(tokens) - min(n, len(tokens)) if window is None else 0,
+        start=first,
         title=title,
         width=get_preset(preset).width if preset is not None else None,
         preset=preset,

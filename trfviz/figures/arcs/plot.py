@@ -51,7 +51,7 @@ from trfviz.figures.arcs.layout import (
 )
 from trfviz.figures.export import RIGID_ATTR
 from trfviz.figures.heatmap import check_window, window_note
-from trfviz.figures.layout import displayable, measure_text, new_figure
+from trfviz.figures.layout import displayable, measure_text, new_figure, wrap_text
 from trfviz.figures.style import MIN_TEXT_SIZE, Preset, get_preset, paper_style
 from trfviz.palette import ATTENTION_COLOR
 from trfviz.parse import SentenceParse
@@ -192,10 +192,7 @@ def plot_attention_arcs(
         if wrap is None and preset is not None:
             wrap = get_preset(preset).width
         if title and wrap is not None and measure_text(title, font) > wrap * 72 * 0.95:
-            # A title wider than the page breaks before its window mark (or its middle).
-            cut = title.rfind(" (") if " (" in title else title.rfind(" ", 0, len(title) // 2 + 1)
-            if cut > 0:
-                title = title[:cut] + "\n" + title[cut + 1 :]
+            title = wrap_text(title, font, wrap * 72 * 0.95)
         scene = ArcScene(
             words=words,
             tags=tags,
@@ -210,6 +207,11 @@ def plot_attention_arcs(
             above_arcs=above_arcs,
         )
         layout = layout_scene(scene, font, wrap)
+        if title and max(measure_text(t, font) for t in title.split("\n")) > layout.width * 0.95:
+            # Narrower than the page (a short window): the title wraps to the drawing.
+            title = wrap_text(title.replace("\n", " "), font, layout.width * 0.95)
+            scene = dataclasses.replace(scene, title_lines=title.count("\n") + 1)
+            layout = layout_scene(scene, font, wrap)
         if preset is not None and ax is None and layout.height / 72 > get_preset(preset).max_height:
             warnings.warn(
                 f"{end - start} words drawn at {get_preset(preset).name!r} "
@@ -254,18 +256,17 @@ def plot_attention_arcs(
         notes = []
         bands = [(above_matrix, special_labels_above, 0)] if above_matrix is not None else []
         for band, labels, side in [*bands, (matrix, special_labels, 1)]:
-            if source is None or band is None or band.shape[1] <= n:
+            if source is None or band is None:
                 continue
             rest = band[source, n:]
             names = list(labels) or [f"special {i}" for i in range(len(rest))]
-            prefix = f"{band_names[side]}: " if band_names and bands else ""
-            notes += [
-                f"{prefix if i == 0 else ''}{name} {format_weight(w)}"
-                for i, (name, w) in enumerate(zip(names, rest, strict=False))
-            ]
-        if source is not None and window is not None:
-            outside = float(matrix[source, :start].sum() + matrix[source, end:n].sum())
-            notes.append(f"outside window {format_weight(outside)}")
+            parts = [f"{name} {format_weight(w)}" for name, w in zip(names, rest, strict=False)]
+            if window is not None:
+                outside = float(band[source, :start].sum() + band[source, end:n].sum())
+                parts.append(f"outside window {format_weight(outside)}")
+            if parts and band_names and bands:  # two models: say whose weights these are
+                parts[0] = f"{band_names[side]}: {parts[0]}"
+            notes += parts
         if notes:
             ax.text(
                 layout.margin,
