@@ -65,7 +65,7 @@ def test_a_word_is_coloured_at_its_place_on_the_shared_scale() -> None:
 
 
 def test_signed_values_are_symmetric_about_zero_on_the_diverging_scale() -> None:
-    fig, ax = shaded_words(["a", "b", "c"], [-0.5, 0.0, 0.25], scale="diverging", label="grad")
+    _, ax = shaded_words(["a", "b", "c"], [-0.5, 0.0, 0.25], scale="diverging", label="grad")
     cmap = colormap("diverging")
     fills = _fills(ax)
     assert fills["shade-0-0"] == to_hex(cmap(0.0))

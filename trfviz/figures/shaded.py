@@ -191,7 +191,7 @@ def shaded_words(
     if value_range is None:
         ranges = [shaded_range(grid, scale)] * rows
     elif np.ndim(value_range) == 1:
-        ranges = [(float(value_range[0]), float(value_range[1]))] * rows  # type: ignore[arg-type,index]
+        ranges = [(float(value_range[0]), float(value_range[1]))] * rows  # type: ignore[arg-type]
     else:
         ranges = [(float(lo), float(hi)) for lo, hi in value_range]  # type: ignore[misc]
         if len(ranges) != rows:

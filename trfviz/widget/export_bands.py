@@ -126,7 +126,7 @@ def _arc_bands(
     names = (short_model_name(spec.models[0]), short_model_name(spec.models[1]))
     own = not spec.shared_range and spec.value_range is None
     if spec.value_range is not None:
-        tops: tuple[float, float] = (spec.value_range[1],) * 2  # type: ignore[assignment]
+        tops: tuple[float, float] = (spec.value_range[1],) * 2
     elif own:
         tops = (ranges[0][1], ranges[1][1])
     else:

@@ -192,7 +192,7 @@ def plot_attention_arcs(
         if wrap is None and preset is not None:
             wrap = get_preset(preset).width
         if title and wrap is not None and measure_text(title, font) > wrap * 72 * 0.95:
-            title = wrap_text(title, font, wrap * 72 * 0.95)
+            title = _title_lines(title, font, wrap * 72 * 0.95)
         scene = ArcScene(
             words=words,
             tags=tags,
@@ -209,7 +209,7 @@ def plot_attention_arcs(
         layout = layout_scene(scene, font, wrap)
         if title and max(measure_text(t, font) for t in title.split("\n")) > layout.width * 0.95:
             # Narrower than the page (a short window): the title wraps to the drawing.
-            title = wrap_text(title.replace("\n", " "), font, layout.width * 0.95)
+            title = _title_lines(title.replace("\n", " "), font, layout.width * 0.95)
             scene = dataclasses.replace(scene, title_lines=title.count("\n") + 1)
             layout = layout_scene(scene, font, wrap)
         if preset is not None and ax is None and layout.height / 72 > get_preset(preset).max_height:
@@ -291,6 +291,14 @@ def plot_attention_arcs(
                 gid="title",
             )
     return fig, ax
+
+
+def _title_lines(title: str, size: float, width: float) -> str:
+    """``title`` wrapped to ``width`` points, its window mark ``(…tokens 21–40 of 64…)`` whole."""
+    head, _, mark = title.rpartition(" (")
+    if head and mark.lstrip("…").startswith("tokens "):
+        return wrap_text(head, size, width) + "\n(" + mark
+    return wrap_text(title, size, width)
 
 
 def _scaled(arcs: Sequence[DrawnArc], top: float, prefix: str) -> list[DrawnArc]:
