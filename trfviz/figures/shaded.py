@@ -168,7 +168,8 @@ def shaded_words(
         width: wrap at this many inches (default: the axes', else the preset's,
             else 6.9).
         entity_colors: colours overriding displaCy's for some entity labels.
-        ax: draw into these axes (the drawing is scaled to fit them).
+        ax: draw into these axes, wrapped to their width (text keeps its size: give
+            axes as tall as the figure drawn alone).
         preset: lay out for a paper width (``"one-column"``, ``"two-column"``).
     """
     words = [displayable(str(t)) for t in tokens]
