@@ -24,7 +24,6 @@ from matplotlib.colors import to_hex
 from tests.factories import random_attention, synthetic_sentence
 from tests.figures.legibility import legibility_problems, min_text_size
 from tests.figures.test_paper_ready import parse, words
-from trfviz.figures.shaded import shaded_range
 from trfviz.palette import colormap
 from trfviz.view import ViewSpec
 from trfviz.widget.export import draw_view, figure_view
@@ -157,7 +156,8 @@ def test_compact_export_shades_each_word_by_what_it_receives(n: int, preset: str
     b = sentences["SmolLM2"].attention[0, 1].astype(float)
     rows = np.stack([a[n // 2], b[n // 2]])
     rows[:, n // 2] = np.nan  # the focus itself is not shaded
-    low, high = shaded_range(rows, "sequential")  # one scale for both models
+    # The heatmaps' scale, shared by both models: 0 to the largest weight either shows.
+    low, high = 0.0, max(float(a.max()), float(b.max()))
     cmap = colormap("sequential")
     shades = _by_gid(figure, "shade-")
     drawn = {int(g.split("-")[2]) for g in shades}

@@ -6,7 +6,8 @@ parse; two models on **one** axis, the first model's arcs above the words and
 the second's below, the parse in its own band above them (as the widget's
 aligned view); a difference as one band; or, with ``spec.compact``, the
 sentence as wrapping text shaded by the attention each word receives
-(:func:`trfviz.figures.shaded.shaded_words`), a strip per model on one scale.
+(:func:`trfviz.figures.shaded.shaded_words`), a strip per model on the heatmaps'
+scale (one for both models unless each has its own), as the widget shades it.
 Each band is measured alone at the preset (its size in inches) and drawn later
 into an axes of exactly that size.
 """
@@ -57,7 +58,7 @@ def sentence_bands(
     ``ranges`` their colour ranges; ``threshold`` is the smallest weight drawn.
     """
     if spec.compact:
-        return [_compact_band(spec, parse, sentences, window, preset)]
+        return [_compact_band(spec, parse, sentences, ranges, window, preset)]
     return _arc_bands(spec, parse, sentences, panels, ranges, threshold, window, preset)
 
 
@@ -155,6 +156,7 @@ def _compact_band(
     spec: ViewSpec,
     parse: SentenceParse,
     sentences: Mapping[str, SentenceExtraction],
+    ranges: Sequence[tuple[float, float]],
     window: tuple[int, int] | None,
     preset: str | None,
 ) -> Band:
@@ -168,14 +170,15 @@ def _compact_band(
     if spec.mode == "difference":
         names = [f"{names[0]} − {names[1]}"]
     scale = spec.scale or "sequential"
-    if spec.value_range is not None:
-        value_range: Any = spec.value_range
-    elif spec.mode == "difference" or scale == "diverging":
-        value_range = shaded_range(values, "diverging")
-    elif spec.shared_range or len(values) == 1:
-        value_range = shaded_range(values, scale)
-    else:
-        value_range = [shaded_range(row, scale) for row in values]
+    # As on screen: from a focus, the heatmaps' scale; without one, the means' own range.
+    value_range: Any = list(ranges)
+    if spec.focus is None and spec.value_range is None:
+        kind = "diverging" if spec.mode == "difference" or scale == "diverging" else scale
+        value_range = (
+            shaded_range(values, kind)
+            if spec.shared_range or len(values) == 1
+            else [shaded_range(row, kind) for row in values]
+        )
     focus = spec.focus
     if spec.focus is not None:
         focus_word = parse.words[spec.focus]
