@@ -282,13 +282,12 @@ def _draw_words(
     n_special: int,
     rows: int,
     start: int,
-) -> list[object]:
+) -> None:
     from matplotlib.patches import Rectangle
 
     cmap = colormap(scale)  # type: ignore[arg-type]
     font = lay.font
     n = len(words)
-    drawn: list[object] = []
     for i, word in enumerate(words):
         x, y, w = lay.x[i], lay.y[i], lay.widths[i]
         box_bottom, box_height = y - font * 0.6, font * 1.35
@@ -330,25 +329,20 @@ def _draw_words(
                 )
             )
         special = i >= n - n_special
-        drawn.append(
-            ax.text(
-                x + w / 2,
-                y,
-                word,
-                fontsize=font,
-                ha="center",
-                va="center_baseline",
-                color=_text_colour(fill)
-                if fill is not None
-                else ("#666666" if special else "#111111"),
-                fontweight="bold" if i == focus else "normal",
-                fontstyle="italic" if special else "normal",
-                parse_math=False,
-                zorder=3,
-                gid=f"word-{start + i}",
-            )
+        ax.text(
+            x + w / 2,
+            y,
+            word,
+            fontsize=font,
+            ha="center",
+            va="center_baseline",
+            color=_text_colour(fill) if fill is not None else ("#666666" if special else "#111111"),
+            fontweight="bold" if i == focus else "normal",
+            fontstyle="italic" if special else "normal",
+            parse_math=False,
+            zorder=3,
+            gid=f"word-{start + i}",
         )
-    return drawn
 
 
 def _draw_marks(
