@@ -182,3 +182,19 @@ def test_compact_difference_is_diverging_and_symmetric() -> None:
     low, high = bar.get_xlim()
     assert low == pytest.approx(-high)
     assert legibility_problems(figure) == []
+
+
+def test_compact_without_a_focus_shades_the_mean_received() -> None:
+    n = 12
+    figure = _draw(_spec(n, compact=True, focus=None), n, "one-column")
+    _, sentences = _data(n)
+    a = sentences["MiniLM"].attention[1, 0, :n, :n].astype(float).mean(axis=0)
+    b = sentences["SmolLM2"].attention[0, 1].astype(float).mean(axis=0)
+    top = max(a.max(), b.max())  # the means' own range, shared by both models
+    cmap = colormap("sequential")
+    shades = _by_gid(figure, "shade-")
+    assert len(shades) == 2 * n  # no focus: every word shaded
+    assert to_hex(shades["shade-1-3"].get_facecolor()) == to_hex(cmap(b[3] / top))  # type: ignore[attr-defined]
+    (bar,) = [c for ax in figure.axes for c in ax.child_axes]
+    assert bar.get_title() == "mean attention received"
+    assert legibility_problems(figure) == []
