@@ -1,9 +1,10 @@
 """The export with two real models at real sentence lengths: legible, and kept to look at.
 
 MiniLM and SmolLM2 on UD English EWT sentences of 12, 40 and 64 tokens, the
-focus on a middle word: each view is exported at both paper presets, checked
-from the renderer's extents (every text ≥ 6 pt, nothing overlapping or clipped)
-and saved under tests/artifacts/ for a look.
+focus on a middle word: each view (the arcs on one word axis, and the compact
+shaded words) is exported at both paper presets, checked from the renderer's
+extents (every text ≥ 6 pt, nothing overlapping or clipped) and saved under
+tests/artifacts/ for a look.
 """
 
 from __future__ import annotations
@@ -56,6 +57,21 @@ def test_two_model_export_is_legible_at_both_presets(n: int) -> None:
         assert min_text_size(figure) >= 6.0
         figure.savefig(ARTIFACTS / f"export-{n}-{preset}.png", dpi=150)
         plt.close(figure)
+        explorer.compact = True  # the sentence as shaded words, a strip per model
+        figure = explorer.draw_figure(preset=preset)
+        assert figure_view(figure) == explorer.view_spec()
+        assert legibility_problems(figure) == []
+        assert min_text_size(figure) >= 6.0
+        strips = {
+            (p.get_gid() or "").split("-")[1]
+            for ax in figure.axes
+            for p in ax.patches
+            if (p.get_gid() or "").startswith("shade-")
+        }
+        assert strips == {"0", "1"}  # both models shaded
+        figure.savefig(ARTIFACTS / f"export-compact-{n}-{preset}.png", dpi=150)
+        plt.close(figure)
+        explorer.compact = False
         # The figures a paper uses directly, from the same data.
         first, second = a.sentences[0], b.sentences[0]
         assert first.attention is not None and second.attention is not None

@@ -194,6 +194,7 @@ def test_export_draws_the_measure(name: str) -> None:
         titles = [t.get_text() for ax in figure.axes for t in ax.texts] + [
             ax.get_title() for ax in figure.axes
         ]
+        titles = [" ".join(t.split()) for t in titles]  # titles wrap to the drawing's width
         for mesh in meshes:
             low, high = mesh.get_clim()
             assert low == 0 and high == pytest.approx(float(mesh.get_array().max()))

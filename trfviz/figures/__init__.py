@@ -26,6 +26,7 @@ from trfviz.figures.heatmap import plot_attention_heatmap
 from trfviz.figures.interactive import interactive_head_grid, interactive_heatmap
 from trfviz.figures.logit_lens import plot_logit_lens
 from trfviz.figures.pieces import aligned_tokenization_from, classify_pieces, display_piece
+from trfviz.figures.shaded import shaded_words
 from trfviz.figures.style import PRESETS, Preset, paper_style
 from trfviz.figures.tokenization import plot_aligned_tokenization
 from trfviz.html.tokenization import AlignedTokenizationHTML, render_aligned_tokenization_html
@@ -56,5 +57,6 @@ __all__ = [
     "render_aligned_tokenization_html",
     "save_figure",
     "select_attention_arcs",
+    "shaded_words",
     "stack_levels",
 ]

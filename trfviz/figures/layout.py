@@ -30,6 +30,7 @@ __all__ = [
     "matrix_image",
     "measure_text",
     "new_figure",
+    "wrap_text",
 ]
 
 _PRESET_ATTR = "_trfviz_preset"
@@ -80,6 +81,25 @@ def measure_text(text: str, size: float, weight: str = "normal") -> float:
     # Raster backends hint glyphs to the pixel grid: at screen resolutions text comes
     # out up to ~7 % wider than its outline, so leave that much room.
     return float(width) * _HINTING_SLACK
+
+
+def wrap_text(text: str, size: float, width: float) -> str:
+    r"""``text`` broken at spaces into lines at most ``width`` points wide at ``size`` points.
+
+    A single word wider than ``width`` keeps a line of its own.
+
+    >>> wrap_text("MiniLM layer 3 vs SmolLM2 layer 17", 8, 80)
+    'MiniLM layer 3 vs\nSmolLM2 layer 17'
+    """
+    lines: list[str] = []
+    for line in text.split("\n"):
+        start = len(lines)
+        for word in line.split(" "):
+            if len(lines) > start and measure_text(f"{lines[-1]} {word}", size) <= width:
+                lines[-1] = f"{lines[-1]} {word}"
+            else:
+                lines.append(word)
+    return "\n".join(lines)
 
 
 def new_figure(

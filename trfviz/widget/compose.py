@@ -19,7 +19,7 @@ import numpy as np
 from trfviz.extraction import SentenceExtraction
 from trfviz.naming import short_model_name
 from trfviz.parse import SentenceParse
-from trfviz.view import DISTRIBUTIONS, HeadSpec, LayerSpec, ViewSpec
+from trfviz.view import DISTRIBUTIONS, WORD_MEASURES, HeadSpec, LayerSpec, ViewSpec
 from trfviz.widget.compare import compare_rows
 from trfviz.widget.payload import HeadChoice, LayerChoice, select_attention
 
@@ -27,8 +27,10 @@ __all__ = [
     "ExplorerView",
     "ViewPanel",
     "attention_of",
+    "compact_rows",
     "compared_rows",
     "compose_view",
+    "focus_relations",
     "head_choice",
     "head_spec",
     "layer_choice",
@@ -247,3 +249,48 @@ def short_title(spec: ViewSpec) -> str:
         f"{short_model_name(key)} L{layer_choice(la)} H{head_choice(h)}"
         for key, la, h in spec.per_model
     )
+
+
+def compact_rows(
+    spec: ViewSpec, parse: SentenceParse, sentences: Mapping[str, SentenceExtraction]
+) -> tuple[tuple[str, ...], np.ndarray]:
+    """``(tokens, values)`` the compact view shades: ``values`` is ``[row, token]``.
+
+    One row per model (or one for a difference, first model minus second over
+    the same words): the attention each token receives from ``spec.focus``
+    (NaN at the focus itself, left unshaded), or without a focus the attention
+    it receives on average over the words, as the widget's compact view shows;
+    for a per-word measure (attributions), its value per word, focus or not.
+    Tokens are the words, and one model's special tokens when kept.
+    """
+    n = len(parse.words)
+    if spec.mode == "difference":
+        a, b = compared_rows(spec, parse, sentences)
+        matrices, tokens = [(a - b).astype(float)], tuple(parse.words)
+    else:
+        shown = [shown_matrix(spec, sentences, i, n) for i in range(len(spec.models))]
+        matrices, tokens = [m for m, _ in shown], shown[0][1]
+    rows = []
+    for matrix in matrices:
+        if spec.measure in WORD_MEASURES:  # one value per word (every row holds it)
+            row = matrix[0].astype(float)
+        elif spec.focus is not None:
+            row = matrix[spec.focus].astype(float).copy()
+            row[spec.focus] = np.nan
+        else:
+            row = matrix[:n].astype(float).mean(axis=0)
+        rows.append(row)
+    return tokens, np.stack(rows)
+
+
+def focus_relations(parse: SentenceParse, focus: int | None) -> list[str]:
+    """Per word, its relation to ``focus``: a dependent's label, ``"head"`` for the focus's head."""
+    notes = [""] * len(parse.words)
+    if focus is None:
+        return notes
+    for arc in parse.arcs:
+        if arc.head == focus and arc.dependent != focus:
+            notes[arc.dependent] = arc.label
+        elif arc.dependent == focus and arc.head != focus:
+            notes[arc.head] = f"head ({arc.label})"
+    return notes

@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from trfviz.extraction import SentenceExtraction
 from trfviz.naming import short_model_name
 from trfviz.parse import SentenceParse
-from trfviz.view import DISTRIBUTIONS, WORD_MEASURES, ViewSpec
+from trfviz.view import WORD_MEASURES, ViewSpec
 from trfviz.widget.compose import (
     ExplorerView,
     ViewPanel,
@@ -34,14 +33,12 @@ from trfviz.widget.compose import (
     head_spec,
     layer_choice,
     layer_spec,
-    panel_matrix,
-    short_title,
     shown_heads,
     shown_matrix,
-    single_model,
     view_file_name,
     view_title,
 )
+from trfviz.widget.export_bands import Band, sentence_bands
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -108,9 +105,13 @@ def draw_view(
 
     The figure is the view on screen, stacked top to bottom: the sentence with
     the parse and entity bands (``spec.show_parse``, ``spec.show_entities``)
-    and each model's attention arcs from the focus (``spec.focus``; without one
-    only strong weights, as on screen), then, while ``spec.show_heatmap``, the
-    heatmaps side by side or the difference. Colours are the palette's
+    and the attention arcs from the focus (``spec.focus``; without one only
+    strong weights, as on screen) — two models on one word axis, the first's
+    arcs above the words and the second's below, the parse in its own band
+    above (:mod:`trfviz.widget.export_bands`) — or, with ``spec.compact``, the
+    sentence as wrapping text, each word shaded by the attention it receives
+    (a strip per model); then, while ``spec.show_heatmap``, the heatmaps side
+    by side or the difference. Colours are the palette's
     ``spec.scale``; two models share one colour range unless
     ``spec.shared_range`` is False (the panels then say so), and
     ``spec.special_tokens == "drop"`` leaves special tokens out and
@@ -133,7 +134,6 @@ def draw_view(
     import matplotlib.pyplot as plt
 
     from trfviz.figures import plot_head_grid
-    from trfviz.figures.arcs import plot_attention_arcs
     from trfviz.figures.heatmap import draw_heatmap, heatmap_size
     from trfviz.figures.layout import keep_vector, mark_preset
     from trfviz.figures.style import MIN_TEXT_SIZE, get_preset, paper_style
@@ -142,7 +142,7 @@ def draw_view(
     view = compose_view(spec, parse, sentences)
     n = len(parse.words)
     title = view_title(spec)
-    if not spec.comparing and view.panels[0].heads is not None:
+    if not spec.comparing and view.panels[0].heads is not None and not spec.compact:
         panel = view.panels[0]
         key = spec.models[0]
         whole = isinstance(panel.layer, int)
@@ -178,9 +178,6 @@ def draw_view(
     # Without a focus only strong weights are drawn, as on screen, or every arc would show.
     threshold = view.threshold if view.focus is not None else max(view.threshold, 0.25)
 
-    # The largest value per panel: one shared top, or each panel's own (``shared_range``).
-    tops = [float(np.nanmax(np.abs(m))) or 1.0 for _, m, _ in panels]
-    arc_tops = [max(tops)] * len(tops) if spec.shared_range else tops
     with paper_style(preset):
         heat_size = None
         if spec.show_heatmap:
@@ -193,69 +190,31 @@ def draw_view(
                 [panels[0][0]] if words else rows, rows, 8.0, page, True, None, panels=len(panels)
             )
 
-        def lay_out_arcs(window: tuple[int, int] | None) -> list[tuple[Any, np.ndarray, dict]]:
-            arcs = []  # (size drawn alone, matrix, arguments) per panel
-            for index in range(len(panels)):
-                if spec.mode == "difference":  # where the first model attends more
-                    matrix = np.clip(panels[0][1], 0.0, None)
-                    labels: tuple[str, ...] = tuple(parse.words)
-                elif spec.special_tokens == "keep":  # specials' weights noted under the arcs
-                    matrix = panel_matrix(spec, sentences, index).astype(float)
-                    labels = tuple(sentences[spec.models[index]].labels)
-                else:
-                    matrix, labels = shown[index]
-                if words:  # no arcs for a per-word measure: the parse and entities alone
-                    matrix = np.zeros_like(matrix)
-                title = (
-                    short_title(spec)
-                    if spec.mode == "difference"
-                    else view_title(single_model(spec, index))
-                )
-                if not words and spec.measure not in DISTRIBUTIONS:
-                    # Arcs are drawn on [0, 1]: a norm (flow...) as a share of the largest
-                    # value the panels show (or this panel shows, on its own scale); the
-                    # title says which.
-                    matrix = matrix / arc_tops[index]
-                    title += f" ({spec.measure_label} ÷ {arc_tops[index]:.3g})"
-                kwargs = {
-                    "source": view.focus,
-                    "threshold": threshold,
-                    "show_parse": spec.show_parse and index == 0,
-                    "show_entities": spec.show_entities and index == 0,
-                    "special_labels": labels[n:],
-                    "title": title,
-                    "window": window,
-                    "preset": preset,
-                }
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", UserWarning)  # too tall: windowed below
-                    alone, _ = plot_attention_arcs(parse, matrix, **kwargs)  # type: ignore[arg-type]
-                arcs.append((tuple(alone.get_size_inches()), matrix, kwargs))
-                plt.close(alone)
-            return arcs
+        def lay_out(window: tuple[int, int] | None) -> list[Band]:
+            return sentence_bands(spec, parse, sentences, panels, ranges, threshold, window, preset)
 
         # The zoom window on screen (widened to hold the focus), marked "…tokens 21–40 of
         # 64…"; at a paper preset a window too tall for the page is narrowed around the
         # focus. The heatmaps below keep every token.
-        first, last = _window(spec, n)
-        arcs = lay_out_arcs(None if (first, last) == (0, n) else (first, last))
+        # The compact view shows every word, as on screen (the zoom is the arcs').
+        first, last = (0, n) if spec.compact else _window(spec, n)
+        bands = lay_out(None if (first, last) == (0, n) else (first, last))
         if preset is not None:
             room = get_preset(preset).max_height - (heat_size[3] if heat_size else 0.0)
             size = last - first
-            while sum(h for (_, h), _, _ in arcs) > room and size > 8:
+            while sum(h for (_, h), _ in bands) > room and size > 8:
                 size = max(8, int(size * 0.75))
                 centre = view.focus if view.focus is not None else first + size // 2
                 start = min(max(centre - size // 2, first), last - size)
-                arcs = lay_out_arcs((start, start + size))
-        width = max([w for (w, _), _, _ in arcs] + ([heat_size[2]] if heat_size else []))
-        heights = [h for (_, h), _, _ in arcs] + ([heat_size[3]] if heat_size else [])
+                bands = lay_out((start, start + size))
+        width = max([w for (w, _), _ in bands] + ([heat_size[2]] if heat_size else []))
+        heights = [h for (_, h), _ in bands] + ([heat_size[3]] if heat_size else [])
         figure = plt.figure(figsize=(width, sum(heights)), layout="constrained")
         mark_preset(figure, preset)
         parts = figure.subfigures(len(heights), 1, height_ratios=heights, squeeze=False)[:, 0]
-        for part, ((w, _), matrix, kwargs) in zip(parts, arcs, strict=False):
-            # Arcs are laid out in points: an axes of exactly their size, outside the layout.
-            ax = part.add_axes(((1 - w / width) / 2, 0.0, w / width, 1.0))
-            plot_attention_arcs(parse, matrix, ax=ax, **kwargs)
+        for part, ((w, _), draw) in zip(parts, bands, strict=False):
+            # Bands are laid out in points: an axes of exactly their size, outside the layout.
+            draw(part.add_axes(((1 - w / width) / 2, 0.0, w / width, 1.0)))
         if heat_size is not None:
             label_size, cell, _, _ = heat_size
             axes = parts[-1].subplots(1, len(panels), squeeze=False)[0]

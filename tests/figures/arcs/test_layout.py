@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from trfviz.figures.arcs.layout import (
@@ -95,3 +96,22 @@ def test_arcs_meeting_at_a_word_leave_from_distinct_points() -> None:
 @pytest.mark.parametrize(("weight", "text"), [(0.25, ".25"), (1.0, "1.00"), (0.0, ".00")])
 def test_format_weight(weight: float, text: str) -> None:
     assert format_weight(weight) == text
+
+
+def test_a_second_models_arcs_lift_the_parse_into_its_own_band() -> None:
+    words = ["a", "b", "c", "d"]
+    above = [
+        DrawnArc(1, 3, ".40", "above-att-arc-1-3", 0.4),
+        DrawnArc(1, 2, ".30", "above-att-arc-1-2", 0.3),
+    ]
+    plain = layout_scene(scene(words, [dep(1, 0)]), font=10.0, wrap=None, measure=measure)
+    lifted = layout_scene(
+        scene(words, [dep(1, 0)], above_arcs=above), font=10.0, wrap=None, measure=measure
+    )
+    (line,), (two,) = plain.lines, lifted.lines
+    assert line.dep_lift == 0.0 and not line.above_levels
+    assert two.above_levels == {"above-att-arc-1-3": 2, "above-att-arc-1-2": 1}
+    # The parse starts above the second level of arcs, clear of it.
+    assert two.dep_lift == pytest.approx(2 * lifted.att_step + lifted.small * 1.2)
+    assert lifted.height == pytest.approx(plain.height + two.dep_lift)
+    np.testing.assert_allclose(two.x, line.x)  # the words stay where they were

@@ -28,14 +28,18 @@ def draw_scene(
     *,
     color: str,
     entity_colors: Mapping[str, str] | None,
+    above_color: str | None = None,
 ) -> None:
-    """Draws every line of ``layout`` on ``ax`` (data units are points)."""
+    """Draws every line of ``layout`` on ``ax`` (data units are points).
+
+    ``above_color``: the colour of ``scene.above_arcs`` (default ``color``).
+    """
     ax.set_xlim(0, layout.width)
     ax.set_ylim(-layout.height, 0)
     ax.set_aspect("equal", adjustable="box")
     ax.set_axis_off()
     for index, line in enumerate(layout.lines):
-        _draw_line(ax, scene, layout, line, index, color, entity_colors)
+        _draw_line(ax, scene, layout, line, index, color, entity_colors, above_color or color)
 
 
 def _draw_line(
@@ -46,6 +50,7 @@ def _draw_line(
     index: int,
     color: str,
     entity_colors: Mapping[str, str] | None,
+    above_color: str,
 ) -> None:
     from matplotlib.patches import FancyBboxPatch
 
@@ -121,13 +126,56 @@ def _draw_line(
     att_shown = [a for a in scene.att_arcs if a.gid in line.att_levels]
     dep_ends = arc_ends(dep_shown, line.dep_levels, layout, line)
     att_ends = arc_ends(att_shown, line.att_levels, layout, line)
+    if line.dep_lift and dep_shown:  # the parse's own band: a baseline with a tick per word
+        base = y + layout.dep_base + line.dep_lift
+        ax.plot(
+            [line.x_of(line.start) - font * 0.5, line.x_of(line.end - 1) + font * 0.5],
+            [base, base],
+            color="#bbbbbb",
+            linewidth=0.5,
+            zorder=0,
+            gid=f"parse-base{suffix}",
+        )
+        ticks = [line.x_of(t) for t in range(line.start, line.end)]
+        ax.scatter(ticks, [base] * len(ticks), s=2, color="#999999", linewidths=0, zorder=0)
+    above_shown = [a for a in scene.above_arcs if a.gid in line.above_levels]
+    above_ends = arc_ends(above_shown, line.above_levels, layout, line)
+    for arc in above_shown:
+        weight = min(arc.weight, 1.0)
+        _draw_arc(
+            ax,
+            arc,
+            above_ends[arc.gid],
+            y + layout.dep_base,
+            line.above_levels[arc.gid] * layout.att_step,
+            +1,
+            line,
+            above_color,
+            (0.35 + 2.6 * weight) * font / 10,
+            0.3 + 0.7 * weight,
+            small * 0.85 if scene.show_weights else 0.0,
+            suffix,
+            label_color=above_color,
+        )
+    for arc in scene.above_arcs:
+        if arc.a == arc.b and line.start <= arc.a < line.end:
+            ax.scatter(
+                [x_of(arc.a)],
+                [y + layout.dep_base + small * 0.3],
+                s=(2 + 40 * arc.weight) * (font / 10) ** 2,
+                color=above_color,
+                alpha=0.3 + 0.7 * min(arc.weight, 1.0),
+                linewidths=0,
+                zorder=2,
+                gid=f"above-att-self-{arc.a}{suffix}",
+            )
     for arc in dep_shown:
         level = line.dep_levels[arc.gid]
         _draw_arc(
             ax,
             arc,
             dep_ends[arc.gid],
-            y + layout.dep_base,
+            y + layout.dep_base + line.dep_lift,
             level * layout.dep_step,
             +1,
             line,
@@ -180,6 +228,7 @@ def _draw_arc(
     alpha: float,
     label_size: float,
     suffix: str,
+    label_color: str | None = None,
 ) -> None:
     from matplotlib.patches import PathPatch, Polygon
     from matplotlib.path import Path
@@ -249,7 +298,7 @@ def _draw_arc(
             fontsize=label_size,
             ha="center",
             va="center_baseline",
-            color=color if direction < 0 else "#222222",
+            color=label_color or (color if direction < 0 else "#222222"),
             zorder=2,
             parse_math=False,
             gid=f"{arc.gid.replace('arc', 'label')}{suffix}",

@@ -16,7 +16,7 @@ another's vertical stroke.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -67,6 +67,8 @@ class ArcScene:
     """What the figure shows: words, tags, arcs and entities of tokens ``window``.
 
     ``has_title`` and ``title_lines`` reserve room above the first line for a title.
+    ``above_arcs``: a second model's attention, drawn above the words on the same
+    axis, with the parse lifted into its own band above them.
     """
 
     words: Sequence[str]
@@ -79,6 +81,7 @@ class ArcScene:
     show_weights: bool
     has_title: bool = False
     title_lines: int = 1
+    above_arcs: Sequence[DrawnArc] = ()
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,8 @@ class ArcLine:
     right: float  # where arcs to tokens after the line end
     dep_levels: dict[str, int]
     att_levels: dict[str, int]
+    above_levels: Mapping[str, int] = field(default_factory=dict)  # arcs above the words
+    dep_lift: float = 0.0  # how far the parse band sits above ``dep_base`` (room for them)
 
     def x_of(self, token: int) -> float:
         """x of ``token``'s centre; the line's edge for a token on another line."""
@@ -234,7 +239,7 @@ def layout_scene(
         widths = np.maximum(widths, np.array([measure(t, small, "normal") for t in scene.tags]))
     sizes = [(a, small) for a in scene.dep_arcs]
     if scene.show_weights:
-        sizes += [(a, small * 0.85) for a in scene.att_arcs]
+        sizes += [(a, small * 0.85) for a in (*scene.att_arcs, *scene.above_arcs)]
     room = {arc.gid: measure(arc.label, size, "normal") + size * 1.6 for arc, size in sizes}
     arcs = [a for a, _ in sizes]
     x_all = np.concatenate([[0.0], np.cumsum(_gaps(scene, widths, font, room, arcs, measure))])
@@ -296,7 +301,13 @@ def layout_scene(
     for lo, hi in zip(breaks, [*breaks[1:], end], strict=True):
         dep_levels = line_levels(scene.dep_arcs, lo, hi)
         att_levels = line_levels(scene.att_arcs, lo, hi)
-        above = dep_base + max(dep_levels.values(), default=0) * dep_step + small * 0.9
+        above_levels = line_levels(scene.above_arcs, lo, hi)
+        lift = 0.0
+        if scene.above_arcs:  # the first model's band, then the parse's band above it
+            lift = max(above_levels.values(), default=0) * att_step + small * 1.2
+            if scene.source is not None and scene.source in range(lo, hi):
+                lift += small * 0.6  # room for the self-attention dot
+        above = dep_base + lift + max(dep_levels.values(), default=0) * dep_step + small * 0.9
         below = -att_base + max(att_levels.values(), default=0) * att_step
         if scene.att_arcs and scene.source is not None and scene.source in range(lo, hi):
             below += small * 0.6  # room for the self-attention dot
@@ -307,7 +318,20 @@ def layout_scene(
         x = x_all[lo:hi] + margin + left + widths[lo] / 2 - x_all[lo]
         right_edge = x[-1] + widths[hi - 1] / 2 + right + margin * 0.75
         line_width = max(line_width, right_edge + margin * 0.25)
-        lines.append(ArcLine(lo, hi, y, x, margin * 0.25, right_edge, dep_levels, att_levels))
+        lines.append(
+            ArcLine(
+                lo,
+                hi,
+                y,
+                x,
+                margin * 0.25,
+                right_edge,
+                dep_levels,
+                att_levels,
+                above_levels,
+                lift,
+            )
+        )
         y -= below
     height = -y + font * (2.2 if scene.source is not None else 0.6)
     return ArcLayout(

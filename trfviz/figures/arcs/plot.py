@@ -32,6 +32,7 @@ Example
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -50,7 +51,7 @@ from trfviz.figures.arcs.layout import (
 )
 from trfviz.figures.export import RIGID_ATTR
 from trfviz.figures.heatmap import check_window, window_note
-from trfviz.figures.layout import displayable, measure_text, new_figure
+from trfviz.figures.layout import displayable, measure_text, new_figure, wrap_text
 from trfviz.figures.style import MIN_TEXT_SIZE, Preset, get_preset, paper_style
 from trfviz.palette import ATTENTION_COLOR
 from trfviz.parse import SentenceParse
@@ -80,6 +81,11 @@ def plot_attention_arcs(
     title: str | None = None,
     entity_colors: Mapping[str, str] | None = None,
     color: str = ATTENTION_COLOR,
+    attention_above: np.ndarray | None = None,
+    special_labels_above: Sequence[str] = (),
+    above_color: str | None = None,
+    band_names: tuple[str, str] | None = None,
+    weight_top: float | tuple[float, float] = 1.0,
     ax: Axes | None = None,
     preset: str | Preset | None = None,
 ) -> tuple[Figure, Axes]:
@@ -107,6 +113,17 @@ def plot_attention_arcs(
         title: text above the figure.
         entity_colors: colours overriding displaCy's for some labels.
         color: colour of the attention arcs.
+        attention_above: a second model's ``[query, key]`` over the same words,
+            drawn above the words on the same axis (same source, threshold and
+            top_k); the parse then sits in its own band above it. Its arcs'
+            gids start ``"above-"`` (``"above-att-arc-2-5"``).
+        special_labels_above: names of ``attention_above``'s columns past the words.
+        above_color: colour of the arcs above (default ``color``).
+        band_names: ``(above, below)`` names written before each model's note
+            of weight on special tokens.
+        weight_top: the weight drawn at full width and opacity (1: weights as
+            they are, one scale for both models); ``(above, below)`` gives each
+            model its own.
         ax: draw into these axes; the drawing is scaled down to fit them.
         preset: lay out for a paper width (``"one-column"``, ``"two-column"``).
 
@@ -134,9 +151,28 @@ def plot_attention_arcs(
         title = f"{title} ({mark})" if title else mark
     if source is not None and not start <= source < end:
         raise ValueError(f"source {source} is outside the window {window}")
-    att_arcs = select_attention_arcs(
-        matrix[:n, :n], source=source, threshold=threshold, top_k=top_k
+    tops = weight_top if isinstance(weight_top, tuple) else (weight_top, weight_top)
+    if not all(t > 0 for t in tops):
+        raise ValueError(f"weight_top must be positive; got {weight_top!r}")
+    att_arcs = _scaled(
+        select_attention_arcs(matrix[:n, :n], source=source, threshold=threshold, top_k=top_k),
+        tops[1],
+        "",
     )
+    above_matrix = None if attention_above is None else np.asarray(attention_above, dtype=float)
+    above_arcs: list[DrawnArc] = []
+    if above_matrix is not None:
+        if above_matrix.ndim != 2 or min(above_matrix.shape) < n:
+            raise ValueError(
+                f"attention_above has shape {above_matrix.shape}; the parse has {n} words"
+            )
+        above_arcs = _scaled(
+            select_attention_arcs(
+                above_matrix[:n, :n], source=source, threshold=threshold, top_k=top_k
+            ),
+            tops[0],
+            "above-",
+        )
     dep_arcs = [
         DrawnArc(a.head, a.dependent, a.label, f"dep-arc-{a.head}-{a.dependent}")
         for a in (parse.arcs if show_parse else ())
@@ -156,10 +192,7 @@ def plot_attention_arcs(
         if wrap is None and preset is not None:
             wrap = get_preset(preset).width
         if title and wrap is not None and measure_text(title, font) > wrap * 72 * 0.95:
-            # A title wider than the page breaks before its window mark (or its middle).
-            cut = title.rfind(" (") if " (" in title else title.rfind(" ", 0, len(title) // 2 + 1)
-            if cut > 0:
-                title = title[:cut] + "\n" + title[cut + 1 :]
+            title = _title_lines(title, font, wrap * 72 * 0.95)
         scene = ArcScene(
             words=words,
             tags=tags,
@@ -171,8 +204,14 @@ def plot_attention_arcs(
             show_weights=show_weights,
             has_title=bool(title),
             title_lines=title.count("\n") + 1 if title else 1,
+            above_arcs=above_arcs,
         )
         layout = layout_scene(scene, font, wrap)
+        if title and max(measure_text(t, font) for t in title.split("\n")) > layout.width * 0.95:
+            # Narrower than the page (a short window): the title wraps to the drawing.
+            title = _title_lines(title.replace("\n", " "), font, layout.width * 0.95)
+            scene = dataclasses.replace(scene, title_lines=title.count("\n") + 1)
+            layout = layout_scene(scene, font, wrap)
         if preset is not None and ax is None and layout.height / 72 > get_preset(preset).max_height:
             warnings.warn(
                 f"{end - start} words drawn at {get_preset(preset).name!r} "
@@ -206,15 +245,28 @@ def plot_attention_arcs(
         if created:
             ax.set_position((0.0, 0.0, 1.0, 1.0))
         setattr(fig, RIGID_ATTR, True)
-        draw_scene(ax, scene, layout, color=color, entity_colors=entity_colors)
+        draw_scene(
+            ax,
+            scene,
+            layout,
+            color=color,
+            entity_colors=entity_colors,
+            above_color=above_color,
+        )
         notes = []
-        if source is not None and matrix.shape[1] > n:
-            rest = matrix[source, n:]
-            names = list(special_labels) or [f"special {i}" for i in range(len(rest))]
-            notes = [f"{name} {format_weight(w)}" for name, w in zip(names, rest, strict=False)]
-        if source is not None and window is not None:
-            outside = float(matrix[source, :start].sum() + matrix[source, end:n].sum())
-            notes.append(f"outside window {format_weight(outside)}")
+        bands = [(above_matrix, special_labels_above, 0)] if above_matrix is not None else []
+        for band, labels, side in [*bands, (matrix, special_labels, 1)]:
+            if source is None or band is None:
+                continue
+            rest = band[source, n:]
+            names = list(labels) or [f"special {i}" for i in range(len(rest))]
+            parts = [f"{name} {format_weight(w)}" for name, w in zip(names, rest, strict=False)]
+            if window is not None:
+                outside = float(band[source, :start].sum() + band[source, end:n].sum())
+                parts.append(f"outside window {format_weight(outside)}")
+            if parts and band_names and bands:  # two models: say whose weights these are
+                parts[0] = f"{band_names[side]}: {parts[0]}"
+            notes += parts
         if notes:
             ax.text(
                 layout.margin,
@@ -239,6 +291,19 @@ def plot_attention_arcs(
                 gid="title",
             )
     return fig, ax
+
+
+def _title_lines(title: str, size: float, width: float) -> str:
+    """``title`` wrapped to ``width`` points, its window mark ``(…tokens 21–40 of 64…)`` whole."""
+    head, _, mark = title.rpartition(" (")
+    if head and mark.lstrip("…").startswith("tokens "):
+        return wrap_text(head, size, width) + "\n(" + mark
+    return wrap_text(title, size, width)
+
+
+def _scaled(arcs: Sequence[DrawnArc], top: float, prefix: str) -> list[DrawnArc]:
+    """``arcs`` drawn as if ``top`` were a weight of 1 (labels keep the weight); gids prefixed."""
+    return [dataclasses.replace(arc, weight=arc.weight / top, gid=prefix + arc.gid) for arc in arcs]
 
 
 def _fitted_note(word: str, notes: Sequence[str], width: float, size: float) -> str:

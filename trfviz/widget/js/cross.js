@@ -154,7 +154,7 @@ function render({ model, el: host }) {
     const data = get("_pair_data");
     const weights = get("_weights");
     const palette = get("_palette") || {};
-    const colour = palette.attention || "#1f5fa8";
+    const colour = palette.attention;
     const showParse = get("show_parse");
     const threshold = get("threshold");
     const src = data.source.words;
