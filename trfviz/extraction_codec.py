@@ -3,12 +3,14 @@
 Importing this module (``import trfviz`` does) registers a msgpack encoder and
 decoder with srsly (as spacy-transformers does for its ``TransformerData``), so
 :class:`~trfviz.extraction.Extraction`, :class:`~trfviz.extraction.SentenceExtraction`,
-:class:`~trfviz.alignment.Alignment` and :class:`~trfviz.extraction.ExtractionOptions`
-survive spaCy's own serialization of ``Doc.user_data``: ``Doc.to_bytes`` /
-``from_bytes``, ``to_disk`` / ``from_disk``, ``DocBin(store_user_data=True)``
-and ``nlp.pipe(..., n_process=2)``. Each object is written as a tagged map of
-plain fields; arrays go through srsly's numpy codec, so a round trip is
-bit-exact, and nothing is pickled.
+:class:`~trfviz.alignment.Alignment`, :class:`~trfviz.extraction.ExtractionOptions`
+and the measures (:class:`~trfviz.measures.MeasureExtraction`,
+:class:`~trfviz.measures.SentenceMeasure`) survive spaCy's own serialization of
+``Doc.user_data``: ``Doc.to_bytes`` / ``from_bytes``, ``to_disk`` / ``from_disk``,
+``DocBin(store_user_data=True)`` and ``nlp.pipe(..., n_process=2)``. Each object
+is written as a tagged map of plain fields, whatever fields the class has (so a
+new field of a measure, or a new measure name, needs no change here); arrays go
+through srsly's numpy codec, so a round trip is bit-exact, and nothing is pickled.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import srsly
 
 from trfviz.alignment import Alignment
 from trfviz.extraction import Extraction, ExtractionOptions, SentenceExtraction
+from trfviz.measures.results import MeasureExtraction, SentenceMeasure
 
 __all__: list[str] = []
 
@@ -70,7 +73,15 @@ def _decode_msgpack(obj: Any, chain: Any = None) -> Any:
 _TAG = "__trfviz__"
 _VERSION = 1
 _SERIALIZABLE: dict[str, type] = {
-    cls.__name__: cls for cls in (Extraction, SentenceExtraction, Alignment, ExtractionOptions)
+    cls.__name__: cls
+    for cls in (
+        Extraction,
+        SentenceExtraction,
+        Alignment,
+        ExtractionOptions,
+        MeasureExtraction,
+        SentenceMeasure,
+    )
 }
 _NAMES = {cls: name for name, cls in _SERIALIZABLE.items()}
 
@@ -81,15 +92,18 @@ def _plain(value: Any) -> Any:
         return int(value)
     if isinstance(value, np.bool_):
         return bool(value)
+    if isinstance(value, np.floating):
+        return float(value)
     return value
 
 
 def _restored(value: Any) -> Any:
-    # msgpack gives sequences back as lists (or tuples); every sequence field is a tuple.
+    # msgpack gives sequences back as lists (or tuples); every sequence field is a tuple,
+    # nested ones too (a measure's options are (name, value) pairs).
     if isinstance(value, np.ndarray):
         return value.copy()
     if isinstance(value, list | tuple):
-        return tuple(value)
+        return tuple(_restored(item) for item in value)
     return value
 
 

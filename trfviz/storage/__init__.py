@@ -10,11 +10,17 @@ the manifest is type-checked, every CRC-32 and SHA-256 is checked, nothing is
 unpickled and nothing is allocated beyond what the file holds
 (:mod:`trfviz.storage.store`, which also holds :class:`ExtractionStore`, a
 directory of extractions keyed by model, revision, text and options).
+
+Measures (:class:`~trfviz.measures.MeasureExtraction`: norms, rollout, flow, and
+new ones without new code) go in the same kind of file with their own manifest
+(:mod:`trfviz.storage.measure_files`: :func:`save_measure`, :func:`load_measure`,
+and :meth:`ExtractionStore.put_measure` / :meth:`~ExtractionStore.get_measure`).
 """
 
 from trfviz.storage.archive import MAX_MEMBERS
 from trfviz.storage.errors import CorruptExtractionError, UnsafeExtractionError
 from trfviz.storage.manifest import MAX_MANIFEST_BYTES
+from trfviz.storage.measure_files import load_measure, save_measure
 from trfviz.storage.store import ExtractionStore, load_extraction, save_extraction
 
 __all__ = [
@@ -24,5 +30,7 @@ __all__ = [
     "ExtractionStore",
     "UnsafeExtractionError",
     "load_extraction",
+    "load_measure",
     "save_extraction",
+    "save_measure",
 ]

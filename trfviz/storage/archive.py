@@ -29,9 +29,9 @@ __all__ = ["MAX_MEMBERS", "Member", "read_at", "read_member", "read_members", "w
 MAX_MEMBERS = 1_000_000
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)
-_MEMBER_NAME = re.compile(
-    r"s(0|[1-9][0-9]{0,8})/(pairs|special|orphan|missing|attention|states|piece_attention)\.npy"
-)
+# An array's name is a lower-case identifier: extractions hold a fixed set (see the manifest),
+# measure files one per array field of their sentences (values, piece_values, ...).
+_MEMBER_NAME = re.compile(r"s(0|[1-9][0-9]{0,8})/[a-z][a-z0-9_]{0,63}\.npy")
 
 # ZIP records (APPNOTE.TXT 4.3): local header, central entry, end records.
 _LOCAL = struct.Struct("<4s2B4H3L2H")

@@ -177,7 +177,12 @@ def read_manifest(handle: BinaryIO, member: Member) -> Manifest:
     except (ValueError, RecursionError) as error:  # bad UTF-8 or JSON, or absurd nesting
         raise CorruptExtractionError(f"its manifest.json is not valid JSON: {error}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise CorruptExtractionError("not a trfviz extraction file (manifest format)")
+        hint = (
+            "; it holds a measure: read it with trfviz.storage.load_measure"
+            if isinstance(manifest, dict) and manifest.get("format") == "trfviz-measure"
+            else ""
+        )
+        raise CorruptExtractionError(f"not a trfviz extraction file (manifest format){hint}")
     if manifest.get("version") != VERSION or isinstance(manifest.get("version"), bool):
         raise CorruptExtractionError(
             f"format version {manifest.get('version')!r}; this trfviz reads {VERSION}"

@@ -26,9 +26,10 @@ import re
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
@@ -46,7 +47,10 @@ from trfviz.storage.manifest import (
     sha256_text,
 )
 
-__all__ = ["ExtractionStore", "load_extraction", "save_extraction"]
+if TYPE_CHECKING:
+    from trfviz.measures import MeasureExtraction
+
+__all__ = ["ExtractionStore", "load_extraction", "read_array", "save_extraction"]
 
 #: Largest ``.npy`` header read (numpy's own default limit).
 _MAX_NPY_HEADER = 10_000
@@ -95,10 +99,11 @@ def load_extraction(path: str | os.PathLike[str]) -> Extraction:
 
 
 class ExtractionStore:
-    """A directory of stored extractions keyed by model, revision, text and options.
+    """A directory of stored extractions (and measures) keyed by model, revision, text and options.
 
-    Layout: ``root/<model>/<revision>/<sha256(text)[:24]>-<sha256(options)[:8]>.trfviz``,
-    with ``/`` and other unsafe characters of names replaced by ``--``.
+    Layout: ``root/<model>/<revision>/<sha256(text)[:24]>-<sha256(options)[:8]>.trfviz``
+    (a measure: ``...-<measure>-<sha256(options)[:8]>.trfviz``), with ``/`` and
+    other unsafe characters of names replaced by ``--``.
     """
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
@@ -131,6 +136,50 @@ class ExtractionStore:
         if extraction.text != text:  # a hash-prefix collision, however unlikely
             return None
         return extraction
+
+    def measure_path_for(
+        self,
+        model: str,
+        revision: str,
+        text: str,
+        measure: str,
+        options: Iterable[tuple[str, object]],
+    ) -> Path:
+        """Where ``measure`` of ``text`` by ``model`` at ``revision`` with ``options`` is kept."""
+        ordered = sorted(options, key=lambda pair: pair[0])
+        options_key = sha256_text(json.dumps(ordered, default=str))[:8]
+        name = f"{sha256_text(text)[:24]}-{_safe(measure)}-{options_key}.trfviz"
+        return self.root / _safe(model) / _safe(revision) / name
+
+    def put_measure(self, measure: MeasureExtraction) -> Path:
+        """Store a :class:`~trfviz.measures.MeasureExtraction`; returns its path."""
+        from trfviz.storage.measure_files import save_measure  # it reads arrays through here
+
+        path = self.measure_path_for(
+            measure.model, measure.revision, measure.text, measure.measure, measure.options
+        )
+        return save_measure(measure, path)
+
+    def get_measure(
+        self,
+        model: str,
+        revision: str,
+        text: str,
+        measure: str,
+        options: Iterable[tuple[str, object]] | Mapping[str, object],
+    ) -> MeasureExtraction | None:
+        """The stored measure, or None if there is none (corrupt files raise).
+
+        ``options`` as the measure's ``options`` (pairs, or a mapping).
+        """
+        from trfviz.storage.measure_files import load_measure
+
+        pairs = options.items() if isinstance(options, Mapping) else options
+        path = self.measure_path_for(model, revision, text, measure, tuple(pairs))
+        if not path.exists():
+            return None
+        stored = load_measure(path)
+        return stored if stored.text == text else None
 
 
 def _load(handle: BinaryIO, file_size: int) -> Extraction:
@@ -168,7 +217,7 @@ def _read_sentence(
     handle: BinaryIO, members: dict[str, Member], index: int, spec: SentenceSpec
 ) -> SentenceExtraction:
     arrays = {
-        name: _read_array(handle, members[f"s{index}/{name}.npy"], array)
+        name: read_array(handle, members[f"s{index}/{name}.npy"], array)
         for name, array in spec.arrays.items()
     }
     pairs = arrays["pairs"]
@@ -197,7 +246,7 @@ def _read_sentence(
     )
 
 
-def _read_array(handle: BinaryIO, member: Member, spec: ArraySpec) -> np.ndarray:
+def read_array(handle: BinaryIO, member: Member, spec: ArraySpec) -> np.ndarray:
     """One array, its size checked against its member before it is allocated."""
     where = f"member {member.name!r}"
     nbytes = spec.nbytes

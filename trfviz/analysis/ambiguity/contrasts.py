@@ -6,7 +6,10 @@ of :func:`~trfviz.analysis.ambiguity.regions.measure_region_attention`, and
 :func:`estimate_effects` the paired effect size across items per head: mean
 difference / standard deviation of the differences (Cohen's d_z), a paired
 t-test, optionally a sign-flip permutation p-value, and Benjamini–Hochberg
-q-values across heads (:mod:`trfviz.analysis.stats`).
+q-values across heads (:mod:`trfviz.analysis.stats`). Both also take the table
+of :func:`~trfviz.analysis.ambiguity.measure_region_attribution` (one
+``attribution`` per stimulus, no heads): then there is one effect per model,
+suite, region and target.
 """
 
 from __future__ import annotations
@@ -24,14 +27,20 @@ __all__ = ["Contrast", "contrast_conditions", "estimate_effects"]
 #: Condition ``a`` minus condition ``b``, or a mapping of condition weights.
 Contrast = tuple[str, str] | Mapping[str, float]
 
-_HEAD_KEYS = ["model", "suite", "source", "target", "layer", "head"]
+# The identifying columns a table may have (attention tables: source, target, layer, head;
+# attribution tables: region, target), and the value columns, in the order looked for.
+_KEYS = ["model", "suite", "source", "target", "region", "layer", "head"]
+_UNITS = ["layer", "head"]
+_VALUES = ("attention", "attribution")
 
 
 def contrast_conditions(table: pd.DataFrame, contrast: Contrast) -> pd.DataFrame:
     """Each item's contrast between conditions, per head.
 
     Args:
-        table: from :func:`measure_region_attention` (several models may be concatenated).
+        table: from :func:`measure_region_attention` or
+            :func:`~trfviz.analysis.ambiguity.measure_region_attribution`
+            (several models may be concatenated).
         contrast: ``(a, b)`` for condition ``a`` minus condition ``b``, or a
             mapping of condition weights, e.g. the NP/Z interaction
             ``{"ambig_nocomma": 1, "ambig_comma": -1, "unambig_nocomma": -1,
@@ -39,16 +48,21 @@ def contrast_conditions(table: pd.DataFrame, contrast: Contrast) -> pd.DataFrame
 
     Returns:
         One row per head × item: ``model, suite, source, target, layer, head,
-        item``, one column per condition used (its attention), ``difference``
-        (the weighted sum) and ``contrast`` (a readable label).
+        item`` (for attributions: ``model, suite, target, region, item``), one
+        column per condition used (its attention or attribution),
+        ``difference`` (the weighted sum) and ``contrast`` (a readable label).
     """
     weights = _contrast_weights(contrast)
     missing = set(weights) - set(table["condition"].unique())
     if missing:
         raise ValueError(f"conditions {sorted(missing)} are not in the table")
+    value = next((c for c in _VALUES if c in table.columns), None)
+    if value is None:
+        raise ValueError(f"the table has none of the value columns {list(_VALUES)}")
+    keys = [k for k in _KEYS if k in table.columns]
     used = table[table["condition"].isin(list(weights))]
     # unstack, not pivot_table: only (model, layer, head, item) rows that exist, NaNs kept.
-    wide = used.set_index([*_HEAD_KEYS, "item", "condition"])["attention"].unstack("condition")
+    wide = used.set_index([*keys, "item", "condition"])[value].unstack("condition")
     wide = wide.reindex(columns=list(weights))
     wide.columns.name = None
     difference = sum(wide[c].to_numpy() * w for c, w in weights.items())
@@ -94,7 +108,9 @@ def estimate_effects(
         seed: random seed of the Monte Carlo sample.
 
     Returns:
-        One row per head (and model, suite, regions, contrast): ``n_items,
+        One row per head (and model, suite, regions, contrast; for an
+        attribution table, one row per model, suite, target, region and
+        contrast): ``n_items,
         mean_difference, sd_difference, effect_size`` (mean / sd, Cohen's
         d_z), ``t``, ``p_value`` (two-sided paired t-test), ``q_value``
         (Benjamini–Hochberg over the heads of a model) and, with
@@ -103,10 +119,14 @@ def estimate_effects(
     """
     from scipy import stats
 
-    keys = [*_HEAD_KEYS[:4], "contrast"]
+    units = [k for k in _UNITS if k in contrasts.columns]
+    keys = [*(k for k in _KEYS if k in contrasts.columns and k not in units), "contrast"]
     frames = []
     for group_key, group in contrasts.groupby(keys, sort=False):
-        wide = group.set_index(["item", "layer", "head"])["difference"].unstack(["layer", "head"])
+        if units:
+            wide = group.set_index(["item", *units])["difference"].unstack(units)
+        else:
+            wide = group.set_index("item")[["difference"]]
         diffs = wide.to_numpy(dtype=np.float64)  # [items, heads]
         n = np.sum(np.isfinite(diffs), axis=0)
         with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
@@ -119,10 +139,8 @@ def estimate_effects(
         p = np.where(n >= 2, p, np.nan)
         frame = pd.DataFrame(
             {
-                **dict(zip(keys[:4], group_key[:4], strict=True)),
-                "contrast": group_key[4],
-                "layer": wide.columns.get_level_values("layer").to_numpy(),
-                "head": wide.columns.get_level_values("head").to_numpy(),
+                **dict(zip(keys, group_key, strict=True)),
+                **{u: wide.columns.get_level_values(u).to_numpy() for u in units},
                 "n_items": n,
                 "mean_difference": mean,
                 "sd_difference": sd,

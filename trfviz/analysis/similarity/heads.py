@@ -36,6 +36,11 @@ query rows of all sentences:
   both directions, and :func:`summarize_head_similarity` averages that over
   heads for a model-level score.
 
+Value-weighted norms, rollout and flow (:class:`~trfviz.measures.MeasureExtraction`)
+are accepted in place of attention (:mod:`trfviz.analysis.measure_inputs`); since
+rows are renormalised as above, norms are compared as each row's share of its
+norm mass.
+
 It is computed as a streaming reduction: :class:`HeadSimilarity` keeps only
 sums over rows, takes one sentence pair at a time with ``update`` (a corpus
 reducer, :class:`trfviz.analysis.corpus.Reducer`), combines in place with
@@ -385,6 +390,10 @@ def compare_heads(
         a, b: the two models' extractions of the same Docs, in the same order:
             an :class:`Extraction`, or a sequence of Extractions and/or
             :class:`SentenceExtraction` objects. Sentences are paired in order.
+            A :class:`~trfviz.measures.MeasureExtraction` (value-weighted norms,
+            rollout, flow) stands in for attention; its rows are renormalised
+            like attention rows, so norms compare as each row's share of its
+            norm mass (:mod:`trfviz.analysis.measure_inputs`).
         model_a, model_b, top_k, epsilon, keys, min_keys: see :class:`HeadSimilarity`.
 
     Returns:

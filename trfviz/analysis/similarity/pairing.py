@@ -14,28 +14,43 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from trfviz.analysis.measure_inputs import as_attention
 from trfviz.extraction import Extraction, SentenceExtraction
+from trfviz.measures.results import MeasureExtraction
 
 if TYPE_CHECKING:
     from trfviz.parse import SentenceParse
 
 __all__ = ["Extractions", "PairReducer", "flatten", "name_of", "pair_sentences"]
 
-Extractions = Extraction | Iterable[Extraction | SentenceExtraction]
+Extractions = (
+    Extraction | MeasureExtraction | Iterable[Extraction | MeasureExtraction | SentenceExtraction]
+)
 
 
 def flatten(items: Extractions) -> list[SentenceExtraction]:
-    """The sentences of an Extraction, or of a sequence of Extractions and sentences, in order."""
+    """The sentences of an Extraction, or of a sequence of Extractions and sentences, in order.
+
+    A :class:`~trfviz.measures.MeasureExtraction` (norms, rollout, flow) is read
+    as attention (:func:`trfviz.analysis.measure_inputs.as_attention`).
+    """
+    if isinstance(items, MeasureExtraction):
+        items = as_attention(items)
     if isinstance(items, Extraction):
         return list(items.sentences)
     out: list[SentenceExtraction] = []
     for item in items:
+        if isinstance(item, MeasureExtraction):
+            item = as_attention(item)
         if isinstance(item, Extraction):
             out.extend(item.sentences)
         elif isinstance(item, SentenceExtraction):
             out.append(item)
         else:
-            raise TypeError(f"expected Extraction or SentenceExtraction, got {type(item).__name__}")
+            raise TypeError(
+                "expected Extraction, MeasureExtraction or SentenceExtraction, got "
+                f"{type(item).__name__}"
+            )
     return out
 
 
@@ -55,9 +70,13 @@ def pair_sentences(
 
 def name_of(items: object) -> str | None:
     """The model name of an Extraction (or of the first of a sequence of them), else None."""
-    if isinstance(items, Extraction):
+    if isinstance(items, Extraction | MeasureExtraction):
         return items.model
-    if isinstance(items, Sequence) and items and isinstance(items[0], Extraction):
+    if (
+        isinstance(items, Sequence)
+        and items
+        and isinstance(items[0], Extraction | MeasureExtraction)
+    ):
         return items[0].model
     return None
 
@@ -75,8 +94,11 @@ class PairReducer:
 
     def update(
         self,
-        extractions: Mapping[str, SentenceExtraction] | SentenceExtraction | Extraction,
-        parse: SentenceParse | SentenceExtraction | Extraction | None = None,
+        extractions: Mapping[str, SentenceExtraction]
+        | SentenceExtraction
+        | Extraction
+        | MeasureExtraction,
+        parse: SentenceParse | SentenceExtraction | Extraction | MeasureExtraction | None = None,
     ) -> None:
         """Add one sentence (or every sentence of a Doc) as seen by the two models.
 
@@ -90,8 +112,13 @@ class PairReducer:
           its order). ``parse`` is not read.
         - ``update(a, b)``: model A's and model B's :class:`SentenceExtraction`
           of one sentence, or their :class:`Extraction` of one Doc (whose model
-          names are then adopted where unset).
+          names are then adopted where unset), or a
+          :class:`~trfviz.measures.MeasureExtraction` read as attention.
         """
+        if isinstance(extractions, MeasureExtraction):
+            extractions = as_attention(extractions)
+        if isinstance(parse, MeasureExtraction):
+            parse = as_attention(parse)
         if isinstance(extractions, Mapping):
             a, b = self._pick(extractions)
             self.add_pair(a, b)

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from trfviz.analysis.measure_inputs import as_attention
 from trfviz.extraction import Extraction, SentenceExtraction
+from trfviz.measures.results import MeasureExtraction
 from trfviz.parse import SentenceParse, parse_sentence
 
 if TYPE_CHECKING:
@@ -40,14 +42,17 @@ def attention_of(extraction: SentenceExtraction, n_words: int, name: str) -> np.
 
 
 def sentence_pairs(
-    extractions: Iterable[Extraction], parses: Iterable[Doc | Sequence[SentenceParse]]
+    extractions: Iterable[Extraction | MeasureExtraction],
+    parses: Iterable[Doc | Sequence[SentenceParse]],
 ) -> Iterator[tuple[dict[str, SentenceExtraction], SentenceParse]]:
     parse_iter = iter(parses)
     count = 0
-    for count, extraction in enumerate(extractions, start=1):
+    for count, given in enumerate(extractions, start=1):
+        # A measure (norms, rollout, flow) is read as attention: see trfviz.analysis.measure_inputs.
+        extraction = as_attention(given) if isinstance(given, MeasureExtraction) else given
         if not isinstance(extraction, Extraction):
             raise TypeError(
-                f"extractions[{count - 1}] must be a trfviz.Extraction; "
+                f"extractions[{count - 1}] must be a trfviz.Extraction or MeasureExtraction; "
                 f"got {type(extraction).__name__}"
             )
         doc_parses = next(parse_iter, None)

@@ -40,6 +40,7 @@ from trfviz.analysis.syntax.counts import ArcCounts, best_offsets
 from trfviz.analysis.syntax.inputs import attention_of, selected_models, sentence_pairs
 from trfviz.analysis.syntax.prediction import DIRECTIONS, masked_scores
 from trfviz.extraction import Extraction, SentenceExtraction
+from trfviz.measures.results import MeasureExtraction
 from trfviz.parse import SentenceParse
 from trfviz.validation import check_int
 
@@ -278,7 +279,7 @@ class HeadRelationAccuracy:
 
 
 def score_dependency_heads(
-    extractions: Iterable[Extraction],
+    extractions: Iterable[Extraction | MeasureExtraction],
     parses: Iterable[Doc | Sequence[SentenceParse]],
     *,
     max_offset: int = 5,
@@ -287,7 +288,10 @@ def score_dependency_heads(
     """Tidy per-head accuracy at each dependency relation (see :class:`HeadRelationAccuracy`).
 
     Args:
-        extractions: one :class:`~trfviz.extraction.Extraction` per Doc.
+        extractions: one :class:`~trfviz.extraction.Extraction` per Doc, or one
+            :class:`~trfviz.measures.MeasureExtraction` (value-weighted norms,
+            rollout, flow) read in place of attention; see
+            :mod:`trfviz.analysis.measure_inputs` for what differs.
         parses: for each Doc, the Doc itself (its parse is read, gold from
             :func:`~trfviz.datasets.read_conllu` or spaCy's) or its
             sentences' :class:`~trfviz.parse.SentenceParse`.
