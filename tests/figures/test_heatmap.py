@@ -177,3 +177,29 @@ def test_comparison_checks_its_inputs() -> None:
     _fig, axes = plt.subplots(1, 2)
     with pytest.raises(ValueError, match="panels"):
         plot_model_comparison(np.eye(3), np.eye(3), ["a", "b", "c"], mode="all", ax=axes)
+
+
+@pytest.mark.parametrize("preset", ["one-column", "two-column"])
+def test_measures_draw_like_attention_with_their_name_on_the_colour_bar(preset: str) -> None:
+    from tests.figures.legibility import legibility_problems
+
+    # Norms are not distributions: values past 1, rows not summing to 1.
+    rng = np.random.default_rng(3)
+    norms_a, norms_b = rng.gamma(2.0, 3.0, size=(2, 12, 12))
+    labels = [f"w{i}" for i in range(12)]
+    fig, ax = plot_attention_heatmap(norms_a, labels, value_label="attention norm", preset=preset)
+    bar = [a for a in fig.axes if a.get_label() == "<colorbar>"][0]
+    assert bar.get_ylabel() == "attention norm"
+    assert not legibility_problems(fig)
+    fig, _ = plot_model_comparison(
+        norms_a,
+        norms_b,
+        labels,
+        names=("A", "B"),
+        mode="all",
+        value_label="attention norm",
+        preset=preset,
+    )
+    bars = sorted(a.get_ylabel() for a in fig.axes if a.get_label() == "<colorbar>")
+    assert bars == ["A − B", "attention norm"]
+    assert not legibility_problems(fig)

@@ -63,6 +63,7 @@ def plot_model_comparison(
     diff_cmap: str | Colormap | None = None,
     vmax: float | None = None,
     annotate: bool = False,
+    value_label: str | None = None,
     ax: Axes | Sequence[Axes] | None = None,
     preset: str | Preset | None = None,
 ) -> tuple[Figure, np.ndarray]:
@@ -84,6 +85,9 @@ def plot_model_comparison(
             (default: the palette's ``sequential`` and ``diverging`` scales).
         vmax: top of the weight scale (default: the larger maximum of the two).
         annotate: write each value in its cell.
+        value_label: what the colours are, on the colour bars (e.g. ``"attention norm"``
+            for two models' norms of :func:`trfviz.measures.attention_norms`; the
+            difference's bar is named by the two models, ``"A − B"``).
         ax: axes to draw into: one for ``"difference"``, two for
             ``"side_by_side"``, three for ``"all"``.
         preset: lay out for a paper width (``"one-column"``, ``"two-column"``).
@@ -162,11 +166,15 @@ def plot_model_comparison(
             bar = fig.colorbar(images[0][0], ax=weight_panels, shrink=0.8, fraction=0.05, pad=0.02)
             keep_vector(bar)
             bar.ax.tick_params(labelsize=max(font, MIN_TEXT_SIZE))
+            if value_label:
+                bar.set_label(value_label, fontsize=max(font, MIN_TEXT_SIZE))
         for image, is_diff, panel in images:
             if is_diff:
                 bar = fig.colorbar(image, ax=panel, shrink=0.8, fraction=0.05, pad=0.02)
                 keep_vector(bar)
                 bar.ax.tick_params(labelsize=max(font, MIN_TEXT_SIZE))
+                if value_label:
+                    bar.set_label(f"{names[0]} − {names[1]}", fontsize=max(font, MIN_TEXT_SIZE))
         if title:
             fig.suptitle(title)
     return fig, axes

@@ -59,9 +59,14 @@ def plot_attention_heatmap(
     vmax: float | None = None,
     colorbar: bool = True,
     annotate: bool | None = None,
+    value_label: str | None = None,
     preset: str | Preset | None = None,
 ) -> tuple[Figure, Axes]:
     """``(figure, axes)`` with a heatmap of attention from queries (rows) to keys (columns).
+
+    Any ``[query, key]`` measure of :mod:`trfviz.measures` draws the same way
+    (``norms.sentences[0].values[layer, head]``, a rollout layer, flow), named
+    on the colour bar by ``value_label``.
 
     Args:
         attention: float ``[query, key]``: one head, or a mean over heads.
@@ -79,6 +84,7 @@ def plot_attention_heatmap(
         vmin, vmax: colour scale (``vmax`` defaults to the largest weight shown).
         colorbar: draw a colour bar.
         annotate: write each weight in its cell (default: when at most 12 tokens).
+        value_label: what the colours are, on the colour bar (e.g. ``"attention norm"``).
         preset: lay out for a paper width (``"one-column"``, ``"two-column"``).
     """
     matrix, rows, cols = labelled_matrix(attention, labels, key_labels)
@@ -132,6 +138,8 @@ def plot_attention_heatmap(
             keep_vector(bar)
             bar.ax.tick_params(labelsize=max(label_size, MIN_TEXT_SIZE))
             bar.outline.set_linewidth(0.5)
+            if value_label:
+                bar.set_label(value_label, fontsize=max(label_size, MIN_TEXT_SIZE))
     return fig, ax
 
 
