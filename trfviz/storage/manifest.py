@@ -32,6 +32,8 @@ __all__ = [
     "Manifest",
     "SentenceSpec",
     "build_manifest",
+    "manifest_count",
+    "manifest_field",
     "raw_bytes",
     "read_manifest",
     "sha256_text",
@@ -187,17 +189,17 @@ def read_manifest(handle: BinaryIO, member: Member) -> Manifest:
         raise CorruptExtractionError(
             f"format version {manifest.get('version')!r}; this trfviz reads {VERSION}"
         )
-    text = _field(manifest, "text", str, "manifest")
-    if _field(manifest, "text_sha256", str, "manifest") != sha256_text(text):
+    text = manifest_field(manifest, "text", str, "manifest")
+    if manifest_field(manifest, "text_sha256", str, "manifest") != sha256_text(text):
         raise CorruptExtractionError("the stored text does not match its checksum")
-    sentences = _field(manifest, "sentences", list, "manifest")
+    sentences = manifest_field(manifest, "sentences", list, "manifest")
     return Manifest(
-        model=_field(manifest, "model", str, "manifest"),
-        revision=_field(manifest, "revision", str, "manifest"),
+        model=manifest_field(manifest, "model", str, "manifest"),
+        revision=manifest_field(manifest, "revision", str, "manifest"),
         text=text,
-        options=_options(_field(manifest, "options", dict, "manifest")),
-        n_layers=_count(manifest, "n_layers", "manifest"),
-        n_heads=_count(manifest, "n_heads", "manifest"),
+        options=_options(manifest_field(manifest, "options", dict, "manifest")),
+        n_layers=manifest_count(manifest, "n_layers", "manifest"),
+        n_heads=manifest_count(manifest, "n_heads", "manifest"),
         sentences=tuple(_sentence_spec(meta, i) for i, meta in enumerate(sentences)),
     )
 
@@ -217,8 +219,11 @@ def _sentence_spec(meta: object, index: int) -> SentenceSpec:
     where = f"sentence {index}"
     if not isinstance(meta, dict):
         raise CorruptExtractionError(f"{where} in the manifest is not an object")
-    n_tokens, n_pieces = _count(meta, "n_tokens", where), _count(meta, "n_pieces", where)
-    arrays_meta = _field(meta, "arrays", dict, where)
+    n_tokens, n_pieces = (
+        manifest_count(meta, "n_tokens", where),
+        manifest_count(meta, "n_pieces", where),
+    )
+    arrays_meta = manifest_field(meta, "arrays", dict, where)
     absent = [name for name in _REQUIRED_ARRAYS if name not in arrays_meta]
     if absent:
         raise CorruptExtractionError(f"{where} lacks the arrays {absent}")
@@ -236,11 +241,11 @@ def _sentence_spec(meta: object, index: int) -> SentenceSpec:
         if not expected[name](spec.shape):
             raise CorruptExtractionError(f"{where}: {name} has an impossible shape {spec.shape}")
     return SentenceSpec(
-        start=_count(meta, "start", where),
+        start=manifest_count(meta, "start", where),
         tokens=_strings(meta, "tokens", where),
         pieces=_strings(meta, "pieces", where),
         special_labels=_strings(meta, "special_labels", where),
-        truncated=_field(meta, "truncated", bool, where),
+        truncated=manifest_field(meta, "truncated", bool, where),
         n_tokens=n_tokens,
         n_pieces=n_pieces,
         arrays=arrays,
@@ -253,11 +258,11 @@ def _array_spec(spec: object, name: str, where: str) -> ArraySpec:
         raise CorruptExtractionError(f"{where}: no such array in the format")
     if not isinstance(spec, dict):
         raise CorruptExtractionError(f"{where} is not an object")
-    dtype = _check_dtype(name, _field(spec, "dtype", str, where), where)
-    shape = _field(spec, "shape", list, where)
+    dtype = _check_dtype(name, manifest_field(spec, "dtype", str, where), where)
+    shape = manifest_field(spec, "shape", list, where)
     if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
         raise CorruptExtractionError(f"{where}: shape {shape!r} is not a list of counts")
-    digest = _field(spec, "sha256", str, where)
+    digest = manifest_field(spec, "sha256", str, where)
     if not _SHA256.fullmatch(digest):
         raise CorruptExtractionError(f"{where}: sha256 {digest!r} is not a SHA-256 digest")
     return ArraySpec(dtype, tuple(shape), digest)
@@ -275,7 +280,12 @@ def _check_dtype(
     return np.dtype(dtype)
 
 
-def _field(mapping: dict[str, Any], key: str, kind: type, where: str) -> Any:
+def manifest_field(mapping: dict[str, Any], key: str, kind: type, where: str) -> Any:
+    """``mapping[key]``, refused unless present and of type ``kind`` (a bool is no int).
+
+    Raises:
+        CorruptExtractionError: saying ``where`` in the manifest the field is wrong.
+    """
     if key not in mapping:
         raise CorruptExtractionError(f"{where} in the manifest lacks {key!r}")
     value = mapping[key]
@@ -287,15 +297,16 @@ def _field(mapping: dict[str, Any], key: str, kind: type, where: str) -> Any:
     return value
 
 
-def _count(mapping: dict[str, Any], key: str, where: str) -> int:
-    value: int = _field(mapping, key, int, where)
+def manifest_count(mapping: dict[str, Any], key: str, where: str) -> int:
+    """``mapping[key]`` as a count: an int, not negative (else CorruptExtractionError)."""
+    value: int = manifest_field(mapping, key, int, where)
     if value < 0:
         raise CorruptExtractionError(f"{where} in the manifest: {key!r} is negative ({value})")
     return value
 
 
 def _strings(mapping: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
-    values = _field(mapping, key, list, where)
+    values = manifest_field(mapping, key, list, where)
     if not all(isinstance(value, str) for value in values):
         raise CorruptExtractionError(f"{where} in the manifest: {key!r} should hold strings")
     return tuple(values)

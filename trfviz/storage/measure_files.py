@@ -40,7 +40,14 @@ from trfviz.atomic import atomic_writer
 from trfviz.measures import results
 from trfviz.storage.archive import Member, read_member, read_members, write_member
 from trfviz.storage.errors import CorruptExtractionError, UnsafeExtractionError
-from trfviz.storage.manifest import MAX_MANIFEST_BYTES, ArraySpec, raw_bytes, sha256_text
+from trfviz.storage.manifest import (
+    MAX_MANIFEST_BYTES,
+    ArraySpec,
+    manifest_count,
+    manifest_field,
+    raw_bytes,
+    sha256_text,
+)
 from trfviz.storage.store import read_array
 
 __all__ = ["MEASURE_FORMAT", "load_measure", "save_measure"]
@@ -174,20 +181,22 @@ def _load(handle: BinaryIO, file_size: int) -> results.MeasureExtraction:
     if "manifest.json" not in members:
         raise CorruptExtractionError("not a trfviz file (no manifest.json)")
     manifest = _read_manifest(handle, members["manifest.json"])
-    measure = _typed(manifest, "measure", str, "manifest")
+    measure = manifest_field(manifest, "measure", str, "manifest")
     axes = results.MEASURE_AXES.get(measure)
     if axes is None:
         raise CorruptExtractionError(
             f"it holds the measure {measure!r}, which this trfviz does not know "
             f"(it knows {sorted(results.MEASURE_AXES)}); upgrade trfviz to read it"
         )
-    text = _typed(manifest, "text", str, "manifest")
-    if _typed(manifest, "text_sha256", str, "manifest") != sha256_text(text):
+    text = manifest_field(manifest, "text", str, "manifest")
+    if manifest_field(manifest, "text_sha256", str, "manifest") != sha256_text(text):
         raise CorruptExtractionError("the stored text does not match its checksum")
-    metas = _typed(manifest, "sentences", list, "manifest")
+    metas = manifest_field(manifest, "sentences", list, "manifest")
     declared = {"manifest.json"}
     for i, meta in enumerate(metas):
-        arrays = _typed(meta, "arrays", dict, f"sentence {i}") if isinstance(meta, dict) else {}
+        arrays = (
+            manifest_field(meta, "arrays", dict, f"sentence {i}") if isinstance(meta, dict) else {}
+        )
         declared |= {f"s{i}/{name}.npy" for name in arrays}
     if declared != set(members):
         extra, absent = sorted(set(members) - declared), sorted(declared - set(members))
@@ -200,11 +209,11 @@ def _load(handle: BinaryIO, file_size: int) -> results.MeasureExtraction:
     )
     return results.MeasureExtraction(
         measure=measure,  # checked against MEASURE_AXES above
-        model=_typed(manifest, "model", str, "manifest"),
-        revision=_typed(manifest, "revision", str, "manifest"),
+        model=manifest_field(manifest, "model", str, "manifest"),
+        revision=manifest_field(manifest, "revision", str, "manifest"),
         text=text,
         sentences=sentences,
-        options=_options(_typed(manifest, "options", list, "manifest")),
+        options=_options(manifest_field(manifest, "options", list, "manifest")),
     )
 
 
@@ -241,9 +250,12 @@ def _read_sentence(
     where = f"sentence {index}"
     if not isinstance(meta, dict):
         raise CorruptExtractionError(f"{where} in the manifest is not an object")
-    n_tokens, n_pieces = _count(meta, "n_tokens", where), _count(meta, "n_pieces", where)
-    stored = _typed(meta, "fields", dict, where)
-    arrays_meta = _typed(meta, "arrays", dict, where)
+    n_tokens, n_pieces = (
+        manifest_count(meta, "n_tokens", where),
+        manifest_count(meta, "n_pieces", where),
+    )
+    stored = manifest_field(meta, "fields", dict, where)
+    arrays_meta = manifest_field(meta, "arrays", dict, where)
     hints = typing.get_type_hints(results.SentenceMeasure)
     known = {f.name for f in fields(results.SentenceMeasure)} - {"alignment"}
     unknown = sorted((set(stored) | set(arrays_meta)) - known - set(_ALIGNMENT))
@@ -357,34 +369,15 @@ def _tupled(value: Any) -> Any:
 def _array_spec(spec: object, where: str) -> ArraySpec:
     if not isinstance(spec, dict):
         raise CorruptExtractionError(f"{where} is not an object")
-    dtype = _typed(spec, "dtype", str, where)
+    dtype = manifest_field(spec, "dtype", str, where)
     if dtype not in _DTYPES:
         raise UnsafeExtractionError(
             f"{where} has dtype {dtype!r}; a trfviz file holds only plain number arrays"
         )
-    shape = _typed(spec, "shape", list, where)
+    shape = manifest_field(spec, "shape", list, where)
     if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
         raise CorruptExtractionError(f"{where}: shape {shape!r} is not a list of counts")
-    digest = _typed(spec, "sha256", str, where)
+    digest = manifest_field(spec, "sha256", str, where)
     if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
         raise CorruptExtractionError(f"{where}: {digest!r} is not a SHA-256 digest")
     return ArraySpec(np.dtype(dtype), tuple(shape), digest)
-
-
-def _typed(mapping: dict[str, Any], key: str, kind: type, where: str) -> Any:
-    if key not in mapping:
-        raise CorruptExtractionError(f"{where} in the manifest lacks {key!r}")
-    value = mapping[key]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise CorruptExtractionError(
-            f"{where} in the manifest: {key!r} should be {kind.__name__}, "
-            f"not {type(value).__name__}"
-        )
-    return value
-
-
-def _count(mapping: dict[str, Any], key: str, where: str) -> int:
-    value: int = _typed(mapping, key, int, where)
-    if value < 0:
-        raise CorruptExtractionError(f"{where} in the manifest: {key!r} is negative ({value})")
-    return value
