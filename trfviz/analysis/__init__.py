@@ -6,6 +6,9 @@
   relations, and where heads look;
 - :mod:`~trfviz.analysis.ambiguity`: attention between the regions of
   SyntaxGym-style stimuli, contrasts between conditions and their effect sizes;
+- :mod:`~trfviz.analysis.probes`: what hidden states encode, layer by layer:
+  structural probes (Hewitt & Manning 2019) and linear UPOS and relation probes,
+  each with its control task (Hewitt & Liang 2019);
 - :mod:`~trfviz.analysis.stats`: statistics the analyses share;
 - :mod:`~trfviz.analysis.corpus`: the one reducer protocol and the corpus
   runner (checkpoints, Dask).
@@ -33,6 +36,14 @@ from trfviz.analysis.ambiguity import (
     parse_stimuli,
 )
 from trfviz.analysis.corpus import CorpusRun, ModelPair, Reducer, run_corpus
+from trfviz.analysis.probes import (
+    PROBE_COLUMNS,
+    PROBES,
+    ProbeData,
+    collect_probe_data,
+    extract_probe_data,
+    run_probes,
+)
 from trfviz.analysis.similarity import (
     HeadSimilarity,
     LayerCKA,
