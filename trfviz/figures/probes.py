@@ -164,4 +164,5 @@ def _legend(fig: Any, models: list[str]) -> None:
         Line2D([], [], color="#555555", linestyle="--"),
     ]
     labels += ["probe", "control (band: selectivity)"]
-    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4), frameon=False)
+    columns = 4 if fig.get_size_inches()[0] >= 6 else 2  # a column's width holds two entries
+    fig.legend(handles, labels, loc="outside lower center", ncols=columns, frameon=False)
