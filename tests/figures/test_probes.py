@@ -41,7 +41,7 @@ def table() -> pd.DataFrame:
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_every_text_is_legible_at_every_preset(preset: str) -> None:
-    fig, axes = plot_probe_curves(table(), title="which layer knows syntax", preset=preset)
+    fig, _ = plot_probe_curves(table(), title="which layer knows syntax", preset=preset)
     assert legibility_problems(fig, min_size=MIN_TEXT_SIZE) == []
     assert fig.get_size_inches()[0] <= get_preset(preset).width + 0.01
     plt.close(fig)
@@ -69,7 +69,7 @@ def test_models_share_a_relative_depth_axis() -> None:
 def test_a_chosen_metric_and_the_callers_axes() -> None:
     data = table()
     spearman = data[data.probe == "depth"].assign(metric="spearman")
-    fig, ax = plt.subplots()
+    _, ax = plt.subplots()
     _, axes = plot_probe_curves(
         pd.concat([data, spearman]), probes=["depth"], metrics={"depth": "spearman"}, axes=[ax]
     )

@@ -78,9 +78,7 @@ def plot_probe_curves(
         title: the figure's title.
         preset: lay out for a paper width (``"one-column"``, ``"two-column"``).
     """
-    require_columns(
-        results, ["model", "layer", "n_layers", "probe", "metric", "value", "control"]
-    )
+    require_columns(results, ["model", "layer", "n_layers", "probe", "metric", "value", "control"])
     if results.empty:
         raise ValueError("the table is empty: run trfviz.analysis.probes.run_probes first")
     chosen_metrics = {**DEFAULT_METRICS, **(metrics or {})}
@@ -98,7 +96,7 @@ def plot_probe_curves(
     with paper_style(preset):
         fig, panels = _panels(len(panel_probes), axes, preset)
         for ax, probe in zip(panels, panel_probes, strict=True):
-            metric = chosen_metrics.get(probe)
+            metric = chosen_metrics.get(probe, "")
             rows = results[(results.probe == probe) & (results.metric == metric)]
             if rows.empty:
                 raise ValueError(

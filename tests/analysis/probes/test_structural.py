@@ -26,9 +26,7 @@ def planted():
 
 @pytest.fixture(scope="module")
 def planted_table(planted):
-    return run_probes(
-        planted, probes=["distance", "depth"], rank=32, max_epochs=40, progress=False
-    )
+    return run_probes(planted, probes=["distance", "depth"], rank=32, max_epochs=40, progress=False)
 
 
 def test_the_distance_probe_recovers_a_planted_tree(planted_table) -> None:

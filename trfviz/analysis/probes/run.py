@@ -24,7 +24,7 @@ sentences. One row per model, layer, probe and metric:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -211,7 +211,7 @@ class _Tasks:
         return {"accuracy": (accuracy["real"], accuracy["control"], int(self.test_words.sum()))}
 
 
-def _progress(progress: bool, total: int, model: str) -> object:
+def _progress(progress: bool, total: int, model: str) -> Any:
     if not progress:
         return None
     from tqdm.auto import tqdm

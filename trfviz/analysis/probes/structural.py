@@ -21,11 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from trfviz.validation import check_choice, check_int
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["KINDS", "StructuralKind", "StructuralProbe", "fit_structural_probe"]
 
@@ -118,7 +121,8 @@ def fit_structural_probe(
     order_rng = np.random.default_rng(seed)
     best_loss, best_matrix, stale, epochs = np.inf, matrix.detach().clone(), 0, 0
     with torch.enable_grad():
-        for epochs in range(1, max_epochs + 1):
+        for epoch in range(1, max_epochs + 1):
+            epochs = epoch
             for index in order_rng.permutation(len(train_batches)):
                 optimizer.zero_grad()
                 loss = _loss(kind, matrix, *train_batches[index])
@@ -147,8 +151,8 @@ def _batches(
     targets: Sequence[np.ndarray],
     indices: np.ndarray,
     batch_size: int,
-    inverse: object,
-) -> list[tuple[object, object, object]]:
+    inverse: torch.Tensor,
+) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
     """Padded ``(states, targets, lengths)`` tensors, sentences of similar length together."""
     import torch
 
@@ -164,7 +168,7 @@ def _batches(
         lengths = torch.zeros(len(chunk))
         for row, i in enumerate(chunk):
             n = states[i].shape[0]
-            x[row, :n] = torch.as_tensor(states[i], dtype=torch.float32) * inverse  # type: ignore[operator]
+            x[row, :n] = torch.as_tensor(states[i], dtype=torch.float32) * inverse
             if kind == "distance":
                 y[row, :n, :n] = torch.as_tensor(targets[i], dtype=torch.float32)
             else:
@@ -174,12 +178,16 @@ def _batches(
     return out
 
 
-def _loss(kind: StructuralKind, matrix: object, x: object, y: object, lengths: object) -> object:
+def _loss(
+    kind: StructuralKind,
+    matrix: torch.Tensor,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    lengths: torch.Tensor,
+) -> torch.Tensor:
     """The paper's L1 loss: per sentence, mean absolute error over its pairs (or words)."""
     import torch
 
-    assert isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)
-    assert isinstance(lengths, torch.Tensor) and isinstance(matrix, torch.Tensor)
     projected = x @ matrix.T  # [batch, n, rank]
     positions = torch.arange(x.shape[1])
     valid = positions[None, :] < lengths[:, None]  # [batch, n]
