@@ -8,6 +8,9 @@
   regions of SyntaxGym-style stimuli, contrasts between conditions and their effect sizes;
 - :mod:`~trfviz.analysis.measure_inputs`: measures beyond attention weights
   (value-weighted norms, rollout, flow) read where the head analyses read attention;
+- :mod:`~trfviz.analysis.probes`: what hidden states encode, layer by layer:
+  structural probes (Hewitt & Manning 2019) and linear UPOS and relation probes,
+  each with its control task (Hewitt & Liang 2019);
 - :mod:`~trfviz.analysis.stats`: statistics the analyses share;
 - :mod:`~trfviz.analysis.corpus`: the one reducer protocol and the corpus
   runner (checkpoints, Dask).
@@ -37,6 +40,14 @@ from trfviz.analysis.ambiguity import (
 )
 from trfviz.analysis.corpus import CorpusRun, ModelPair, Reducer, run_corpus
 from trfviz.analysis.measure_inputs import as_attention
+from trfviz.analysis.probes import (
+    PROBE_COLUMNS,
+    PROBES,
+    ProbeData,
+    collect_probe_data,
+    extract_probe_data,
+    run_probes,
+)
 from trfviz.analysis.similarity import (
     HeadSimilarity,
     LayerCKA,
