@@ -210,7 +210,7 @@ def piece_attributions(
 
 def _as_target(target: object) -> Target:
     if hasattr(target, "objective"):
-        return target  # type: ignore[return-value]
+        return target
     if callable(target):
         return OutputFunction(target)
     raise TypeError(

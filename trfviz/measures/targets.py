@@ -304,7 +304,7 @@ def _load_head(location: str, head: Head, device: str, dtype: str, name: str) ->
     import torch
     import transformers
 
-    auto = (
+    auto: Any = (
         transformers.AutoModelForCausalLM if head == "causal" else transformers.AutoModelForMaskedLM
     )
     what = "language-model (next-word)" if head == "causal" else "masked-LM"
