@@ -160,7 +160,9 @@ def test_special_tokens_dropped_are_held_and_tokens_still_sum(tiny_mlm: LoadedMo
 
 def test_a_function_of_the_output_and_its_shape_check(tiny_mlm: LoadedModel) -> None:
     doc = nlp()("The old man the boat.")
-    result = attributions(doc, tiny_mlm, target=lambda out: out.last_hidden_state[:, 0, 5], method="saliency")
+    result = attributions(
+        doc, tiny_mlm, target=lambda out: out.last_hidden_state[:, 0, 5], method="saliency"
+    )
     assert (result.sentences[0].values >= 0).all()
     with pytest.raises(ValueError, match="one number per batch row"):
         attributions(doc, tiny_mlm, target=OutputFunction(lambda out: out.last_hidden_state.sum()))

@@ -18,9 +18,10 @@ token types are added inside the model as usual. A piece's attribution is its
 row summed over the embedding dimension; a spaCy token's is the sum over its
 pieces (a piece shared by ``k`` tokens gives ``1/k`` to each), so the token
 values sum to the piece values exactly. Pieces held fixed have attribution 0:
-those a target fixes (a masked word, a causal model's first piece) and, with ``special_tokens="drop"``, the
-special pieces, which then stay at their own embeddings in the baseline (so
-integrated gradients remain complete over the spaCy tokens alone).
+those a target fixes (a masked word, a causal model's first piece) and, with
+``special_tokens="drop"``, the special pieces, which then stay at their own
+embeddings in the baseline (so integrated gradients remain complete over the
+spaCy tokens alone).
 """
 
 from __future__ import annotations
