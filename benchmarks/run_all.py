@@ -8,6 +8,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 BENCHMARKS = [
+    "bench_attributions.py",
     "bench_extract.py",
     "bench_long.py",
     "bench_memory.py",

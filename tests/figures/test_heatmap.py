@@ -187,8 +187,8 @@ def test_measures_draw_like_attention_with_their_name_on_the_colour_bar(preset: 
     rng = np.random.default_rng(3)
     norms_a, norms_b = rng.gamma(2.0, 3.0, size=(2, 12, 12))
     labels = [f"w{i}" for i in range(12)]
-    fig, ax = plot_attention_heatmap(norms_a, labels, value_label="attention norm", preset=preset)
-    bar = [a for a in fig.axes if a.get_label() == "<colorbar>"][0]
+    fig, _ = plot_attention_heatmap(norms_a, labels, value_label="attention norm", preset=preset)
+    bar = next(a for a in fig.axes if a.get_label() == "<colorbar>")
     assert bar.get_ylabel() == "attention norm"
     assert not legibility_problems(fig)
     fig, _ = plot_model_comparison(

@@ -3,7 +3,8 @@
 :class:`SentenceMeasure` holds one sentence (its tokens, pieces and alignment,
 as in :class:`~trfviz.extraction.SentenceExtraction`); :class:`MeasureExtraction`
 a whole Doc. Produce them with :func:`trfviz.measures.attention_norms`,
-:func:`~trfviz.measures.attention_rollout` or :func:`~trfviz.measures.attention_flow`.
+:func:`~trfviz.measures.attention_rollout`, :func:`~trfviz.measures.attention_flow`
+or :func:`~trfviz.measures.attributions`.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from trfviz.alignment import Alignment
 
 __all__ = ["MEASURE_AXES", "Measure", "MeasureExtraction", "SentenceMeasure"]
 
-Measure = Literal["norms", "rollout", "flow"]
+Measure = Literal["norms", "rollout", "flow", "attributions"]
 
 #: The axes of each measure's ``values``.
 MEASURE_AXES: dict[str, tuple[str, ...]] = {
     "norms": ("layer", "head", "query", "key"),
     "rollout": ("layer", "query", "key"),
     "flow": ("query", "key"),
+    "attributions": ("token",),
 }
 
 
@@ -39,11 +41,15 @@ class SentenceMeasure:
         values: float32 over ``labels`` on the query and key axes, shaped as
             :data:`MEASURE_AXES` says: norms ``[layer, head, query, key]``,
             rollout ``[layer, query, key]`` (rollout up to each layer), flow
-            ``[query, key]`` (from the inputs to the last layer).
+            ``[query, key]`` (from the inputs to the last layer), attributions
+            ``[token]`` (one signed number per label).
         piece_values: the same before pooling, over ``pieces``, when kept (else None).
         special_labels: names of the special pseudo-tokens after the spaCy tokens
             (empty when special tokens were dropped).
         truncated: the sentence was cut at the model's maximum length.
+        convergence_delta: integrated gradients only: Captum's convergence delta,
+            ``Σ piece attributions − (f(input) − f(baseline))``, how far the
+            integral's approximation is from completeness (else None).
     """
 
     start: int
@@ -54,6 +60,7 @@ class SentenceMeasure:
     piece_values: np.ndarray | None = None
     special_labels: tuple[str, ...] = ()
     truncated: bool = False
+    convergence_delta: float | None = None
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -71,12 +78,13 @@ class MeasureExtraction:
     """One measure of one model for a whole Doc, one :class:`SentenceMeasure` per sentence.
 
     Attributes:
-        measure: ``"norms"``, ``"rollout"`` or ``"flow"``.
+        measure: ``"norms"``, ``"rollout"``, ``"flow"`` or ``"attributions"``.
         model: the model's name.
         revision: what identifies the weights.
         text: the Doc's text.
         sentences: per sentence, in order.
-        options: the options the measure was computed with (pooling, residual, ...).
+        options: the options the measure was computed with (pooling, residual,
+            target, method, ...).
     """
 
     measure: Measure
