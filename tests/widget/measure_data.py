@@ -3,29 +3,20 @@
 :func:`synthetic_measures` builds :class:`~trfviz.measures.MeasureExtraction`
 values over the same sentences (tokens and labels) as the widget's synthetic
 extractions (:func:`tests.browser.widget_data.make_document`), shaped per
-measure as :data:`trfviz.measures.MEASURE_AXES` says; attributions (one signed
-value per label, with a convergence delta) use a local subclass until the
-attributions work lands. :func:`synthetic_neurons` builds the real
+measure as :data:`trfviz.measures.MEASURE_AXES` says; attributions have one signed
+value per label and a convergence delta. :func:`synthetic_neurons` builds the real
 :class:`~trfviz.measures.neuron.NeuronExtraction` from random queries and keys.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from trfviz.extraction import SentenceExtraction
 from trfviz.measures.neuron import NeuronExtraction, SentenceNeurons
 from trfviz.measures.results import MeasureExtraction, SentenceMeasure
-
-
-@dataclass(frozen=True)
-class AttributedSentence(SentenceMeasure):
-    """A :class:`SentenceMeasure` with integrated gradients' convergence delta."""
-
-    convergence_delta: float | None = None
 
 
 def measure_values(
@@ -68,10 +59,8 @@ def synthetic_measures(
                 "values": measure_values(measure, sentence, rng),
                 "special_labels": sentence.special_labels,
             }
-            if measure == "attributions":
-                measured.append(AttributedSentence(**fields, convergence_delta=0.004))
-            else:
-                measured.append(SentenceMeasure(**fields))
+            delta = 0.004 if measure == "attributions" else None
+            measured.append(SentenceMeasure(**fields, convergence_delta=delta))
         out.append(
             MeasureExtraction(
                 measure=measure,  # type: ignore[arg-type]

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from trfviz.extraction import SentenceExtraction
+from trfviz.measures.results import MEASURE_AXES
 from trfviz.naming import short_model_name
 from trfviz.parse import SentenceParse
 from trfviz.view import DISTRIBUTIONS, MEASURE_LABELS, MEASURES, SIGNED, WORD_MEASURES
@@ -50,22 +51,19 @@ MeasureInput = Any
 #: Each measure's name beside a colour bar.
 _SHORT = {"norms": "norm", "rollout": "rollout", "flow": "flow", "attributions": "attribution"}
 
-#: The axes of each measure's values, for measures :data:`trfviz.measures.MEASURE_AXES`
-#: may not list yet in this build.
-_KNOWN_AXES: dict[str, tuple[str, ...]] = {
-    "norms": ("layer", "head", "query", "key"),
-    "rollout": ("layer", "query", "key"),
-    "flow": ("query", "key"),
-    "attributions": ("token",),
-}
-
 
 def measure_axes(extraction: Any) -> tuple[str, ...]:
-    """The axes of ``extraction``'s per-sentence values (its ``axes``, else the known ones)."""
-    try:
-        return tuple(extraction.axes)
-    except (AttributeError, KeyError):
-        return _KNOWN_AXES[extraction.measure]
+    """The axes of ``extraction``'s per-sentence values (:data:`trfviz.measures.MEASURE_AXES`).
+
+    Raises:
+        ValueError: a measure this trfviz does not know.
+    """
+    if extraction.measure not in MEASURE_AXES:
+        raise ValueError(
+            f"the explorer does not know the measure {extraction.measure!r}; it draws "
+            f"{', '.join(sorted(MEASURE_AXES))}"
+        )
+    return MEASURE_AXES[extraction.measure]
 
 
 def as_attention(values: np.ndarray, axes: Sequence[str]) -> np.ndarray:
