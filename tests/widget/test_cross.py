@@ -114,3 +114,15 @@ def test_committed_bundle_is_the_build_of_the_sources(tmp_path: Path) -> None:
     assert out.read_text(encoding="utf-8") == committed.read_text(encoding="utf-8"), (
         "trfviz/widget/cross.js is not the build of trfviz/widget/js/: run `make widget-js`"
     )
+
+
+@pytest.mark.parametrize("suffix", [".pdf", ".svg", ".png"])
+def test_export_writes_the_view_to_a_file(suffix: str, tmp_path) -> None:
+    widget = CrossAttentionExplorer(synthetic(), layer=1, head=0, threshold=0.3)
+    path = widget.export(tmp_path / f"cross{suffix}", preset="one-column")
+    assert path == tmp_path / f"cross{suffix}" and path.stat().st_size > 1000
+    if suffix == ".svg":  # the view's title and words are in the file
+        text = path.read_text()
+        assert "decoder layer 2" in text
+    with pytest.raises(ValueError):
+        widget.export(tmp_path / "cross.docx")

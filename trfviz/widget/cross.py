@@ -14,6 +14,7 @@ full precision for a paper. The front end is ``js/cross.js``, bundled into
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -123,6 +124,22 @@ class CrossAttentionExplorer(anywidget.AnyWidget):
             preset=preset,
             ax=ax,
         )
+
+    def export(self, path: str | os.PathLike[str], *, preset: str = "two-column") -> Path:
+        """The path the view on screen was written to (PDF, SVG, PNG or PGF, by the suffix).
+
+        The same figure as :meth:`to_figure` (pair, layer, head, threshold, parse
+        toggle), saved by :func:`trfviz.figures.save_figure` at the ``preset``'s width.
+        """
+        import matplotlib.pyplot as plt
+
+        from trfviz.figures import save_figure
+
+        figure, _ = self.to_figure(preset=preset)
+        try:
+            return Path(save_figure(figure, Path(path), preset=preset))
+        finally:
+            plt.close(figure)
 
     @t.validate("pair")
     def _check_pair(self, proposal: Any) -> int:
