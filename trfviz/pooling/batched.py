@@ -277,9 +277,10 @@ def _pool_indexed(
     """Sentence by sentence, add the rows (then the columns) of each token's pieces.
 
     Each piece's row of attention is added into its token's row (``index_add_``
-    along the query axis), the result scaled once per row (the mean's ``1/k``),
-    transposed and the same done along the key axis: two passes over the
-    attention instead of products with matrices that are mostly zeros, so the
+    along the query axis) in a buffer reused across sentences and layers, the
+    result scaled once per row (the mean's ``1/k``) and per piece (a shared
+    piece's ``1/k``), and its columns then added straight into the output array:
+    two passes instead of products with matrices that are mostly zeros, so the
     work grows with the square of the length, not its cube.
     """
     import torch
