@@ -60,12 +60,16 @@ class Runner:
             doc_texts = [doc.text for doc in docs]
             encoded = self._encoder.encode(docs, doc_texts, sentences)
             results: list[SentenceExtraction | None] = [None] * len(encoded)
-            batches = length_batches(
-                [len(e.input_ids) for e in encoded],
-                batch_size=self.batch_size,
-                max_batch_pieces=self.max_batch_pieces,
+            batches = list(
+                length_batches(
+                    [len(e.input_ids) for e in encoded],
+                    batch_size=self.batch_size,
+                    max_batch_pieces=self.max_batch_pieces,
+                )
             )
-            for batch in batches:
+            # Longest batch first: its transient piece-level attention, the largest,
+            # is then allocated before any result is kept, not on top of them all.
+            for batch in reversed(batches):
                 for index, sentence in zip(
                     batch, self._forward([encoded[i] for i in batch]), strict=True
                 ):

@@ -158,7 +158,7 @@ def batch_norms(loaded: Any, ids: Any, mask: Any) -> tuple[list[Any], list[Any]]
         for index, (block, value) in enumerate(zip(blocks, values, strict=True)):
             values[index] = None
             alpha = attentions[index].float()
-            lengths = _transformed(block, value).norm(dim=-1)  # [batch, head, key]
+            lengths = _lengths(block, value)  # [batch, head, key]
             norms.append(alpha * lengths[:, :, None, :])
     return [a.float() for a in attentions], norms
 
@@ -194,6 +194,27 @@ def _hooked_forward(loaded: Any, blocks: list[AttentionBlock], ids: Any, mask: A
             "trfviz.load_model(..., attention=True) (eager attention)"
         )
     return values, list(attentions)
+
+
+def _lengths(block: AttentionBlock, value: Any) -> Any:
+    """float32 ``[batch, head, key]``: ``‖f(x_j)‖`` without forming ``f(x_j)``.
+
+    ``‖v W_O^hᵀ‖² = v G_h vᵀ`` with the head's Gram matrix ``G_h = W_O^hᵀ W_O^h``
+    (``head_dim²``): ``head_dim / dim`` of the work of :func:`_transformed` and
+    no ``[batch, head, key, dim]`` tensor; in float64, so the square root of a
+    difference of large terms keeps float32's precision.
+    """
+    import torch
+
+    n_batch, n = value.shape[:2]
+    per_kv = value.double().reshape(n_batch, n, block.n_kv_heads, block.head_dim)
+    per_head = per_kv[:, :, torch.as_tensor(block.kv_head(), device=value.device), :]
+    weight = block.output.weight.double()  # [dim, n_heads · head_dim]
+    slices = weight.reshape(weight.shape[0], block.n_heads, block.head_dim)
+    gram = torch.einsum("dhe,dhf->hef", slices, slices)
+    mixed = torch.einsum("bkhe,hef->bkhf", per_head, gram)
+    squares = (mixed * per_head).sum(dim=-1).clamp_min(0.0)  # [batch, key, head]
+    return squares.sqrt().float().transpose(1, 2)
 
 
 def _transformed(block: AttentionBlock, value: Any) -> Any:

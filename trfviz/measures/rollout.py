@@ -178,9 +178,14 @@ def batch_rollout(
     current = None
     result = []
     for index in range(len(layers)):
-        values = layers[index].to(torch.float64)
+        values = layers[index]
         layers[index] = None
-        reduced = values.mean(dim=1) if heads == "mean" else getattr(values, f"a{heads}")(dim=1)
+        # Heads reduced first (the mean accumulated in float64): only the reduced
+        # matrix, n_heads times smaller, is copied to float64.
+        if heads == "mean":
+            reduced = values.mean(dim=1, dtype=torch.float64)
+        else:
+            reduced = getattr(values, f"a{heads}")(dim=1).to(torch.float64)
         # Padding is zeroed, not just ignored: 0 · NaN in a padded row would spread.
         mixed = torch.where(inside, (1.0 - residual) * reduced + residual * eye, 0.0)
         sums = mixed.sum(dim=-1, keepdim=True)
