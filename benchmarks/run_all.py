@@ -12,6 +12,7 @@ BENCHMARKS = [
     "bench_extract.py",
     "bench_long.py",
     "bench_memory.py",
+    "bench_measures.py",
     "bench_probes.py",
     "bench_syntax.py",
     "bench_widget.py",

@@ -286,7 +286,7 @@ def test_cuda_gives_the_cpu_numbers() -> None:
 
 
 @pytest.mark.parametrize("special_tokens", ["keep", "drop"])
-def test_long_sentence_is_pooled_by_blocks_like_the_reference(special_tokens) -> None:  # type: ignore[no-untyped-def]
+def test_long_sentence_is_pooled_by_the_indexed_kernel_like_the_reference(special_tokens) -> None:  # type: ignore[no-untyped-def]
     from trfviz.pooling import batched
 
     loaded = minilm()
@@ -296,7 +296,7 @@ def test_long_sentence_is_pooled_by_blocks_like_the_reference(special_tokens) ->
     for token in doc[1:]:
         token.is_sent_start = False
     sentence = trfviz.extract(doc, loaded, special_tokens=special_tokens, states=False).sentences[0]
-    assert len(sentence.pieces) > batched.BLOCKED_MIN_WIDTH  # the blocked kernel ran
+    assert len(sentence.pieces) > batched.INDEXED_MIN_WIDTH  # the indexed kernel ran
     raw_attention, _ = _raw_outputs(loaded, doc.text)
     expected = pool_attention(raw_attention, sentence.alignment, special_tokens=special_tokens)
     assert sentence.attention is not None

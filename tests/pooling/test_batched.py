@@ -184,20 +184,46 @@ def random_batch(rng: np.random.Generator, alignments: list[Alignment], width: i
     st.sampled_from(SPECIAL_TOKEN_MODES),
     st.sampled_from(STATE_POOLINGS),
     st.integers(0, 2**32 - 1),
-    st.sampled_from([None, 1, 3]),
+    st.booleans(),
 )
 def test_torch_batch_pooling_equals_numpy_per_sentence(
-    batch: list[Sentence], query_pooling, special_tokens, pooling, seed: int, block: int | None
+    batch: list[Sentence], query_pooling, special_tokens, pooling, seed: int, indexed: bool
 ) -> None:
-    """Dense GEMMs (block None) and the blocked kernel, forced at every width with tiny blocks."""
-    if block is None:
+    """Dense GEMMs, and the indexed kernel forced at every width."""
+    if not indexed:
         check_batch_pooling(batch, query_pooling, special_tokens, pooling, seed)
         return
-    with (
-        mock.patch.object(batched, "BLOCKED_MIN_WIDTH", 0),
-        mock.patch.object(batched, "BLOCK_PIECES", block),
-    ):
+    with mock.patch.object(batched, "INDEXED_MIN_WIDTH", 0):
         check_batch_pooling(batch, query_pooling, special_tokens, pooling, seed)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 6), st.integers(0, 2**32 - 1), st.booleans())
+def test_indexed_kernel_takes_any_matrices(
+    n_batch: int, width: int, seed: int, incidence: bool
+) -> None:
+    """Matrices that do not factor into an incidence and one scale per row (queries) or
+    piece (keys) are multiplied densely; those that do are added; both equal ``Q A Kᵀ``."""
+    rng = np.random.default_rng(seed)
+    rows = max(1, width - 1)
+    shape = (n_batch, rows, width)
+    queries = (rng.random(shape) < 0.5).astype(np.float32)
+    keys = (rng.random(shape) < 0.5).astype(np.float32)
+    if not incidence:
+        queries *= rng.random(shape, dtype=np.float32)
+        keys *= rng.random(shape, dtype=np.float32)
+    attention = rng.random((2, n_batch, 3, width, width), dtype=np.float32)
+    with mock.patch.object(batched, "INDEXED_MIN_WIDTH", 0):
+        pooled = pool_attention_layers(
+            [torch.from_numpy(layer) for layer in attention],
+            queries,
+            keys,
+            [rows] * n_batch,
+            drop=False,
+        )
+    for b in range(n_batch):
+        expected = queries[b] @ attention[:, b] @ keys[b].T
+        np.testing.assert_allclose(pooled[b], expected, rtol=1e-5, atol=1e-6)
 
 
 def check_batch_pooling(

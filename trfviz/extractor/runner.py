@@ -26,7 +26,7 @@ from trfviz.pooling import attention_rows, pool_batch
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span
 
-__all__ = ["Runner"]
+__all__ = ["Runner", "length_batches", "pad_id_of", "padded_ids"]
 
 
 class Runner:
@@ -46,14 +46,10 @@ class Runner:
         self.options = options
         self.batch_size = batch_size
         self.max_batch_pieces = max_batch_pieces
-        tokenizer = loaded.tokenizer
-        pad = tokenizer.pad_token_id
-        if pad is None:
-            pad = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
-        self.pad_id = int(pad)
+        self.pad_id = pad_id_of(loaded.tokenizer)
         config = loaded.model.config
         self.hidden_size = int(getattr(config, "hidden_size", 0) or getattr(config, "d_model", 0))
-        self._encoder = SentenceEncoder(tokenizer, max_length=max_length, name=loaded.name)
+        self._encoder = SentenceEncoder(loaded.tokenizer, max_length=max_length, name=loaded.name)
 
     def run(
         self, docs: Sequence[Doc], sentences: Sequence[Sequence[Span]], bar: Any
@@ -64,8 +60,16 @@ class Runner:
             doc_texts = [doc.text for doc in docs]
             encoded = self._encoder.encode(docs, doc_texts, sentences)
             results: list[SentenceExtraction | None] = [None] * len(encoded)
-            order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].input_ids))
-            for batch in self._batches(order, encoded):
+            batches = list(
+                length_batches(
+                    [len(e.input_ids) for e in encoded],
+                    batch_size=self.batch_size,
+                    max_batch_pieces=self.max_batch_pieces,
+                )
+            )
+            # Longest batch first: its transient piece-level attention, the largest,
+            # is then allocated before any result is kept, not on top of them all.
+            for batch in reversed(batches):
                 for index, sentence in zip(
                     batch, self._forward([encoded[i] for i in batch]), strict=True
                 ):
@@ -98,32 +102,13 @@ class Runner:
                 n_heads=self.loaded.n_heads,
             )
 
-    def _batches(self, order: list[int], encoded: list[EncodedSentence]) -> Iterator[list[int]]:
-        batch: list[int] = []
-        for index in order:
-            length = len(encoded[index].input_ids)
-            # Sorted ascending, so this sentence is the longest of the batch so far.
-            if batch and (
-                len(batch) >= self.batch_size or (len(batch) + 1) * length > self.max_batch_pieces
-            ):
-                yield batch
-                batch = []
-            batch.append(index)
-        if batch:
-            yield batch
-
     def _forward(self, batch: list[EncodedSentence]) -> list[SentenceExtraction]:
         import torch
 
         options = self.options
         device = self.loaded.device
-        lengths = np.array([len(e.input_ids) for e in batch])
-        width = int(lengths.max())
-        filled = np.arange(width) < lengths[:, None]
-        ids_np = np.full((len(batch), width), self.pad_id, dtype=np.int64)
-        ids_np[filled] = list(itertools.chain.from_iterable(e.input_ids for e in batch))
-        ids = torch.from_numpy(ids_np)
-        mask = torch.from_numpy(filled.astype(np.int64))
+        ids, mask = padded_ids([e.input_ids for e in batch], self.pad_id)
+        width = ids.shape[1]
         # The results are allocated before the forward pass, not between its
         # transient tensors, so those reuse the same heap batch after batch
         # (measured: a third of the page faults inside the model, and no slowdown).
@@ -210,6 +195,43 @@ class Runner:
             )
         output.attentions = None
         return list(layers)
+
+
+def pad_id_of(tokenizer: Any) -> int:
+    """The id batches are padded with: the pad token, else end-of-sequence, else 0."""
+    pad = tokenizer.pad_token_id
+    if pad is None:
+        pad = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
+    return int(pad)
+
+
+def length_batches(
+    lengths: Sequence[int], *, batch_size: int, max_batch_pieces: int
+) -> Iterator[list[int]]:
+    """Indices of ``lengths`` sorted by length, cut into batches of at most ``batch_size``
+    whose padded size (rows × the longest) stays within ``max_batch_pieces``."""
+    batch: list[int] = []
+    for index in sorted(range(len(lengths)), key=lengths.__getitem__):
+        length = lengths[index]
+        # Sorted ascending, so this sentence is the longest of the batch so far.
+        if batch and (len(batch) >= batch_size or (len(batch) + 1) * length > max_batch_pieces):
+            yield batch
+            batch = []
+        batch.append(index)
+    if batch:
+        yield batch
+
+
+def padded_ids(batch: Sequence[Sequence[int]], pad_id: int) -> tuple[Any, Any]:
+    """int64 tensors ``[batch, width]``: the ids padded on the right, and the attention mask."""
+    import torch
+
+    lengths = np.array([len(ids) for ids in batch])
+    width = int(lengths.max())
+    filled = np.arange(width) < lengths[:, None]
+    ids = np.full((len(batch), width), pad_id, dtype=np.int64)
+    ids[filled] = list(itertools.chain.from_iterable(batch))
+    return torch.from_numpy(ids), torch.from_numpy(filled.astype(np.int64))
 
 
 def _piece_blocks(layers: list[Any], batch: list[EncodedSentence]) -> list[np.ndarray]:

@@ -2,10 +2,12 @@
 
 Siblings of :func:`trfviz.extract`: each encodes the Doc's sentences as it does
 (same tokenizer call, same alignment, :class:`~trfviz.extractor.tokenize.SentenceEncoder`),
-runs the model once per sentence, computes the measure over wordpieces and
-pools it onto spaCy tokens with the attention matrices of
+runs the model over batches of sentences sorted by length, as extraction does
+(:mod:`trfviz.measures.batching`), computes the measure over each batch's
+wordpieces and pools it onto spaCy tokens with the attention matrices of
 :func:`trfviz.pooling.attention_weights` (attention *to* a token: the sum over
-its pieces; *from* a token: the mean of its pieces' rows, or the first piece's).
+its pieces; *from* a token: the mean of its pieces' rows, or the first piece's)
+and the extractor's pooling kernel.
 """
 
 from __future__ import annotations
@@ -19,14 +21,22 @@ from trfviz.alignment import Alignment
 from trfviz.extractor import extract
 from trfviz.extractor.tokenize import EncodedSentence
 from trfviz.loading import LoadedModel
+from trfviz.measures.batching import (
+    attention_forward,
+    piece_blocks,
+    pool_layers,
+    sentence_batches,
+)
 from trfviz.measures.encoding import encode_doc
-from trfviz.measures.norms import piece_norms
+from trfviz.measures.norms import batch_norms
 from trfviz.measures.results import Measure, MeasureExtraction, SentenceMeasure
 from trfviz.measures.rollout import (
     FLOW_MAX_NODES,
     HEAD_REDUCTIONS,
     HeadReduction,
+    batch_rollout,
     check_flow_size,
+    check_residual,
     flow,
     rollout,
 )
@@ -84,15 +94,20 @@ def attention_norms(
     check_choice("special_tokens", special_tokens, SPECIAL_TOKEN_MODES)
     check_bool("keep_pieces", keep_pieces)
     loaded, encoded, _ = encode_doc(doc, model, max_length)
-    sentences = []
-    for sentence in encoded:
-        pieces = piece_norms(loaded, sentence.input_ids).norms
-        pooled = pool_norms(
-            pieces, sentence.alignment, query_pooling=query_pooling, special_tokens=special_tokens
+    sentences: list[SentenceMeasure | None] = [None] * len(encoded)
+    for batch in sentence_batches(loaded, encoded):
+        _, norms = batch_norms(loaded, batch.ids, batch.mask)
+        pieces = piece_blocks(norms, batch) if keep_pieces else None
+        pooled = pool_layers(
+            norms,
+            batch,
+            query_pooling=query_pooling,
+            special_tokens=special_tokens,
+            renormalize=False,
         )
-        sentences.append(
-            _sentence(sentence, pooled, pieces if keep_pieces else None, special_tokens)
-        )
+        for row, (index, sentence) in enumerate(zip(batch.indices, batch.sentences, strict=True)):
+            kept = None if pieces is None else pieces[row]
+            sentences[index] = _sentence(sentence, pooled[row], kept, special_tokens)
     options: dict[str, object] = {"query_pooling": query_pooling, "special_tokens": special_tokens}
     return _result("norms", loaded, doc, sentences, options)
 
@@ -230,7 +245,8 @@ def _graph_measure(
                 else _token_rows(sentence, special_tokens)
             )
             check_flow_size(n, loaded.n_layers, max_nodes)
-    sentences = []
+    check_residual(residual)
+    sentences: list[SentenceMeasure | None] = [None] * len(encoded)
     if over == "tokens":
         with warnings.catch_warnings():
             # The same sentences as encoded above: their truncation was already reported.
@@ -243,21 +259,45 @@ def _graph_measure(
                 special_tokens=special_tokens,
                 max_length=limit,
             )
-        for sentence, pooled in zip(encoded, extraction.sentences, strict=True):
-            assert pooled.attention is not None
-            sentences.append(_sentence(sentence, compute(pooled.attention), None, special_tokens))
-    else:
-        for sentence in encoded:
-            pieces = compute(piece_norms(loaded, sentence.input_ids).attention)
-            pooled_values = pool_attention(
-                pieces,
-                sentence.alignment,
+        for index, (sentence, extracted) in enumerate(
+            zip(encoded, extraction.sentences, strict=True)
+        ):
+            assert extracted.attention is not None
+            values = compute(extracted.attention)
+            sentences[index] = _sentence(sentence, values, None, special_tokens)
+    elif measure == "rollout":
+        for batch in sentence_batches(loaded, encoded):
+            layers = batch_rollout(
+                attention_forward(loaded, batch), batch.lengths, residual=residual, heads=heads
+            )
+            blocks = piece_blocks(layers, batch) if keep_pieces else None
+            pooled = pool_layers(
+                layers,
+                batch,
                 query_pooling=query_pooling,
                 special_tokens=special_tokens,
+                renormalize=True,
             )
-            sentences.append(
-                _sentence(sentence, pooled_values, pieces if keep_pieces else None, special_tokens)
-            )
+            for row, (index, sentence) in enumerate(
+                zip(batch.indices, batch.sentences, strict=True)
+            ):
+                kept = None if blocks is None else blocks[row][:, 0]
+                sentences[index] = _sentence(sentence, pooled[row][:, 0], kept, special_tokens)
+    else:
+        for batch in sentence_batches(loaded, encoded):
+            blocks = piece_blocks(attention_forward(loaded, batch), batch)
+            for index, sentence, attention in zip(
+                batch.indices, batch.sentences, blocks, strict=True
+            ):
+                pieces = compute(attention)
+                pooled_values = pool_attention(
+                    pieces,
+                    sentence.alignment,
+                    query_pooling=query_pooling,
+                    special_tokens=special_tokens,
+                )
+                kept = pieces if keep_pieces else None
+                sentences[index] = _sentence(sentence, pooled_values, kept, special_tokens)
     options: dict[str, object] = {
         "residual": float(residual),
         "heads": heads,
@@ -298,7 +338,7 @@ def _result(
     measure: Measure,
     loaded: LoadedModel,
     doc: Doc,
-    sentences: list[SentenceMeasure],
+    sentences: list[SentenceMeasure | None],
     options: dict[str, object],
 ) -> MeasureExtraction:
     return MeasureExtraction(
@@ -306,6 +346,6 @@ def _result(
         model=loaded.name,
         revision=loaded.revision,
         text=doc.text,
-        sentences=tuple(sentences),
+        sentences=tuple(s for s in sentences if s is not None),
         options=tuple(options.items()),
     )

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["AttentionBlock", "PieceNorms", "attention_blocks", "piece_norms"]
+__all__ = ["AttentionBlock", "PieceNorms", "attention_blocks", "batch_norms", "piece_norms"]
 
 
 @dataclass(frozen=True)
@@ -117,34 +117,13 @@ def piece_norms(loaded: Any, input_ids: list[int], *, vectors: bool = False) -> 
     """
     import torch
 
-    model = loaded.model
-    blocks = attention_blocks(model)
-    values: list[Any] = [None] * len(blocks)
-
-    def keep(index: int) -> Any:
-        def hook(_module: Any, _inputs: Any, output: Any) -> None:
-            values[index] = output.detach()
-
-        return hook
-
-    handles = [block.value.register_forward_hook(keep(i)) for i, block in enumerate(blocks)]
-    try:
-        with torch.inference_mode():
-            ids = torch.tensor([input_ids], dtype=torch.long, device=loaded.device)
-            output = model(input_ids=ids, output_attentions=True)
-    finally:
-        for handle in handles:
-            handle.remove()
-    attentions = output.attentions
-    if attentions is None or any(a is None for a in attentions):
-        raise RuntimeError(
-            f"{loaded.name} returned no attention weights; load it with "
-            "trfviz.load_model(..., attention=True) (eager attention)"
-        )
+    blocks = attention_blocks(loaded.model)
+    ids = torch.tensor([input_ids], dtype=torch.long, device=loaded.device)
+    values, attentions = _hooked_forward(loaded, blocks, ids, None)
     norms, kept, biases = [], [], []
     with torch.inference_mode():
         for block, value, alpha in zip(blocks, values, attentions, strict=True):
-            transformed = _transformed(block, value[0])  # [head, key, dim]
+            transformed = _transformed(block, value)[0]  # [head, key, dim]
             alpha = alpha[0].float()
             norms.append((alpha * transformed.norm(dim=-1)[:, None, :]).cpu().numpy())
             if vectors:
@@ -162,13 +141,90 @@ def piece_norms(loaded: Any, input_ids: list[int], *, vectors: bool = False) -> 
     )
 
 
-def _transformed(block: AttentionBlock, value: Any) -> Any:
-    """float32 ``[head, key, dim]``: ``f(x_j)`` per query head from the values ``[key, kv·hd]``."""
+def batch_norms(loaded: Any, ids: Any, mask: Any) -> tuple[list[Any], list[Any]]:
+    """Attention and value-weighted norms of a padded batch, per layer ``[batch, head, q, k]``.
+
+    One forward pass over ``ids`` (int64 ``[batch, width]``, padded on the right,
+    ``mask`` its attention mask) as :func:`piece_norms` runs over one sentence;
+    float32 tensors, each sentence's ``[:n, :n]`` corner its own (the padding
+    gets no attention from the sentence's pieces).
+    """
     import torch
 
-    n = value.shape[0]
-    per_kv = value.float().reshape(n, block.n_kv_heads, block.head_dim)
-    per_head = per_kv[:, torch.as_tensor(block.kv_head(), device=value.device), :]
+    blocks = attention_blocks(loaded.model)
+    values, attentions = _hooked_forward(loaded, blocks, ids, mask)
+    norms = []
+    with torch.inference_mode():
+        for index, (block, value) in enumerate(zip(blocks, values, strict=True)):
+            values[index] = None
+            alpha = attentions[index].float()
+            lengths = _lengths(block, value)  # [batch, head, key]
+            norms.append(alpha * lengths[:, :, None, :])
+    return [a.float() for a in attentions], norms
+
+
+def _hooked_forward(loaded: Any, blocks: list[AttentionBlock], ids: Any, mask: Any) -> Any:
+    """The model's forward pass with attention, the value projections' outputs captured."""
+    import torch
+
+    values: list[Any] = [None] * len(blocks)
+
+    def keep(index: int) -> Any:
+        def hook(_module: Any, _inputs: Any, output: Any) -> None:
+            values[index] = output.detach()
+
+        return hook
+
+    handles = [block.value.register_forward_hook(keep(i)) for i, block in enumerate(blocks)]
+    try:
+        with torch.inference_mode():
+            device = loaded.device
+            output = loaded.model(
+                input_ids=ids.to(device),
+                attention_mask=None if mask is None else mask.to(device),
+                output_attentions=True,
+            )
+    finally:
+        for handle in handles:
+            handle.remove()
+    attentions = output.attentions
+    if attentions is None or any(a is None for a in attentions):
+        raise RuntimeError(
+            f"{loaded.name} returned no attention weights; load it with "
+            "trfviz.load_model(..., attention=True) (eager attention)"
+        )
+    return values, list(attentions)
+
+
+def _lengths(block: AttentionBlock, value: Any) -> Any:
+    """float32 ``[batch, head, key]``: ``‖f(x_j)‖`` without forming ``f(x_j)``.
+
+    ``‖v W_O^hᵀ‖² = v G_h vᵀ`` with the head's Gram matrix ``G_h = W_O^hᵀ W_O^h``
+    (``head_dim²``): ``head_dim / dim`` of the work of :func:`_transformed` and
+    no ``[batch, head, key, dim]`` tensor; in float64, so the square root of a
+    difference of large terms keeps float32's precision.
+    """
+    import torch
+
+    n_batch, n = value.shape[:2]
+    per_kv = value.double().reshape(n_batch, n, block.n_kv_heads, block.head_dim)
+    per_head = per_kv[:, :, torch.as_tensor(block.kv_head(), device=value.device), :]
+    weight = block.output.weight.double()  # [dim, n_heads · head_dim]
+    slices = weight.reshape(weight.shape[0], block.n_heads, block.head_dim)
+    gram = torch.einsum("dhe,dhf->hef", slices, slices)
+    mixed = torch.einsum("bkhe,hef->bkhf", per_head, gram)
+    squares = (mixed * per_head).sum(dim=-1).clamp_min(0.0)  # [batch, key, head]
+    return squares.sqrt().float().transpose(1, 2)
+
+
+def _transformed(block: AttentionBlock, value: Any) -> Any:
+    """float32 ``[batch, head, key, dim]``: ``f(x_j)`` per query head from the values
+    ``[batch, key, kv·hd]``."""
+    import torch
+
+    n_batch, n = value.shape[:2]
+    per_kv = value.float().reshape(n_batch, n, block.n_kv_heads, block.head_dim)
+    per_head = per_kv[:, :, torch.as_tensor(block.kv_head(), device=value.device), :]
     weight = block.output.weight.float()  # [dim, n_heads · head_dim]
     slices = weight.reshape(weight.shape[0], block.n_heads, block.head_dim)
-    return torch.einsum("khe,dhe->hkd", per_head, slices)
+    return torch.einsum("bkhe,dhe->bhkd", per_head, slices)

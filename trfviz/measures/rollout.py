@@ -21,7 +21,8 @@ paper does) or attention already pooled onto spaCy tokens.
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import numpy as np
 
@@ -34,6 +35,8 @@ __all__ = [
     "HEAD_REDUCTIONS",
     "HeadReduction",
     "attention_graph",
+    "batch_rollout",
+    "check_residual",
     "flow",
     "rollout",
 ]
@@ -68,10 +71,7 @@ def attention_graph(
             "attention must be [layer, head, query, key] or [layer, query, key] with "
             f"query == key; got shape {np.shape(attention)}"
         )
-    if isinstance(residual, bool) or not isinstance(residual, int | float):
-        raise TypeError(f"residual must be a number in [0, 1]; got {residual!r}")
-    if not 0.0 <= float(residual) <= 1.0:
-        raise ValueError(f"residual must be in [0, 1] (0.5 in the paper); got {residual}")
+    check_residual(residual)
     mixed = (1.0 - residual) * values + residual * np.eye(values.shape[-1])
     result: np.ndarray = renormalize_rows(mixed)
     return result
@@ -150,3 +150,54 @@ def check_flow_size(n_positions: int, n_layers: int, max_nodes: int) -> None:
             "power of the length); use attention rollout (fast at any length), a shorter "
             "sentence, over='tokens', or raise max_nodes if you can wait"
         )
+
+
+def batch_rollout(
+    layers: list[Any],
+    lengths: Sequence[int],
+    *,
+    residual: float = 0.5,
+    heads: HeadReduction = "mean",
+) -> list[Any]:
+    """:func:`rollout` of a padded batch in torch: per layer, float32 ``[batch, 1, width, width]``.
+
+    ``layers`` holds the model's attention per layer, ``[batch, head, width, width]``
+    (consumed: each entry set to None once used); sentence ``b``'s ``[:n, :n]``
+    corner (``n = lengths[b]``) equals :func:`rollout` of its own attention, the
+    rest is zero. Computed in float64, as :func:`rollout` is.
+    """
+    import torch
+
+    check_choice("heads", heads, HEAD_REDUCTIONS)
+    check_residual(residual)
+    width = layers[0].shape[-1]
+    device = layers[0].device
+    filled = torch.arange(width, device=device) < torch.as_tensor(lengths, device=device)[:, None]
+    inside = filled[:, :, None] & filled[:, None, :]
+    eye = torch.eye(width, dtype=torch.float64, device=device)
+    current = None
+    result = []
+    for index in range(len(layers)):
+        values = layers[index]
+        layers[index] = None
+        # Heads reduced first (the mean accumulated in float64): only the reduced
+        # matrix, n_heads times smaller, is copied to float64.
+        if heads == "mean":
+            reduced = values.mean(dim=1, dtype=torch.float64)
+        else:
+            reduced = getattr(values, f"a{heads}")(dim=1).to(torch.float64)
+        # Padding is zeroed, not just ignored: 0 · NaN in a padded row would spread.
+        mixed = torch.where(inside, (1.0 - residual) * reduced + residual * eye, 0.0)
+        sums = mixed.sum(dim=-1, keepdim=True)
+        graph = torch.where(sums > 0, mixed / sums, 0.0)
+        current = graph if current is None else torch.bmm(graph, current)
+        result.append(current.float()[:, None])
+    return result
+
+
+def check_residual(residual: float) -> None:
+    """Raise TypeError or ValueError unless ``residual`` is a number in ``[0, 1]``."""
+    if isinstance(residual, bool) or not isinstance(residual, int | float):
+        raise TypeError(f"residual must be a number in [0, 1]; got {residual!r}")
+    if not 0.0 <= float(residual) <= 1.0:
+        raise ValueError(f"residual must be in [0, 1] (0.5 in the paper); got {residual}")
