@@ -4,8 +4,10 @@ Importing this module (``import trfviz`` does) registers a msgpack encoder and
 decoder with srsly (as spacy-transformers does for its ``TransformerData``), so
 :class:`~trfviz.extraction.Extraction`, :class:`~trfviz.extraction.SentenceExtraction`,
 :class:`~trfviz.alignment.Alignment`, :class:`~trfviz.extraction.ExtractionOptions`
-and the measures (:class:`~trfviz.measures.MeasureExtraction`,
-:class:`~trfviz.measures.SentenceMeasure`) survive spaCy's own serialization of
+the measures (:class:`~trfviz.measures.MeasureExtraction`,
+:class:`~trfviz.measures.SentenceMeasure`), the logit lens
+(:class:`~trfviz.measures.LogitLens`) and the neuron view
+(:class:`~trfviz.measures.NeuronExtraction`) survive spaCy's own serialization of
 ``Doc.user_data``: ``Doc.to_bytes`` / ``from_bytes``, ``to_disk`` / ``from_disk``,
 ``DocBin(store_user_data=True)`` and ``nlp.pipe(..., n_process=2)``. Each object
 is written as a tagged map of plain fields, whatever fields the class has (so a
@@ -23,6 +25,8 @@ import srsly
 
 from trfviz.alignment import Alignment
 from trfviz.extraction import Extraction, ExtractionOptions, SentenceExtraction
+from trfviz.measures.logit_lens import LogitLens, SentenceLogitLens
+from trfviz.measures.neuron import NeuronExtraction, SentenceNeurons
 from trfviz.measures.results import MeasureExtraction, SentenceMeasure
 
 __all__: list[str] = []
@@ -81,6 +85,10 @@ _SERIALIZABLE: dict[str, type] = {
         ExtractionOptions,
         MeasureExtraction,
         SentenceMeasure,
+        LogitLens,
+        SentenceLogitLens,
+        NeuronExtraction,
+        SentenceNeurons,
     )
 }
 _NAMES = {cls: name for name, cls in _SERIALIZABLE.items()}
