@@ -79,14 +79,16 @@ def test_measures_specials_heads_and_neurons(lab: Jupyter, page: Any) -> None:
     )
     assert weight == pytest.approx(expected, rel=1e-3)
     screenshot(page, root, "measures-norms-synthetic.png")
-    # Per-panel scale: each legend names its model, says it is its own, and the measure.
-    root.locator("button[data-trait=per_model_scale]").click()
+    # Norms are not distributions: choosing them gave each panel its own scale, and each
+    # legend names its model, says it is its own, and the measure.
     wait_until(page, "() => document.querySelector('.tv-aligned').dataset.scale === 'per-model'")
     items = root.locator(".tv-legend-item").all_text_contents()
     assert len(items) == 2 and all("(own scale)" in t for t in items), items
     assert kernel_print(page, "explorer.view_spec().shared_range") == "False"
+    # One shared scale is still one click away.
     root.locator("button[data-trait=per_model_scale]").click()
     wait_until(page, "() => document.querySelector('.tv-aligned').dataset.scale === 'shared'")
+    assert kernel_print(page, "explorer.view_spec().shared_range") == "True"
 
     # Attributions: shaded words on a signed scale, the value of each word whatever the focus.
     measure.select_option("attributions")
@@ -187,7 +189,12 @@ def test_two_real_models_show_their_attention_norms(lab: Jupyter, page: Any) -> 
         token = root.locator(".tv-token[data-index='5']")
         assert float(str(token.get_attribute(attribute))) == pytest.approx(expected, rel=2e-3)
     captions = root.locator(".tv-legend").evaluate_all("ls => ls.map(l => l.dataset.caption)")
-    assert captions == ["attention norm ‖αf(x)‖"]  # one scale shared by both models
+    # Norms follow each model's own scale (MiniLM's peak near 0.6, SmolLM2's near 15), so
+    # each panel has its own legend, named.
+    assert captions == ["attention norm ‖αf(x)‖"] * 2
+    items = root.locator(".tv-legend-item").all_text_contents()
+    assert len(items) == 2 and all("(own scale)" in t for t in items), items
+    assert any("MiniLM" in t for t in items) and any("SmolLM2" in t for t in items), items
     _no_overflow(page)
     _tall_shot(page, root, "measures-norms-real-40.png")
     # The export draws the same measure.

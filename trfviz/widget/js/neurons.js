@@ -99,7 +99,7 @@ export function buildNeurons(root, before, { get, set }) {
   toggle.title = "the selected word's query, each word's key, their product and the scores, " +
     "for the layer and head shown (bertviz's neuron view)";
   toggle.addEventListener("click", () => set({ show_neurons: !get("show_neurons") }));
-  const hint = el("span", "tv-muted tv-pieces-hint", bar);
+  const hint = el("span", "tv-muted tv-neurons-hint", bar);  // not the pieces' hint
   const panels = el("div", "tv-neuron-panels", box);
 
   function draw() {
