@@ -195,6 +195,10 @@ def test_two_real_models_show_their_attention_norms(lab: Jupyter, page: Any) -> 
     items = root.locator(".tv-legend-item").all_text_contents()
     assert len(items) == 2 and all("(own scale)" in t for t in items), items
     assert any("MiniLM" in t for t in items) and any("SmolLM2" in t for t in items), items
+    # On its own scale each model draws its lines: the threshold is a share of its own top.
+    for key in ("MiniLM", "SmolLM2"):
+        drawn = root.locator(f".tv-line[data-model='{key}']").count()
+        assert drawn > 0, f"{key} draws no line from the pinned word"
     _no_overflow(page)
     _tall_shot(page, root, "measures-norms-real-40.png")
     # The export draws the same measure.

@@ -395,10 +395,11 @@ function drawBands(ctx, sentence, panels, infos, cols, vmaxes, axis, opts, note)
   function update(focus, selected) {
     const fc = focusColumn(focus, cols, infos[0]);
     const focused = fc >= 0;
-    // A non-distribution's threshold is a share of its largest value (norms are not in [0, 1]).
-    const unit = opts.measure.distribution ? 1 : Math.max(...vmaxes);
     panels.forEach((panel, m) => {
       const info = infos[m], vmax = vmaxes[m];
+      // A non-distribution's threshold is a share of the largest value on its panel's scale
+      // (norms are not in [0, 1]): the shared top, or the panel's own on a per-panel scale.
+      const unit = opts.measure.distribution ? 1 : vmax;
       const up = m === 0, base = up ? aBase : bBase;
       const lines = bandLines(panel, n, (c) => cols.index(info, c), fc, opts.threshold,
         hiddenHeads(ctx, panel.model), unit);
