@@ -148,7 +148,10 @@ def test_measures_specials_heads_and_neurons(lab: Jupyter, page: Any) -> None:
             f".scores({kernel_print(page, 'explorer.layer')}, 2, 6).tolist())",
         )
     )
-    assert scores == pytest.approx(expected_scores, abs=1e-3)
+    # "Drop specials" is on: the words' keys only, as in the attention view.
+    assert kernel_print(page, "explorer.special_tokens") == "drop"
+    n_words = int(kernel_print(page, "len(explorer._neuron_data['tiny-bert'][0].tokens)"))
+    assert scores == pytest.approx(expected_scores[:n_words], abs=1e-3)
     assert panel.locator("canvas.tv-neuron-strip").count() == 3  # query, keys, products
     _no_overflow(page)
     _tall_shot(page, root, "measures-neurons-synthetic.png")

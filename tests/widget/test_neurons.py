@@ -1,6 +1,6 @@
 """The explorer's neuron panel: the focused word's query against every key, sent on demand.
 
-With a stand-in of ``trfviz.measures.neuron`` (tests/widget/measure_data.py):
+With random queries and keys (tests/widget/measure_data.py):
 nothing but the list of models with neurons crosses before the panel is opened
 and a word selected; then only that word at the current layer and head, whose
 products and scores are the contract's.
@@ -68,6 +68,26 @@ def test_the_panel_holds_the_word_layer_and_head_shown() -> None:
     assert explorer._neurons["panels"][0]["head"] == 0
     explorer.head = "mean"
     assert explorer._neurons["panels"][0]["reason"] == "choose one layer and one head"
+
+
+def test_dropping_specials_leaves_their_keys_out_and_renormalises() -> None:
+    explorer = _explorer(layer=1, head=2)
+    explorer.show_neurons, explorer.selected = True, 3
+    neurons = explorer._neuron_data["tiny-bert"][0]
+    assert neurons.special_labels, "the synthetic sentence has special tokens"
+    kept = explorer._neurons["panels"][0]
+    assert kept["labels"] == list(neurons.labels)
+    explorer.special_tokens = "drop"
+    dropped = explorer._neurons["panels"][0]
+    n = len(neurons.tokens)
+    assert dropped["labels"] == list(neurons.tokens)
+    assert _unpack(dropped["keys"]).shape == (n, neurons.keys.shape[-1])
+    assert dropped["scores"] == kept["scores"][:n]
+    scores = np.asarray(kept["scores"][:n])
+    expected = np.exp(scores - scores.max())
+    np.testing.assert_allclose(dropped["softmax"], expected / expected.sum(), atol=1e-5)
+    explorer.special_tokens = "keep"
+    assert explorer._neurons["panels"][0]["labels"] == list(neurons.labels)
 
 
 def test_neurons_are_checked() -> None:

@@ -77,30 +77,41 @@ def match_neurons(
 
 
 def pack_neurons(
-    sentence: NeuronSentence, layer: int, head: int, word: int, *, model: str = ""
+    sentence: NeuronSentence,
+    layer: int,
+    head: int,
+    word: int,
+    *,
+    model: str = "",
+    drop_specials: bool = False,
 ) -> dict[str, Any]:
     """The neuron view of one head for ``word``: query, keys, products and scores.
+
+    With ``drop_specials`` (the explorer's "Drop specials") only the words'
+    keys are shown and the softmax is taken over the words alone, as the
+    attention view renormalises its rows over the words.
 
     Returns:
         ``{"model", "layer", "head", "word", "labels", "query" ([d_head] floats),
         "keys" and "products" (16-bit packed ``[label, d_head]``, signed), "scores"
-        ([label] floats), "softmax" ([label]: the scores' softmax over every label),
-        "scale"}``.
+        ([label] floats), "softmax" ([label]: the scores' softmax over the labels
+        shown), "scale"}``.
     """
     n_layers, n_heads = np.shape(sentence.queries)[:2]
     if not (0 <= layer < n_layers and 0 <= head < n_heads):
         raise ValueError(f"layer/head must be within {n_layers}×{n_heads}, got {layer}, {head}")
+    shown = len(sentence.tokens) if drop_specials else len(sentence.labels)
     query = np.asarray(sentence.queries[layer, head, word], dtype=np.float64)
-    keys = np.asarray(sentence.keys[layer, head], dtype=np.float32)
-    products = np.asarray(sentence.products(layer, head, word), dtype=np.float32)
-    scores = np.asarray(sentence.scores(layer, head, word), dtype=np.float64)
+    keys = np.asarray(sentence.keys[layer, head, :shown], dtype=np.float32)
+    products = np.asarray(sentence.products(layer, head, word)[:shown], dtype=np.float32)
+    scores = np.asarray(sentence.scores(layer, head, word)[:shown], dtype=np.float64)
     weights = np.exp(scores - scores.max())
     return {
         "model": model,
         "layer": int(layer),
         "head": int(head),
         "word": int(word),
-        "labels": list(sentence.labels),
+        "labels": list(sentence.labels[:shown]),
         "query": [round(float(v), 5) for v in query],
         "keys": pack_matrix(keys).to_dict(),
         "products": pack_matrix(products).to_dict(),
@@ -115,6 +126,8 @@ def neurons_payload(
     word: int,
     shown: Mapping[str, tuple[NeuronSentence, LayerChoice, Any]],
     available: Sequence[str],
+    *,
+    drop_specials: bool = False,
 ) -> dict[str, Any]:
     """The explorer's ``_neurons``: which models have neurons and, for ``word``, each panel.
 
@@ -123,6 +136,7 @@ def neurons_payload(
         word: the selected word, or -1 (then only ``available`` is sent).
         shown: per model key shown that has neurons, its sentence, layer and head.
         available: every model key with neurons.
+        drop_specials: leave the special tokens' keys out (see :func:`pack_neurons`).
 
     A panel is :func:`pack_neurons`, or ``{"model", "reason"}`` while the layer or
     head is a mean (a neuron view is of one head).
@@ -134,7 +148,9 @@ def neurons_payload(
         if not isinstance(layer, int) or not isinstance(head, int):
             panels.append({"model": key, "reason": "choose one layer and one head"})
         else:
-            panels.append(pack_neurons(neurons, layer, head, word, model=key))
+            panels.append(
+                pack_neurons(neurons, layer, head, word, model=key, drop_specials=drop_specials)
+            )
     return {
         "sentence": int(sentence),
         "word": int(word),

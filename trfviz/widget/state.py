@@ -132,14 +132,17 @@ class ExplorerData:
         index, word = self.sentence, self.selected if self.show_neurons else -1
         choices = self._choices()
         parts = [f"{k}/{la}/{h}" for k, (la, h) in choices.items() if k in self._neuron_data]
-        key = ";".join([f"s{index}", f"w{word}", *parts])
+        drop = self.special_tokens == "drop"
+        key = ";".join([f"s{index}", f"w{word}", *parts, "drop" if drop else "keep"])
         if self._neurons.get("key") != key:
             shown = {
                 k: (self._neuron_data[k][index], layer, head)
                 for k, (layer, head) in choices.items()
                 if k in self._neuron_data
             }
-            payload = neurons_payload(index, word, shown, list(self._neuron_data))
+            payload = neurons_payload(
+                index, word, shown, list(self._neuron_data), drop_specials=drop
+            )
             self._neurons = {"key": key, **payload}
 
     def _variant(self: Any) -> str:
