@@ -28,6 +28,13 @@ def test_notebook_is_committed_without_outputs(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_every_cell_has_a_unique_id(path: Path) -> None:
+    # nbformat 4.5 requires cell ids (nbconvert warns in the demo's console without them).
+    ids = [cell.get("id") for cell in json.loads(path.read_text())["cells"]]
+    assert all(ids) and len(set(ids)) == len(ids), f"{path.name}: cells without a unique id"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_names_the_trfviz_kernel(path: Path) -> None:
     assert json.loads(path.read_text())["metadata"]["kernelspec"]["name"] == KERNEL_NAME
 
