@@ -20,6 +20,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from tokenizers import Tokenizer
 from transformers import AutoTokenizer, GPT2TokenizerFast, PreTrainedTokenizerFast
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "load_byte_level_bpe",
     "load_wordpiece",
     "train_unigram",
+    "unigram_backend",
 ]
 
 # Enough varied text for a Unigram vocabulary of a few hundred pieces: English
@@ -101,39 +103,38 @@ def load_byte_level_bpe(directory: Path | None = None) -> GPT2TokenizerFast:
     return tokenizer
 
 
-def train_unigram(vocab_size: int = 400) -> PreTrainedTokenizerFast:
-    """A SentencePiece-style Unigram tokenizer with XLNet's layout, trained on :data:`CORPUS`.
+def unigram_backend(specials: tuple[str, ...] | list[str], vocab_size: int) -> Tokenizer:
+    """A SentencePiece-style Unigram ``tokenizers`` backend trained on :data:`CORPUS`.
 
-    One sentence encodes as ``▁pieces... <sep> <cls>``: the class token is the
-    last piece, as in XLNet, and padding goes on the left.
+    The normalisation of SentencePiece's default "nmt_nfkc" rule (control characters
+    removed, odd spaces, ZWSP included, made spaces, NFKC, runs of spaces collapsed, so
+    some characters have no piece at all) and a Metaspace pre-tokenizer; no post-processor,
+    which each caller adds for its layout (XLNet's, T5's).
     """
-    from tokenizers import (
-        Regex,
-        Tokenizer,
-        decoders,
-        models,
-        normalizers,
-        pre_tokenizers,
-        processors,
-        trainers,
-    )
+    from tokenizers import Regex, decoders, models, normalizers, pre_tokenizers, trainers
 
     backend = Tokenizer(models.Unigram())
-    # The normalisation of SentencePiece's default "nmt_nfkc" rule: control
-    # characters removed, odd spaces (ZWSP included) made spaces, NFKC, runs of
-    # spaces collapsed. So some characters have no piece at all.
     backend.normalizer = normalizers.Sequence(
         [normalizers.Nmt(), normalizers.NFKC(), normalizers.Replace(Regex(" {2,}"), " ")]
     )
     backend.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
     backend.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
     trainer = trainers.UnigramTrainer(
-        vocab_size=vocab_size,
-        special_tokens=list(UNIGRAM_SPECIAL_TOKENS),
-        unk_token="<unk>",
-        show_progress=False,
+        vocab_size=vocab_size, special_tokens=list(specials), unk_token="<unk>", show_progress=False
     )
     backend.train_from_iterator(list(CORPUS) * 4, trainer=trainer)
+    return backend
+
+
+def train_unigram(vocab_size: int = 400) -> PreTrainedTokenizerFast:
+    """A SentencePiece-style Unigram tokenizer with XLNet's layout, trained on :data:`CORPUS`.
+
+    One sentence encodes as ``▁pieces... <sep> <cls>``: the class token is the
+    last piece, as in XLNet, and padding goes on the left.
+    """
+    from tokenizers import processors
+
+    backend = unigram_backend(UNIGRAM_SPECIAL_TOKENS, vocab_size)
     sep, cls = backend.token_to_id("<sep>"), backend.token_to_id("<cls>")
     backend.post_processor = processors.TemplateProcessing(
         single="$A:0 <sep>:0 <cls>:2",

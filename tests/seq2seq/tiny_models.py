@@ -16,40 +16,31 @@ touches the network; training both tokenizers takes well under a second.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from tests.tokenizer_fixtures import CORPUS
+from tests.tokenizer_fixtures import CORPUS, unigram_backend
 
 __all__ = ["build_bart", "build_marian", "build_t5"]
 
 _VOCAB = 300
 
 
+def _save_random(model_class: Any, config: Any, tokenizer: Any, directory: Path) -> Path:
+    """Save ``model_class(config)`` with seeded random weights and its tokenizer."""
+    import torch
+
+    torch.manual_seed(0)
+    model_class(config).eval().save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
 def build_t5(directory: Path) -> Path:
     """Save a 2-layer, 2-head T5 and its Unigram tokenizer in ``directory``; return it."""
-    import torch
-    from tokenizers import (
-        Regex,
-        Tokenizer,
-        decoders,
-        models,
-        normalizers,
-        pre_tokenizers,
-        processors,
-        trainers,
-    )
+    from tokenizers import processors
     from transformers import PreTrainedTokenizerFast, T5Config, T5ForConditionalGeneration
 
-    specials = ["<pad>", "</s>", "<unk>"]
-    backend = Tokenizer(models.Unigram())
-    backend.normalizer = normalizers.Sequence(
-        [normalizers.Nmt(), normalizers.NFKC(), normalizers.Replace(Regex(" {2,}"), " ")]
-    )
-    backend.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
-    backend.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
-    trainer = trainers.UnigramTrainer(
-        vocab_size=_VOCAB, special_tokens=specials, unk_token="<unk>", show_progress=False
-    )
-    backend.train_from_iterator(list(CORPUS) * 4, trainer=trainer)
+    backend = unigram_backend(("<pad>", "</s>", "<unk>"), _VOCAB)
     eos = backend.token_to_id("</s>")
     backend.post_processor = processors.TemplateProcessing(
         single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", eos)]
@@ -69,16 +60,11 @@ def build_t5(directory: Path) -> Path:
         eos_token_id=eos,
         decoder_start_token_id=tokenizer.pad_token_id,
     )
-    torch.manual_seed(0)
-    model = T5ForConditionalGeneration(config).eval()
-    model.save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
-    return directory
+    return _save_random(T5ForConditionalGeneration, config, tokenizer, directory)
 
 
 def build_bart(directory: Path) -> Path:
     """Save a 2-layer, 4-head BART and its byte-level BPE tokenizer in ``directory``."""
-    import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import BartConfig, BartForConditionalGeneration, PreTrainedTokenizerFast
 
@@ -123,11 +109,7 @@ def build_bart(directory: Path) -> Path:
         decoder_start_token_id=tokenizer.eos_token_id,
         forced_eos_token_id=tokenizer.eos_token_id,
     )
-    torch.manual_seed(0)
-    model = BartForConditionalGeneration(config).eval()
-    model.save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
-    return directory
+    return _save_random(BartForConditionalGeneration, config, tokenizer, directory)
 
 
 def build_marian(directory: Path) -> Path:
@@ -135,7 +117,6 @@ def build_marian(directory: Path) -> Path:
     import json
 
     import sentencepiece as spm
-    import torch
     from transformers import MarianConfig, MarianMTModel, MarianTokenizer
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -180,7 +161,4 @@ def build_marian(directory: Path) -> Path:
         decoder_start_token_id=vocab["<pad>"],
         forced_eos_token_id=vocab["</s>"],
     )
-    torch.manual_seed(0)
-    MarianMTModel(config).eval().save_pretrained(directory)
-    tokenizer.save_pretrained(directory)
-    return directory
+    return _save_random(MarianMTModel, config, tokenizer, directory)
