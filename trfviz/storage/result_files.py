@@ -168,9 +168,9 @@ def _check_lens(sentence: SentenceLogitLens, where: str) -> None:
                 f"{where}: {name} has shape {getattr(sentence, name).shape}, impossible over "
                 f"{grid[0]} layers and {grid[1]} tokens"
             )
-    pieces = sentence.top_pieces
-    if [len(pieces)] + [len(row) for row in pieces] + [len(g) for row in pieces for g in row] != (
-        [grid[0]] + [grid[1]] * grid[0] + [top[-1]] * (grid[0] * grid[1])
+    pieces, k = sentence.top_pieces, top[-1]
+    if len(pieces) != grid[0] or any(
+        len(row) != grid[1] or any(len(guesses) != k for guesses in row) for row in pieces
     ):
         raise CorruptExtractionError(f"{where}: top_pieces is not [layer][token][k] like top_ids")
     if len(sentence.next_pieces) != grid[1]:
