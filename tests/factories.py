@@ -16,16 +16,21 @@ pseudo-tokens, as :func:`trfviz.extract` lays them out with
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
 
 from trfviz.alignment import align_spans
 from trfviz.extraction import Extraction, ExtractionOptions, SentenceExtraction
+from trfviz.measures import LogitLens, NeuronExtraction, SentenceLogitLens, SentenceNeurons
 
 __all__ = [
+    "assert_same_data",
     "random_attention",
     "synthetic_extraction",
+    "synthetic_logit_lens",
+    "synthetic_neurons",
     "synthetic_sentence",
     "uniform_attention",
 ]
@@ -85,11 +90,9 @@ def synthetic_extraction(
     sentences: Sequence[SentenceExtraction], *, model: str = "synthetic/model"
 ) -> Extraction:
     """An Extraction of ``sentences`` laid end to end (their ``start`` is recomputed)."""
-    from dataclasses import replace
-
     placed, start = [], 0
     for sentence in sentences:
-        placed.append(replace(sentence, start=start))
+        placed.append(dataclasses.replace(sentence, start=start))
         start += sentence.n_tokens
     shapes = [s.attention.shape for s in placed if s.attention is not None]
     return Extraction(
@@ -103,6 +106,109 @@ def synthetic_extraction(
         n_layers=shapes[0][0] if shapes else 0,
         n_heads=shapes[0][1] if shapes else 0,
     )
+
+
+def synthetic_logit_lens(
+    rng: np.random.Generator,
+    *,
+    n_tokens: Sequence[int] = (3, 4),
+    layers: Sequence[int] = (0, 1, 2),
+    top_k: int = 2,
+    texts: Sequence[str] = (" the", " horse", "."),
+) -> LogitLens:
+    """A :class:`~trfviz.measures.LogitLens`, one sentence per entry of ``n_tokens``.
+
+    Random piece ids and probabilities; each sentence's last token has no next
+    word (NaN, -1 and ``""``, as :func:`~trfviz.measures.logit_lens` leaves it);
+    pieces are drawn from ``texts``.
+    """
+    sentences, start = [], 0
+    for n in n_tokens:
+        grid = (len(layers), n)
+        next_ids = rng.integers(0, 1000, n).astype(np.int32)
+        next_ids[-1:] = -1
+        next_prob = rng.random(grid).astype(np.float32)
+        next_prob[:, -1:] = np.nan
+        next_rank = rng.integers(1, 50, grid).astype(np.int32)
+        next_rank[:, -1:] = -1
+        pick = rng.integers(0, len(texts), (*grid, top_k))
+        sentences.append(
+            SentenceLogitLens(
+                start=start,
+                tokens=tuple(f"w{start + i}" for i in range(n)),
+                layers=tuple(layers),
+                top_ids=rng.integers(0, 1000, (*grid, top_k)).astype(np.int32),
+                top_pieces=tuple(
+                    tuple(tuple(texts[i] for i in guesses) for guesses in row) for row in pick
+                ),
+                top_probs=rng.random((*grid, top_k)).astype(np.float32),
+                next_prob=next_prob,
+                next_rank=next_rank,
+                next_ids=next_ids,
+                next_pieces=tuple(texts[i % len(texts)] for i in range(n - 1)) + ("",) * (n > 0),
+                truncated=bool(start),
+            )
+        )
+        start += n
+    return LogitLens(
+        model="synthetic/causal",
+        revision="synthetic",
+        text=" ".join(t for s in sentences for t in s.tokens),
+        sentences=tuple(sentences),
+        options=(("top_k", top_k), ("layers", tuple(layers))),
+    )
+
+
+def synthetic_neurons(
+    rng: np.random.Generator,
+    *,
+    n_tokens: Sequence[int] = (3, 4),
+    specials: Sequence[str] = ("[CLS]", "[SEP]"),
+    layers: int = 2,
+    heads: int = 3,
+    d_head: int = 4,
+) -> NeuronExtraction:
+    """A :class:`~trfviz.measures.NeuronExtraction`, one sentence per entry of ``n_tokens``:
+    random float32 queries and keys ``[layer, head, label, d_head]`` over the words then
+    ``specials``."""
+    sentences, start = [], 0
+    for n in n_tokens:
+        shape = (layers, heads, n + len(specials), d_head)
+        sentences.append(
+            SentenceNeurons(
+                start=start,
+                tokens=tuple(f"w{start + i}" for i in range(n)),
+                special_labels=tuple(specials),
+                queries=rng.standard_normal(shape).astype(np.float32),
+                keys=rng.standard_normal(shape).astype(np.float32),
+                scale=float(d_head) ** -0.5,
+            )
+        )
+        start += n
+    return NeuronExtraction(
+        model="synthetic/encoder",
+        revision="synthetic",
+        text=" ".join(t for s in sentences for t in s.tokens),
+        sentences=tuple(sentences),
+        options=(("special_tokens", "keep" if specials else "drop"),),
+    )
+
+
+def assert_same_data(a: object, b: object) -> None:
+    """``a`` and ``b`` are equal data, field by field: same types, arrays bit for bit."""
+    assert type(a) is type(b)
+    if isinstance(a, np.ndarray):
+        assert isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape
+        assert a.tobytes() == b.tobytes()
+    elif dataclasses.is_dataclass(a):
+        for field in dataclasses.fields(a):
+            assert_same_data(getattr(a, field.name), getattr(b, field.name))
+    elif isinstance(a, tuple):
+        assert isinstance(b, tuple) and len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            assert_same_data(x, y)
+    else:
+        assert a == b
 
 
 def uniform_attention(layers: int, heads: int, n: int) -> np.ndarray:

@@ -10,6 +10,7 @@ import sys
 import textwrap
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +24,7 @@ from trfviz.loading import (
     cache_dir,
     resolve_model,
 )
+from trfviz.loading.devices import checked_device
 from trfviz.loading.gguf_cache import conversion_dir
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,6 +101,20 @@ def test_missing_packaged_model_says_what_to_install(monkeypatch) -> None:  # ty
 def test_bad_dtype_is_rejected() -> None:
     with pytest.raises(ValueError, match="dtype"):
         trfviz.load_model(MINILM, dtype="float13")
+
+
+@pytest.mark.parametrize("load", [trfviz.load_model, trfviz.load_seq2seq_model])
+def test_both_loaders_refuse_an_unknown_device_before_loading(load: Any) -> None:
+    with pytest.raises(ValueError, match="unknown device 'gpu'"):
+        load("no/such-model-is-read", device="gpu")
+
+
+def test_the_default_device_is_cuda_when_available_else_cpu() -> None:
+    import torch
+
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert checked_device(None) == expected
+    assert checked_device("cpu") == "cpu"
 
 
 @pytest.mark.model

@@ -7,29 +7,12 @@ back equal, arrays to the bit (NaN, -1 and -0.0 included).
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import srsly
 
 import trfviz  # noqa: F401  (registers the codec)
+from tests.factories import assert_same_data
 from trfviz.measures import LogitLens, NeuronExtraction, SentenceLogitLens, SentenceNeurons
-
-
-def _same(a: object, b: object) -> None:
-    assert type(a) is type(b)
-    if isinstance(a, np.ndarray):
-        assert isinstance(b, np.ndarray) and a.dtype == b.dtype and a.shape == b.shape
-        assert a.tobytes() == b.tobytes()
-    elif dataclasses.is_dataclass(a):
-        for field in dataclasses.fields(a):
-            _same(getattr(a, field.name), getattr(b, field.name))
-    elif isinstance(a, tuple):
-        assert isinstance(b, tuple) and len(a) == len(b)
-        for x, y in zip(a, b, strict=True):
-            _same(x, y)
-    else:
-        assert a == b
 
 
 def _round_trip(value: object) -> object:
@@ -60,7 +43,7 @@ def test_the_logit_lens_round_trips() -> None:
         truncated=True,
     )
     lens = LogitLens(model="m", revision="r", text="x The horse raced.", sentences=(sentence,))
-    _same(lens, _round_trip(lens))
+    assert_same_data(lens, _round_trip(lens))
 
 
 def test_the_neuron_view_round_trips() -> None:
@@ -78,6 +61,6 @@ def test_the_neuron_view_round_trips() -> None:
     )
     neurons = NeuronExtraction(model="m", revision="r", text="a b c", sentences=(sentence,))
     back = _round_trip(neurons)
-    _same(neurons, back)
+    assert_same_data(neurons, back)
     assert isinstance(back, NeuronExtraction)
     np.testing.assert_array_equal(back.sentences[0].scores(1, 2, 3), sentence.scores(1, 2, 3))

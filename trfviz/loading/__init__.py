@@ -10,6 +10,7 @@ usual names.
 - :mod:`trfviz.loading.models`: loading a transformer, the in-process cache;
 - :mod:`trfviz.loading.seq2seq`: loading an encoder-decoder model (T5, BART, Marian);
 - :mod:`trfviz.loading.sources`: where a name loads from, and the errors when it cannot;
+- :mod:`trfviz.loading.devices`: the device a model goes to, checked once for both loaders;
 - :mod:`trfviz.loading.gguf_cache`: GGUF files dequantised once into a shared cache;
 - :mod:`trfviz.loading.split_packages`: a model split across PyPI packages (MPNet),
   checked and joined once into the same cache;

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import Any
 
+from trfviz.loading.devices import checked_device
 from trfviz.loading.gguf_cache import dequantised_copy, quiet_progress
 from trfviz.loading.sources import (
     ModelNotAvailableError,
@@ -115,16 +116,10 @@ def clear_model_cache() -> None:
 def _load_model_cached(
     name: str, attention: bool, device: str | None, dtype: str | None
 ) -> LoadedModel:
-    import torch
     import transformers
 
     torch_dtype = _torch_dtype(dtype)
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        torch.device(device)
-    except RuntimeError as error:
-        raise ValueError(f"unknown device {device!r}: {error}") from None
+    device = checked_device(device)
     source = resolve_model(name)
     local_only = hub_access(name) if source.on_hub else False
     if source.note:

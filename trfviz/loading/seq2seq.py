@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from trfviz.loading.devices import checked_device
 from trfviz.loading.gguf_cache import quiet_progress
 from trfviz.loading.sources import (
     ModelNotAvailableError,
@@ -98,12 +99,7 @@ def _load_cached(name: str, device: str | None) -> LoadedSeq2SeqModel:
     import torch
     import transformers
 
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        torch.device(device)
-    except RuntimeError as error:
-        raise ValueError(f"unknown device {device!r}: {error}") from None
+    device = checked_device(device)
     source = resolve_model(name)
     if source.gguf_file is not None:
         # GGUF holds decoder-only language models (SmolLM2 here): no cross-attention.

@@ -93,12 +93,15 @@ class LogitLens:
         revision: what identifies the weights.
         text: the Doc's text.
         sentences: per sentence, in order.
+        options: the options it was computed with (``top_k``, and ``layers`` as asked:
+            None for all), which key it in :class:`~trfviz.storage.ExtractionStore`.
     """
 
     model: str
     revision: str
     text: str
     sentences: tuple[SentenceLogitLens, ...]
+    options: tuple[tuple[str, object], ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """A tidy DataFrame, one row per sentence, layer, token and guess (``rank`` 1..k).
@@ -235,7 +238,11 @@ def logit_lens(
         _sentence_lens(loaded, parts, sentence, chosen, top_k, decode) for sentence in encoded
     )
     return LogitLens(
-        model=loaded.name, revision=loaded.revision, text=doc.text, sentences=sentences
+        model=loaded.name,
+        revision=loaded.revision,
+        text=doc.text,
+        sentences=sentences,
+        options=(("top_k", top_k), ("layers", None if layers is None else chosen)),
     )
 
 

@@ -91,12 +91,15 @@ class NeuronExtraction:
         revision: what identifies the weights.
         text: the Doc's text.
         sentences: per sentence, in order.
+        options: the options it was computed with (``special_tokens``), which key it
+            in :class:`~trfviz.storage.ExtractionStore`.
     """
 
     model: str
     revision: str
     text: str
     sentences: tuple[SentenceNeurons, ...]
+    options: tuple[tuple[str, object], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,11 @@ def neuron_view(
     attention_modules(loaded.model)  # refuse an unsupported model before it runs
     sentences = tuple(_sentence(loaded, s, special_tokens) for s in encoded)
     return NeuronExtraction(
-        model=loaded.name, revision=loaded.revision, text=doc.text, sentences=sentences
+        model=loaded.name,
+        revision=loaded.revision,
+        text=doc.text,
+        sentences=sentences,
+        options=(("special_tokens", special_tokens),),
     )
 
 

@@ -9,21 +9,42 @@ then the central directory, then the end records), every local header agreeing
 with its central entry, member names only ``manifest.json`` or
 ``s{i}/{name}.npy`` (absolute paths, ``..``, backslashes and duplicates are
 refused). The only bytes not checked are ZIP fields that nothing reads
-(version numbers, timestamps, file attributes).
+(version numbers, timestamps, file attributes). Every kind of ``.trfviz`` file
+is written by :func:`write_file` (atomically) and opened by :func:`read_file`.
 """
 
 from __future__ import annotations
 
+import io
+import json
+import os
 import re
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import BinaryIO
+from pathlib import Path
+from typing import Any, BinaryIO, TypeVar
 
+import numpy as np
+
+from trfviz.atomic import atomic_writer
 from trfviz.storage.errors import CorruptExtractionError, UnsafeExtractionError
 
-__all__ = ["MAX_MEMBERS", "Member", "read_at", "read_member", "read_members", "write_member"]
+__all__ = [
+    "MAX_MEMBERS",
+    "Member",
+    "check_members",
+    "read_at",
+    "read_file",
+    "read_member",
+    "read_members",
+    "write_file",
+    "write_member",
+]
+
+T = TypeVar("T")
 
 #: Most members an archive may have (one manifest, at most seven arrays per sentence).
 MAX_MEMBERS = 1_000_000
@@ -232,3 +253,60 @@ def read_member(handle: BinaryIO, member: Member) -> bytes:
     if zlib.crc32(data) != member.crc:
         raise CorruptExtractionError(f"member {member.name!r} fails its CRC check (damaged)")
     return data
+
+
+def write_file(
+    path: str | os.PathLike[str], manifest: dict[str, Any], arrays: Iterable[tuple[str, np.ndarray]]
+) -> Path:
+    """Write a ``.trfviz`` file: ``manifest.json``, then each ``(name, array)`` as ``.npy``.
+
+    Written through :func:`trfviz.atomic.atomic_writer`, so an interrupted save
+    never leaves a half-written file under the real name; the same contents give
+    the same bytes. Returns the path.
+    """
+    target = Path(path)
+    with (
+        atomic_writer(target) as handle,
+        zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED) as archive,
+    ):
+        write_member(archive, "manifest.json", json.dumps(manifest, ensure_ascii=False).encode())
+        for name, array in arrays:
+            buffer = io.BytesIO()
+            np.save(buffer, array, allow_pickle=False)
+            write_member(archive, name, buffer.getvalue())
+    return target
+
+
+def read_file(path: str | os.PathLike[str], load: Callable[[BinaryIO, dict[str, Member]], T]) -> T:
+    """``load(handle, members)`` of the ``.trfviz`` file at ``path``, its structure checked first.
+
+    Every :class:`~trfviz.storage.CorruptExtractionError` names the file, and a
+    read failing half-way is one.
+
+    Raises:
+        CorruptExtractionError: the file is not a well-formed archive with a
+            manifest, or ``load`` refuses it.
+        FileNotFoundError: there is no such file (other OSErrors opening it pass through).
+    """
+    source = Path(path)
+    with open(source, "rb") as handle:
+        try:
+            members = read_members(handle, os.fstat(handle.fileno()).st_size)
+            if "manifest.json" not in members:
+                raise CorruptExtractionError("not a trfviz file (no manifest.json)")
+            return load(handle, members)
+        except CorruptExtractionError as error:
+            raise type(error)(f"{source}: {error}") from None
+        except OSError as error:  # a read failing half-way: the file is unusable
+            raise CorruptExtractionError(f"{source} could not be read: {error}") from error
+
+
+def check_members(members: Mapping[str, Member], declared: Iterable[str]) -> None:
+    """Refuse an archive whose members are not exactly ``manifest.json`` and those ``declared``."""
+    expected = {"manifest.json", *declared}
+    if expected != set(members):
+        extra, absent = sorted(set(members) - expected), sorted(expected - set(members))
+        raise CorruptExtractionError(
+            "its members do not match its manifest "
+            f"(unexpected: {extra[:5]}, missing: {absent[:5]})"
+        )

@@ -4,7 +4,8 @@
 "revision", "text", "text_sha256", "options", "n_layers", "n_heads",
 "sentences": [{"start", "tokens", "pieces", "special_labels", "truncated",
 "n_tokens", "n_pieces", "arrays": {name: {"dtype", "shape", "sha256"}}}]}``.
-Reading it (:func:`read_manifest`) refuses anything larger than
+Reading it (:func:`extraction_manifest`, through :func:`read_manifest`, which
+reads the manifest of every kind of file in :data:`FORMATS`) refuses anything larger than
 :data:`MAX_MANIFEST_BYTES`, any field of the wrong type, any array of a dtype
 that is not a plain number type of the right kind (never objects, so never
 pickles), and any shape impossible for its array.
@@ -26,14 +27,17 @@ from trfviz.storage.errors import CorruptExtractionError, UnsafeExtractionError
 
 __all__ = [
     "FORMAT",
+    "FORMATS",
     "MAX_MANIFEST_BYTES",
     "VERSION",
     "ArraySpec",
     "Manifest",
     "SentenceSpec",
     "build_manifest",
+    "extraction_manifest",
     "manifest_count",
     "manifest_field",
+    "manifest_text",
     "raw_bytes",
     "read_manifest",
     "sha256_text",
@@ -167,31 +171,50 @@ class Manifest:
     sentences: tuple[SentenceSpec, ...]
 
 
-def read_manifest(handle: BinaryIO, member: Member) -> Manifest:
-    """The manifest in ``member``, every field type-checked."""
+#: Each kind of ``.trfviz`` file: its manifest's ``format``, what it holds, and its loader
+#: (the hint when a file is given to the wrong one).
+FORMATS: dict[str, tuple[str, str]] = {
+    FORMAT: ("an extraction", "load_extraction"),
+    "trfviz-measure": ("a measure", "load_measure"),
+    "trfviz-logit-lens": ("a logit lens", "load_logit_lens"),
+    "trfviz-neurons": ("a neuron view", "load_neurons"),
+}
+
+
+def read_manifest(handle: BinaryIO, member: Member, format: str, version: int) -> dict[str, Any]:
+    """The JSON object in ``member``, refused unless of ``format`` at ``version``.
+
+    Serves every kind of file (:data:`FORMATS`); a file of another kind is
+    refused with the name of the loader that reads it.
+
+    Raises:
+        CorruptExtractionError: too large, not JSON, or of another format or version.
+    """
     if member.size > MAX_MANIFEST_BYTES:
         raise CorruptExtractionError(
             f"its manifest.json is {member.size} bytes (at most {MAX_MANIFEST_BYTES} are read)"
         )
-    data = read_member(handle, member)
     try:
-        manifest = json.loads(data.decode("utf-8"))
+        manifest = json.loads(read_member(handle, member).decode("utf-8"))
     except (ValueError, RecursionError) as error:  # bad UTF-8 or JSON, or absurd nesting
         raise CorruptExtractionError(f"its manifest.json is not valid JSON: {error}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        hint = (
-            "; it holds a measure: read it with trfviz.storage.load_measure"
-            if isinstance(manifest, dict) and manifest.get("format") == "trfviz-measure"
-            else ""
-        )
-        raise CorruptExtractionError(f"not a trfviz extraction file (manifest format){hint}")
-    if manifest.get("version") != VERSION or isinstance(manifest.get("version"), bool):
+    kind = FORMATS[format][0].split(" ", 1)[1]
+    if not isinstance(manifest, dict) or manifest.get("format") != format:
+        stored = manifest.get("format") if isinstance(manifest, dict) else None
+        found = FORMATS.get(stored) if isinstance(stored, str) else None
+        hint = f"; it holds {found[0]}: read it with trfviz.storage.{found[1]}" if found else ""
+        raise CorruptExtractionError(f"not a trfviz {kind} file (manifest format){hint}")
+    if manifest.get("version") != version or isinstance(manifest.get("version"), bool):
         raise CorruptExtractionError(
-            f"format version {manifest.get('version')!r}; this trfviz reads {VERSION}"
+            f"{kind} format version {manifest.get('version')!r}; this trfviz reads {version}"
         )
-    text = manifest_field(manifest, "text", str, "manifest")
-    if manifest_field(manifest, "text_sha256", str, "manifest") != sha256_text(text):
-        raise CorruptExtractionError("the stored text does not match its checksum")
+    return manifest
+
+
+def extraction_manifest(handle: BinaryIO, member: Member) -> Manifest:
+    """The manifest of an extraction file in ``member``, every field type-checked."""
+    manifest = read_manifest(handle, member, FORMAT, VERSION)
+    text = manifest_text(manifest)
     sentences = manifest_field(manifest, "sentences", list, "manifest")
     return Manifest(
         model=manifest_field(manifest, "model", str, "manifest"),
@@ -295,6 +318,14 @@ def manifest_field(mapping: dict[str, Any], key: str, kind: type, where: str) ->
             f"not {type(value).__name__}"
         )
     return value
+
+
+def manifest_text(manifest: dict[str, Any]) -> str:
+    """The manifest's ``text``, refused unless it matches its ``text_sha256``."""
+    text: str = manifest_field(manifest, "text", str, "manifest")
+    if manifest_field(manifest, "text_sha256", str, "manifest") != sha256_text(text):
+        raise CorruptExtractionError("the stored text does not match its checksum")
+    return text
 
 
 def manifest_count(mapping: dict[str, Any], key: str, where: str) -> int:

@@ -18,42 +18,36 @@ wrong numbers.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import os
 import re
-import struct
-import zipfile
-import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
-
-import numpy as np
+from typing import BinaryIO, Protocol, TypeVar
 
 from trfviz.alignment import Alignment
-from trfviz.atomic import atomic_writer
 from trfviz.extraction import Extraction, ExtractionOptions, SentenceExtraction
-from trfviz.storage.archive import Member, read_at, read_members, write_member
+from trfviz.measures import LogitLens, MeasureExtraction, NeuronExtraction
+from trfviz.storage.archive import Member, check_members, read_file, write_file
 from trfviz.storage.errors import CorruptExtractionError
-from trfviz.storage.manifest import (
-    ArraySpec,
-    SentenceSpec,
-    build_manifest,
-    raw_bytes,
-    read_manifest,
-    sha256_text,
-)
+from trfviz.storage.fields import read_array
+from trfviz.storage.manifest import SentenceSpec, build_manifest, extraction_manifest, sha256_text
+from trfviz.storage.measure_files import load_measure, save_measure
+from trfviz.storage.result_files import load_logit_lens, load_neurons, save_logit_lens, save_neurons
 
-if TYPE_CHECKING:
-    from trfviz.measures import MeasureExtraction
+__all__ = ["ExtractionStore", "load_extraction", "save_extraction"]
 
-__all__ = ["ExtractionStore", "load_extraction", "read_array", "save_extraction"]
+# The store's names of the results that are not measures (beside a measure's own name).
+_LOGIT_LENS, _NEURONS = "logit-lens", "neurons"
 
-#: Largest ``.npy`` header read (numpy's own default limit).
-_MAX_NPY_HEADER = 10_000
+
+class _Result(Protocol):
+    @property
+    def text(self) -> str: ...
+
+
+_R = TypeVar("_R", bound=_Result)
 
 
 def save_extraction(extraction: Extraction, path: str | os.PathLike[str]) -> Path:
@@ -62,18 +56,8 @@ def save_extraction(extraction: Extraction, path: str | os.PathLike[str]) -> Pat
     Raises:
         ValueError: an array has a dtype the format does not store (see the module docs).
     """
-    target = Path(path)
     manifest, arrays = build_manifest(extraction)
-    with (
-        atomic_writer(target) as handle,
-        zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_STORED) as archive,
-    ):
-        write_member(archive, "manifest.json", json.dumps(manifest, ensure_ascii=False).encode())
-        for name, array in arrays:
-            buffer = io.BytesIO()
-            np.save(buffer, array, allow_pickle=False)
-            write_member(archive, name, buffer.getvalue())
-    return target
+    return write_file(path, manifest, arrays)
 
 
 def load_extraction(path: str | os.PathLike[str]) -> Extraction:
@@ -88,14 +72,7 @@ def load_extraction(path: str | os.PathLike[str]) -> Extraction:
             member names, compressed members, or object arrays.
         FileNotFoundError: there is no such file (other OSErrors opening it pass through).
     """
-    source = Path(path)
-    with open(source, "rb") as handle:
-        try:
-            return _load(handle, os.fstat(handle.fileno()).st_size)
-        except CorruptExtractionError as error:
-            raise type(error)(f"{source}: {error}") from None
-        except OSError as error:  # a read failing half-way: the file is unusable
-            raise CorruptExtractionError(f"{source} could not be read: {error}") from error
+    return read_file(path, _load)
 
 
 class ExtractionStore:
@@ -153,12 +130,7 @@ class ExtractionStore:
 
     def put_measure(self, measure: MeasureExtraction) -> Path:
         """Store a :class:`~trfviz.measures.MeasureExtraction`; returns its path."""
-        from trfviz.storage.measure_files import save_measure  # it reads arrays through here
-
-        path = self.measure_path_for(
-            measure.model, measure.revision, measure.text, measure.measure, measure.options
-        )
-        return save_measure(measure, path)
+        return save_measure(measure, self._result_path(measure.measure, measure))
 
     def get_measure(
         self,
@@ -172,32 +144,76 @@ class ExtractionStore:
 
         ``options`` as the measure's ``options`` (pairs, or a mapping).
         """
-        from trfviz.storage.measure_files import load_measure
+        return self._get(load_measure, model, revision, text, measure, options)
 
+    def put_logit_lens(self, lens: LogitLens) -> Path:
+        """Store a :class:`~trfviz.measures.LogitLens`, keyed by its options; returns its path."""
+        return save_logit_lens(lens, self._result_path(_LOGIT_LENS, lens))
+
+    def get_logit_lens(
+        self,
+        model: str,
+        revision: str,
+        text: str,
+        options: Iterable[tuple[str, object]] | Mapping[str, object],
+    ) -> LogitLens | None:
+        """The stored logit lens, or None if there is none (corrupt files raise).
+
+        ``options`` as the lens's ``options``: ``{"top_k": 5, "layers": None}``.
+        """
+        return self._get(load_logit_lens, model, revision, text, _LOGIT_LENS, options)
+
+    def put_neurons(self, neurons: NeuronExtraction) -> Path:
+        """Store a :class:`~trfviz.measures.NeuronExtraction`, keyed by its options."""
+        return save_neurons(neurons, self._result_path(_NEURONS, neurons))
+
+    def get_neurons(
+        self,
+        model: str,
+        revision: str,
+        text: str,
+        options: Iterable[tuple[str, object]] | Mapping[str, object],
+    ) -> NeuronExtraction | None:
+        """The stored neuron view, or None if there is none (corrupt files raise).
+
+        ``options`` as its ``options``: ``{"special_tokens": "keep"}``.
+        """
+        return self._get(load_neurons, model, revision, text, _NEURONS, options)
+
+    def _result_path(
+        self, name: str, result: MeasureExtraction | LogitLens | NeuronExtraction
+    ) -> Path:
+        return self.measure_path_for(
+            result.model, result.revision, result.text, name, result.options
+        )
+
+    def _get(
+        self,
+        load: Callable[[Path], _R],
+        model: str,
+        revision: str,
+        text: str,
+        name: str,
+        options: Iterable[tuple[str, object]] | Mapping[str, object],
+    ) -> _R | None:
         pairs = options.items() if isinstance(options, Mapping) else options
-        path = self.measure_path_for(model, revision, text, measure, tuple(pairs))
+        path = self.measure_path_for(model, revision, text, name, tuple(pairs))
         if not path.exists():
             return None
-        stored = load_measure(path)
-        return stored if stored.text == text else None
+        stored = load(path)
+        return stored if stored.text == text else None  # a hash-prefix collision
 
 
-def _load(handle: BinaryIO, file_size: int) -> Extraction:
-    members = read_members(handle, file_size)
-    if "manifest.json" not in members:
-        raise CorruptExtractionError("not a trfviz extraction (no manifest.json)")
-    manifest = read_manifest(handle, members["manifest.json"])
-    declared = {"manifest.json"} | {
-        f"s{i}/{name}.npy"
-        for i, sentence in enumerate(manifest.sentences)
-        for name in sentence.arrays
-    }
-    if declared != set(members):
-        extra, absent = sorted(set(members) - declared), sorted(declared - set(members))
-        raise CorruptExtractionError(
-            "its members do not match its manifest "
-            f"(unexpected: {extra[:5]}, missing: {absent[:5]})"
-        )
+def _load(handle: BinaryIO, members: dict[str, Member]) -> Extraction:
+    manifest = extraction_manifest(handle, members["manifest.json"])
+    check_members(
+        members,
+        (
+            f"s{i}/{name}.npy"
+            for i, sentence in enumerate(manifest.sentences)
+            for name in sentence.arrays
+        ),
+    )
     sentences = tuple(
         _read_sentence(handle, members, i, sentence)
         for i, sentence in enumerate(manifest.sentences)
@@ -244,50 +260,6 @@ def _read_sentence(
         truncated=spec.truncated,
         piece_attention=arrays.get("piece_attention"),
     )
-
-
-def read_array(handle: BinaryIO, member: Member, spec: ArraySpec) -> np.ndarray:
-    """One array, its size checked against its member before it is allocated."""
-    where = f"member {member.name!r}"
-    nbytes = spec.nbytes
-    if nbytes + 10 > member.size:
-        raise CorruptExtractionError(
-            f"{where}: the manifest declares {spec.dtype.str} {list(spec.shape)} ({nbytes} bytes) "
-            f"but the member holds only {member.size} bytes"
-        )
-    prefix = read_at(handle, member.data_offset, 10)
-    if prefix[:6] != b"\x93NUMPY" or prefix[6:8] not in (b"\x01\x00", b"\x02\x00"):
-        raise CorruptExtractionError(f"{where} is not a .npy file (version 1 or 2)")
-    length_size = 2 if prefix[6] == 1 else 4
-    prefix += read_at(handle, member.data_offset + 10, length_size - 2)
-    (header_length,) = struct.unpack_from("<H" if length_size == 2 else "<L", prefix, 8)
-    if header_length > _MAX_NPY_HEADER or len(prefix) + header_length + nbytes != member.size:
-        raise CorruptExtractionError(
-            f"{where}: its .npy header and the declared {spec.dtype.str} {list(spec.shape)} "
-            f"do not fill its {member.size} bytes"
-        )
-    header = read_at(handle, member.data_offset + len(prefix), header_length)
-    # The header is compared with the one np.save writes for the declared dtype and
-    # shape (a dict's repr, padded with spaces), never evaluated.
-    expected = f"{{'descr': '{spec.dtype.str}', 'fortran_order': False, 'shape': {spec.shape!r}, }}"
-    if not header.endswith(b"\n") or header[:-1].rstrip(b" ") != expected.encode("ascii"):
-        raise CorruptExtractionError(
-            f"{where}: its .npy header is not the one np.save writes for the declared "
-            f"{spec.dtype.str} {list(spec.shape)}"
-        )
-    array = np.empty(spec.shape, spec.dtype)
-    raw = raw_bytes(array)
-    read = 0
-    while read < nbytes:
-        chunk = handle.readinto(raw[read:])  # type: ignore[attr-defined]
-        if not chunk:
-            raise CorruptExtractionError(f"{where} ends early (truncated)")
-        read += chunk
-    if zlib.crc32(raw, zlib.crc32(prefix + header)) != member.crc:
-        raise CorruptExtractionError(f"{where} fails its CRC check (damaged)")
-    if hashlib.sha256(raw).hexdigest() != spec.sha256:
-        raise CorruptExtractionError(f"{where} fails its checksum")
-    return array
 
 
 def _safe(name: str) -> str:
