@@ -91,5 +91,8 @@ def test_the_panel_shows_the_extractions_scores(lab: Jupyter, page: Any) -> None
         assert abs(printed_weight - want_weight) <= 0.005 + 0.05 * want_weight, (text, want_weight)
     title = panel.locator(".tv-neuron-title").inner_text()
     assert f"head {HEAD}" in title and f"“{labels[WORD]}”" in title, title
+    page.mouse.move(0, 0)  # the pinned word is the focus, not what the pointer rests on
+    page.set_viewport_size({"width": 1280, "height": 2400})  # the whole explorer, one shot
+    root.scroll_into_view_if_needed()
     screenshot(page, root, "neurons-real-minilm.png")
     assert not page.trfviz_log["errors"], page.trfviz_log["errors"]
