@@ -183,3 +183,27 @@ def test_shading_reaches_the_spec_and_the_export_draws_the_lens(
     assert wait_kernel_value(page, "explorers[12].view_spec().logit_lens", "None") == "None"
     assert root.locator(".tv-lens-panel").count() == 0
     assert not page.trfviz_errors, page.trfviz_errors
+
+
+def test_a_narrower_cell_shows_fewer_words_and_still_fits(opened: tuple[Any, list[Any]]) -> None:
+    page, roots = opened
+    root = roots[2]
+    root.scroll_into_view_if_needed()
+    kernel_print(page, "setattr(explorers[64], 'selected', 61)")
+    root.locator(".tv-lens-word.tv-lens-focus[data-index='61']").last.wait_for()
+    panel = root.locator(".tv-lens-panel")
+    wide = int(str(panel.get_attribute("data-end"))) - int(str(panel.get_attribute("data-start")))
+    page.set_viewport_size({"width": 900, "height": 800})
+    try:
+        page.wait_for_function(
+            "([el, wide]) => Number(el.dataset.end) - Number(el.dataset.start) < wide",
+            arg=[panel.element_handle(), wide],
+            timeout=20_000,
+        )
+        g = root.evaluate(GEOMETRY)
+        assert g["outScroll"] <= g["outClient"] and g["rootScroll"] <= g["rootClient"], g
+        assert g["table"] <= g["panel"] + 0.5 and g["narrowest"] >= 50, g
+        assert g["start"] <= 61 < g["end"], g  # still around the focus
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 800})
+    assert not page.trfviz_errors, page.trfviz_errors

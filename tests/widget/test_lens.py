@@ -160,3 +160,11 @@ def test_a_head_grid_with_the_lens_is_refused_clearly() -> None:
     explorer = _explorer(model="tiny-gpt", show_logit_lens=True, head="all")
     with pytest.raises(ValueError, match="grid of every head cannot be exported with the logit"):
         explorer.draw_figure()
+
+
+def test_the_spec_takes_top_next_or_none() -> None:
+    from trfviz.view import ViewSpec
+
+    assert ViewSpec(models=("A",), layers=(0,), heads=(0,), logit_lens="next").logit_lens == "next"
+    with pytest.raises(ValueError, match="logit_lens"):
+        ViewSpec(models=("A",), layers=(0,), heads=(0,), logit_lens="guess")  # type: ignore[arg-type]

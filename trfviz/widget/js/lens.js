@@ -194,6 +194,7 @@ export function buildLens(root, before, { get, set, ctx }) {
     const n = payload.panels[0].n;
     const zoom = get("window");
     if (zoom && n > fits() && focus < 0) start = zoom[0];
+    drawnWidth = panels.clientWidth;
     range = lensWindow(n, fits(), start, focus);
     start = range[0];
     const tokens = sentence.tokens.slice(0, n);
@@ -230,6 +231,16 @@ export function buildLens(root, before, { get, set, ctx }) {
     for (const node of panels.querySelectorAll("[data-index]")) {
       node.classList.toggle("tv-lens-focus", Number(node.dataset.index) === focus);
     }
+  }
+
+  // A wider or narrower cell holds more or fewer words: the window is fitted again.
+  let drawnWidth = 0;
+  if (typeof ResizeObserver !== "undefined") {
+    const observer = new ResizeObserver(() => {
+      const width = box.isConnected ? panels.clientWidth : 0; // not yet (or no longer) shown
+      if (width && Math.abs(width - drawnWidth) > 1 && range) draw();
+    });
+    observer.observe(panels);
   }
 
   // The explorer's focus moved: outline its column, moving the window to it if it is outside.
