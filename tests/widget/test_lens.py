@@ -21,6 +21,7 @@ from tests.browser.widget_data import make_document
 from tests.widget.measure_data import synthetic_lens
 from trfviz.widget import AttentionExplorer
 from trfviz.widget.export import figure_view
+from trfviz.widget.export_lens import LENS_LAYERS
 from trfviz.widget.lens import pack_lens
 from trfviz.widget.payload import count_message_bytes
 
@@ -139,10 +140,10 @@ def test_the_view_spec_records_the_panel_and_the_export_draws_it() -> None:
     (ax,) = [a for a in figure.get_axes() if "logit lens" in a.get_title()]
     assert ax.get_title().startswith("tiny-gpt")
     mesh = ax.collections[0]
-    # At a preset the table takes at most 40 % of the page: every n-th layer, the last kept.
+    # At a preset at most LENS_LAYERS layers: every n-th, the last kept.
     names = [t.get_text() for t in ax.get_yticklabels()]
     rows = [lens.layers.index(0 if t == "emb" else int(t)) for t in names]
-    assert rows[-1] == len(lens.layers) - 1
+    assert rows[-1] == len(lens.layers) - 1 and len(rows) <= LENS_LAYERS
     shown = lens.next_prob[rows]  # coloured by the next word, as on screen
     drawn = np.ma.getdata(mesh.get_array()).reshape(shown.shape)
     np.testing.assert_array_equal(np.where(np.isnan(shown), drawn, shown), drawn)

@@ -132,12 +132,14 @@ def logit_lens_layout(
     preset: str | Preset | None = None,
     colorbar: bool = True,
     title: str | None = None,
+    max_layers: int | None = None,
 ) -> tuple[tuple[int, int], list[int], float, float]:
     """``((start, end), layers, width, height)``: what :func:`plot_logit_lens` draws, in inches.
 
     The tokens shown (``window``; at a ``preset`` too narrow for the sentence,
     as many as fit centred on ``focus`` when one is given), the layers shown
-    (thinned to the preset's height) and the figure's size, so a caller laying
+    (thinned to the preset's height, or to every n-th layer, the last kept, so
+    that at most ``max_layers`` are shown) and the figure's size, so a caller laying
     the table out beside other panels (the explorer's export) can pass them on.
     """
     n = lens.n_tokens
@@ -151,7 +153,9 @@ def logit_lens_layout(
                 start = min(max(int(focus) - fits // 2, 0), n - fits)
                 window = (start, start + fits)
         start, end = _window(window, n, preset, colorbar, min_cell)
-        if preset is not None:
+        if max_layers is not None:
+            rows = _every_nth(rows, max(1, int(max_layers)))
+        elif preset is not None:
             rows = _thinned(rows, preset, size, title)
         width, height, _ = _size(
             lens, list(range(start, end)), len(rows), preset, size, colorbar, title
@@ -226,7 +230,11 @@ def _thinned(rows: list[int], preset: str | Preset, size: float, title: str | No
     """Every n-th row (the last always) when all do not fit the preset's height."""
     p = get_preset(preset)
     room = (p.max_height - 1.6 - (0.3 if title else 0.0)) * 72
-    fits = max(2, int(room // (size * 1.45)))
+    return _every_nth(rows, max(2, int(room // (size * 1.45))))
+
+
+def _every_nth(rows: list[int], fits: int) -> list[int]:
+    """At most ``fits`` of ``rows``: every n-th, counted from the last (always kept)."""
     if len(rows) <= fits:
         return rows
     step = math.ceil(len(rows) / fits)

@@ -5,14 +5,12 @@ the exported figure holds it too, under the sentence and the heatmaps: each
 model's layers × words table drawn by :func:`trfviz.figures.plot_logit_lens`,
 shaded as on screen, over the words the view shows (at a paper preset as many
 as fit, centred on the focus, as the panel centres its window on it). At a
-preset the table takes at most :data:`LENS_SHARE` of the page's height (every
-n-th layer, the last kept) and is added under the view, which is laid out as
-without it.
+preset the table shows at most :data:`LENS_LAYERS` layers (every n-th, the last
+kept) and is added under the view, which is laid out as without it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -24,8 +22,8 @@ if TYPE_CHECKING:
 
 __all__ = ["LensPart", "lens_parts"]
 
-#: The share of a preset's height the table may take (its layers thinned to fit).
-LENS_SHARE = 0.4
+#: The most layers the exported table shows at a preset (every n-th, the last kept).
+LENS_LAYERS = 8
 
 #: ``(width, height, draw)``: inches, and what draws the table into a subfigure.
 LensPart = tuple[float, float, Callable[[Any], None]]
@@ -40,7 +38,6 @@ def lens_parts(
         ValueError: the spec shows the logit lens but no model it shows has one given.
     """
     from trfviz.figures.logit_lens import logit_lens_layout, plot_logit_lens
-    from trfviz.figures.style import get_preset
 
     if spec.logit_lens is None:
         return []
@@ -53,10 +50,6 @@ def lens_parts(
     centre = spec.focus
     if centre is None and spec.window is not None:
         centre = (spec.window[0] + spec.window[1]) // 2
-    page = None
-    if preset is not None:
-        full = get_preset(preset)
-        page = dataclasses.replace(full, max_height=full.max_height * LENS_SHARE)
     parts: list[LensPart] = []
     for key, lens in shown:
         title = f"{short_model_name(key)}: logit lens (each layer's next-word guess)"
@@ -64,8 +57,9 @@ def lens_parts(
             lens,
             focus=centre,
             window=spec.window if preset is None else None,
-            preset=page,
+            preset=preset,
             title=title,
+            max_layers=LENS_LAYERS if preset is not None else None,
         )
 
         def draw(
