@@ -109,6 +109,10 @@ class ViewSpec:
             distributions (:data:`DISTRIBUTIONS`).
         compact: the sentence shown as text, each word shaded by the attention
             it receives, instead of the arcs.
+        logit_lens: the logit-lens panel of the models that have a lens (each
+            layer's next-word guess after every word, :mod:`trfviz.measures.logit_lens`),
+            its cells shaded by the guess's probability (``"top"``) or by the actual
+            next word's (``"next"``); None when it is not shown.
     """
 
     models: tuple[str, ...]
@@ -130,6 +134,7 @@ class ViewSpec:
     hidden_heads: tuple[tuple[int, ...], ...] = ()
     compact: bool = False
     measure: str = "attention"
+    logit_lens: Literal["top", "next"] | None = None
 
     def __post_init__(self) -> None:
         models = tuple(self.models)
@@ -165,6 +170,8 @@ class ViewSpec:
         object.__setattr__(self, "hidden_heads", _hidden_heads(self.hidden_heads, len(models)))
         check_choice("special_tokens", self.special_tokens, _SPECIAL_TOKENS)
         check_choice("measure", self.measure, MEASURES)
+        if self.logit_lens is not None:
+            check_choice("logit_lens", self.logit_lens, ("top", "next"))
         if self.mode == "difference" and self.measure not in DISTRIBUTIONS:
             raise ValueError(
                 f"mode 'difference' compares distributions ({sorted(DISTRIBUTIONS)}); "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import matplotlib
@@ -121,3 +122,28 @@ def test_draws_into_the_callers_axes() -> None:
     out, ax = plot_logit_lens(lens(4, n_layers=3), ax=axes[1], colorbar=False)
     assert out is fig and ax is axes[1]
     assert len(axes[1].texts) == 4 * 4
+
+
+def test_layout_centres_the_window_on_the_focus_and_is_the_figure_drawn() -> None:
+    from trfviz.figures.logit_lens import logit_lens_layout
+
+    data = lens(64)
+    (start, end), layers, width, height = logit_lens_layout(data, focus=50, preset="two-column")
+    assert start <= 50 < end < 64 and abs((start + end) / 2 - 50) <= 1
+    assert layers[-1] == data.layers[-1]
+    fig, _ = plot_logit_lens(data, window=(start, end), layers=layers, preset="two-column")
+    assert tuple(fig.get_size_inches()) == pytest.approx((width, height))
+    # No focus: the first tokens that fit, as plot_logit_lens shows them (with its warning).
+    with pytest.warns(UserWarning, match="do not fit"):
+        assert logit_lens_layout(data, preset="two-column")[0] == (0, end - start)
+
+
+def test_layout_keeps_at_most_max_layers_the_last_among_them() -> None:
+    from trfviz.figures.logit_lens import logit_lens_layout
+
+    data = lens(10)  # layers 0..30
+    _, layers, _, height = logit_lens_layout(data, preset="two-column", max_layers=8)
+    assert len(layers) <= 8 and layers[-1] == 30 and layers == sorted(layers)
+    steps = {b - a for a, b in itertools.pairwise(layers)}
+    assert len(steps) == 1  # evenly spaced
+    assert height < logit_lens_layout(data, preset="two-column")[3]

@@ -5,7 +5,8 @@ values over the same sentences (tokens and labels) as the widget's synthetic
 extractions (:func:`tests.browser.widget_data.make_document`), shaped per
 measure as :data:`trfviz.measures.MEASURE_AXES` says; attributions have one signed
 value per label and a convergence delta. :func:`synthetic_neurons` builds the real
-:class:`~trfviz.measures.neuron.NeuronExtraction` from random queries and keys.
+:class:`~trfviz.measures.neuron.NeuronExtraction` from random queries and keys, and
+:func:`synthetic_lens` a :class:`~trfviz.measures.logit_lens.LogitLens` of random guesses.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from trfviz.extraction import SentenceExtraction
+from trfviz.measures.logit_lens import LogitLens, SentenceLogitLens
 from trfviz.measures.neuron import NeuronExtraction, SentenceNeurons
 from trfviz.measures.results import MeasureExtraction, SentenceMeasure
 
@@ -94,3 +96,50 @@ def synthetic_neurons(
             )
         )
     return NeuronExtraction(model=key, revision="synthetic", text="", sentences=tuple(out))
+
+
+#: The synthetic lens's vocabulary: spaces, a newline and markup that must stay text.
+GUESSES = (" the", ",", " in", "\n", " ", "<b>", "ing", " telescope")
+
+
+def synthetic_lens(
+    key: str,
+    sentences: Sequence[SentenceExtraction],
+    *,
+    n_layers: int = 4,
+    k: int = 3,
+    seed: int = 0,
+) -> LogitLens:
+    """Random guesses over each sentence's tokens: layers 0..n_layers, ids index GUESSES.
+
+    The last token has no next word (NaN, rank -1), as a real lens's has none.
+    """
+    rng = np.random.default_rng(seed)
+    out = []
+    for sentence in sentences:
+        n, layers = len(sentence.tokens), tuple(range(n_layers + 1))
+        top_ids = rng.integers(0, len(GUESSES), size=(len(layers), n, k)).astype(np.int32)
+        top_probs = np.sort(rng.random((len(layers), n, k)), axis=-1)[..., ::-1]
+        next_ids = rng.integers(0, len(GUESSES), size=n).astype(np.int32)
+        next_ids[-1] = -1
+        next_prob = rng.random((len(layers), n)).astype(np.float32)
+        next_prob[:, -1] = np.nan
+        out.append(
+            SentenceLogitLens(
+                start=sentence.start,
+                tokens=sentence.tokens,
+                layers=layers,
+                top_ids=top_ids,
+                top_pieces=tuple(
+                    tuple(tuple(GUESSES[i] for i in row) for row in layer) for layer in top_ids
+                ),
+                top_probs=top_probs.astype(np.float32),
+                next_prob=next_prob,
+                next_rank=np.where(
+                    np.isnan(next_prob), -1, rng.integers(1, 50, size=next_prob.shape)
+                ).astype(np.int32),
+                next_ids=next_ids,
+                next_pieces=tuple(GUESSES[i] if i >= 0 else "" for i in next_ids),
+            )
+        )
+    return LogitLens(model=key, revision="synthetic", text="", sentences=tuple(out))

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
     from trfviz.measures.logit_lens import SentenceLogitLens
 
-__all__ = ["plot_logit_lens"]
+__all__ = ["logit_lens_layout", "plot_logit_lens"]
 
 ColorBy = Literal["top", "next"]
 
@@ -78,12 +78,7 @@ def plot_logit_lens(
     n = lens.n_tokens
     rows = _rows(lens, layers)
     with paper_style(preset):
-        import matplotlib
-
-        if preset is not None:
-            size = max(get_preset(preset).small_font_size, MIN_TEXT_SIZE)
-        else:
-            size = max(float(matplotlib.rcParams["font.size"]) * 0.8, MIN_TEXT_SIZE)
+        size = _text_size(preset)
         min_cell = measure_text("n" * MIN_CELL_CHARS, size) + 3
         start, end = _window(window, n, preset, colorbar, min_cell)
         if preset is not None and layers is None:
@@ -129,6 +124,59 @@ def plot_logit_lens(
     return fig, ax
 
 
+def logit_lens_layout(
+    lens: SentenceLogitLens,
+    *,
+    focus: int | None = None,
+    window: tuple[int, int] | slice | None = None,
+    preset: str | Preset | None = None,
+    colorbar: bool = True,
+    title: str | None = None,
+    max_layers: int | None = None,
+) -> tuple[tuple[int, int], list[int], float, float]:
+    """``((start, end), layers, width, height)``: what :func:`plot_logit_lens` draws, in inches.
+
+    The tokens shown (``window``; at a ``preset`` too narrow for the sentence,
+    as many as fit centred on ``focus`` when one is given), the layers shown
+    (thinned to the preset's height, or to every n-th layer, the last kept, so
+    that at most ``max_layers`` are shown) and the figure's size, so a caller laying
+    the table out beside other panels (the explorer's export) can pass them on.
+    """
+    n = lens.n_tokens
+    rows = _rows(lens, None)
+    with paper_style(preset):
+        size = _text_size(preset)
+        min_cell = measure_text("n" * MIN_CELL_CHARS, size) + 3
+        if window is None and focus is not None and preset is not None:
+            fits = _fits(get_preset(preset), colorbar, min_cell)
+            if fits < n:
+                start = min(max(int(focus) - fits // 2, 0), n - fits)
+                window = (start, start + fits)
+        start, end = _window(window, n, preset, colorbar, min_cell)
+        if max_layers is not None:
+            rows = _every_nth(rows, max(1, int(max_layers)))
+        elif preset is not None:
+            rows = _thinned(rows, preset, size, title)
+        width, height, _ = _size(
+            lens, list(range(start, end)), len(rows), preset, size, colorbar, title
+        )
+    return (start, end), [lens.layers[r] for r in rows], width, height
+
+
+def _text_size(preset: str | Preset | None) -> float:
+    """The cells' text size: the preset's small font, or 0.8 of the current font size."""
+    import matplotlib
+
+    if preset is not None:
+        return max(get_preset(preset).small_font_size, MIN_TEXT_SIZE)
+    return max(float(matplotlib.rcParams["font.size"]) * 0.8, MIN_TEXT_SIZE)
+
+
+def _fits(p: Preset, colorbar: bool, min_cell: float) -> int:
+    """How many tokens fit the preset's width legibly."""
+    return max(1, int((p.width - _fixed_width(colorbar)) * 72 // min_cell))
+
+
 def _rows(lens: SentenceLogitLens, layers: Sequence[int] | None) -> list[int]:
     """Indices into ``lens.layers`` of the layers asked for, bottom to top."""
     if layers is None:
@@ -153,7 +201,7 @@ def _window(
     if preset is None:
         return 0, n
     p = get_preset(preset)
-    fits = max(1, int((p.width - _fixed_width(colorbar)) * 72 // min_cell))
+    fits = _fits(p, colorbar, min_cell)
     if fits >= n:
         return 0, n
     warnings.warn(
@@ -182,7 +230,11 @@ def _thinned(rows: list[int], preset: str | Preset, size: float, title: str | No
     """Every n-th row (the last always) when all do not fit the preset's height."""
     p = get_preset(preset)
     room = (p.max_height - 1.6 - (0.3 if title else 0.0)) * 72
-    fits = max(2, int(room // (size * 1.45)))
+    return _every_nth(rows, max(2, int(room // (size * 1.45))))
+
+
+def _every_nth(rows: list[int], fits: int) -> list[int]:
+    """At most ``fits`` of ``rows``: every n-th, counted from the last (always kept)."""
     if len(rows) <= fits:
         return rows
     step = math.ceil(len(rows) / fits)

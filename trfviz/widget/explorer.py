@@ -26,6 +26,7 @@ from trfviz.widget.checks import ExplorerChecks, ExplorerValueError, head_trait,
 from trfviz.widget.export import ExplorerView, ViewPanel
 from trfviz.widget.fallback import with_fallback
 from trfviz.widget.inputs import check_inputs, check_scores, inputs_from_doc
+from trfviz.widget.lens import match_lens
 from trfviz.widget.measures import MeasureInput, match_measures, measure_notes, measures_payload
 from trfviz.widget.neurons import match_neurons
 from trfviz.widget.payload import map_layer
@@ -62,8 +63,13 @@ class AttentionExplorer(ExplorerChecks, ExplorerData, ExplorerViews, anywidget.A
         neurons: optional per model the queries and keys behind its attention
             (a ``trfviz.measures.neuron.NeuronExtraction``, a list matched by
             ``model``, or per model key one) for the neuron panel (``show_neurons``).
-        model_names: per model key its full model name, for matching ``measures``
-            and ``neurons`` (by default the key itself; :func:`explore` fills it).
+        logit_lens: optional per causal model its logit lens (a
+            ``trfviz.measures.logit_lens.LogitLens``, a list matched by ``model``, or per
+            model key one) for the logit-lens panel (``show_logit_lens``): each layer's
+            next-word guess after every word.
+        model_names: per model key its full model name, for matching ``measures``,
+            ``neurons`` and ``logit_lens`` (by default the key itself; :func:`explore`
+            fills it).
         model: the model shown first (default: the first key).
         compare: a second model key shown beside it, or None.
         **traits: initial values of the other traits (``layer``, ``head``,
@@ -82,6 +88,8 @@ class AttentionExplorer(ExplorerChecks, ExplorerData, ExplorerViews, anywidget.A
         heads); ``special_tokens`` (``"keep"`` or ``"drop"``: specials left out and
         distributions renormalised over the words); ``measure`` (``"attention"`` or
         a measure given in ``measures``); ``show_neurons`` (the neuron panel);
+        ``show_logit_lens`` (the logit-lens panel) and ``logit_lens_color`` (its cells
+        shaded by the guess's probability, ``"top"``, or the actual next word's, ``"next"``);
         ``export_path``, ``export_preset`` (what the Export button writes) and
         ``status`` (its last result).
 
@@ -140,6 +148,10 @@ class AttentionExplorer(ExplorerChecks, ExplorerData, ExplorerViews, anywidget.A
     measure = t.Unicode("attention").tag(sync=True)
     #: The neuron panel (query, keys, products, scores) for the selected word and head.
     show_neurons = t.Bool(False).tag(sync=True)
+    #: The logit-lens panel (each layer's next-word guess after every word), causal models only.
+    show_logit_lens = t.Bool(False).tag(sync=True)
+    #: Its cells shaded by the top guess's probability ("top") or the actual next word's ("next").
+    logit_lens_color = t.Enum(["top", "next"], default_value="top").tag(sync=True)
     #: The zoom window over the token axis, ``(start, end)`` columns (the words, then the
     #: models' special tokens), or None for all; set by the browser's zoom, or from here.
     window = t.Tuple(t.Int(), t.Int(), default_value=None, allow_none=True).tag(sync=True)
@@ -163,6 +175,8 @@ class AttentionExplorer(ExplorerChecks, ExplorerData, ExplorerViews, anywidget.A
     _measures = t.Dict().tag(sync=True)
     # The neuron panel's data: the selected word at the current layer/head, while shown.
     _neurons = t.Dict().tag(sync=True)
+    # The logit-lens panel's data: the current sentence's tables, while shown.
+    _logit_lens = t.Dict().tag(sync=True)
 
     def __init__(
         self,
@@ -175,6 +189,7 @@ class AttentionExplorer(ExplorerChecks, ExplorerData, ExplorerViews, anywidget.A
         compare: str | None = None,
         measures: MeasureInput | None = None,
         neurons: Any | None = None,
+        logit_lens: Any | None = None,
         model_names: Mapping[str, str] | None = None,
         **traits: Any,
     ) -> None:
@@ -193,6 +208,9 @@ class AttentionExplorer(ExplorerChecks, ExplorerData, ExplorerViews, anywidget.A
             for name, by_key in self._measure_values.items()
         }
         self._neuron_data = match_neurons(neurons, self._parses, keys, names) if neurons else {}
+        self._lens_data = (
+            match_lens(logit_lens, self._parses, self._extractions, names) if logit_lens else {}
+        )
         super().__init__()
         with self.hold_sync():
             self.set_trait("models", keys)
@@ -301,6 +319,11 @@ class AttentionExplorer(ExplorerChecks, ExplorerData, ExplorerViews, anywidget.A
     def _on_neurons(self, change: t.Bunch) -> None:
         if getattr(self, "_ready", False):
             self._update_neurons()
+
+    @t.observe("show_logit_lens")
+    def _on_lens(self, change: t.Bunch) -> None:
+        if getattr(self, "_ready", False):
+            self._update_lens()
 
     def _on_message(self, widget: Any, content: Mapping[str, Any], buffers: Any) -> None:
         if not isinstance(content, Mapping) or content.get("type") != "export":

@@ -39,9 +39,12 @@ from trfviz.widget.compose import (
     view_title,
 )
 from trfviz.widget.export_bands import Band, sentence_bands
+from trfviz.widget.export_lens import lens_parts
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+    from trfviz.measures.logit_lens import SentenceLogitLens
 
 __all__ = [
     "ExplorerView",
@@ -100,6 +103,7 @@ def draw_view(
     *,
     scores: Mapping[str, np.ndarray] | None = None,
     preset: str | None = None,
+    lenses: Mapping[str, SentenceLogitLens] | None = None,
 ) -> Figure:
     """A matplotlib Figure of ``spec``, drawn with :mod:`trfviz.figures`; it carries ``spec``.
 
@@ -129,6 +133,8 @@ def draw_view(
     the figure taller than the preset's ``max_height`` are windowed further
     around the focus. A window is marked in the panel titles; the heatmaps
     keep every token.
+    With ``spec.logit_lens`` the logit-lens table of each model shown that has
+    one in ``lenses`` comes last (:mod:`trfviz.widget.export_lens`).
     :func:`figure_view` reads the spec back from the figure.
     """
     import matplotlib.pyplot as plt
@@ -143,6 +149,11 @@ def draw_view(
     n = len(parse.words)
     title = view_title(spec)
     if not spec.comparing and view.panels[0].heads is not None and not spec.compact:
+        if spec.logit_lens is not None:
+            raise ValueError(
+                "a grid of every head cannot be exported with the logit-lens panel; choose "
+                "one head (or the mean) or hide the logit lens to export the grid"
+            )
         panel = view.panels[0]
         key = spec.models[0]
         whole = isinstance(panel.layer, int)
@@ -199,6 +210,7 @@ def draw_view(
         # The compact view shows every word, as on screen (the zoom is the arcs').
         first, last = (0, n) if spec.compact else _window(spec, n)
         bands = lay_out(None if (first, last) == (0, n) else (first, last))
+        lens = lens_parts(spec, lenses, preset)
         if preset is not None:
             room = get_preset(preset).max_height - (heat_size[3] if heat_size else 0.0)
             size = last - first
@@ -207,17 +219,25 @@ def draw_view(
                 centre = view.focus if view.focus is not None else first + size // 2
                 start = min(max(centre - size // 2, first), last - size)
                 bands = lay_out((start, start + size))
-        width = max([w for (w, _), _ in bands] + ([heat_size[2]] if heat_size else []))
+        width = max(
+            [w for (w, _), _ in bands]
+            + ([heat_size[2]] if heat_size else [])
+            + [w for w, _, _ in lens]
+        )
         heights = [h for (_, h), _ in bands] + ([heat_size[3]] if heat_size else [])
+        heights += [h for _, h, _ in lens]
         figure = plt.figure(figsize=(width, sum(heights)), layout="constrained")
         mark_preset(figure, preset)
         parts = figure.subfigures(len(heights), 1, height_ratios=heights, squeeze=False)[:, 0]
         for part, ((w, _), draw) in zip(parts, bands, strict=False):
             # Bands are laid out in points: an axes of exactly their size, outside the layout.
             draw(part.add_axes(((1 - w / width) / 2, 0.0, w / width, 1.0)))
+        for part, (_, _, draw_lens) in zip(parts[len(parts) - len(lens) :], lens, strict=True):
+            draw_lens(part)
         if heat_size is not None:
+            heat_part = parts[len(bands)]
             label_size, cell, _, _ = heat_size
-            axes = parts[-1].subplots(1, len(panels), squeeze=False)[0]
+            axes = heat_part.subplots(1, len(panels), squeeze=False)[0]
             images = []
             for index, ((name, matrix, labels), ax, (low, high)) in enumerate(
                 zip(panels, axes, ranges, strict=True)
@@ -247,7 +267,7 @@ def draw_view(
             shared = len(set(ranges)) == 1
             groups = [list(axes)] if shared else [[ax] for ax in axes]
             for image, group in zip(images, groups, strict=False):
-                bar = parts[-1].colorbar(image, ax=group, fraction=0.05, pad=0.02, shrink=0.8)
+                bar = heat_part.colorbar(image, ax=group, fraction=0.05, pad=0.02, shrink=0.8)
                 keep_vector(bar)
                 bar.ax.tick_params(labelsize=max(label_size, MIN_TEXT_SIZE))
                 if spec.measure != "attention":  # say what the colours are
@@ -264,6 +284,7 @@ def save_view(
     *,
     scores: Mapping[str, np.ndarray] | None = None,
     preset: str = "two-column",
+    lenses: Mapping[str, SentenceLogitLens] | None = None,
 ) -> Path:
     """The path ``spec``'s figure was saved to (PDF, SVG, PNG or PGF, by the suffix).
 
@@ -274,7 +295,7 @@ def save_view(
     from trfviz.figures import save_figure
 
     target = Path(path) if path is not None else Path("trfviz-output") / view_file_name(spec)
-    figure = draw_view(spec, parse, sentences, scores=scores, preset=preset)
+    figure = draw_view(spec, parse, sentences, scores=scores, preset=preset, lenses=lenses)
     try:
         return Path(save_figure(figure, target, preset=preset))
     finally:

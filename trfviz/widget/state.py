@@ -3,7 +3,7 @@
 :class:`ExplorerData` (a mixin of :class:`~trfviz.widget.AttentionExplorer`)
 works out the models, layers and heads shown and packs what the browser draws
 into the private synced traits (``_sentence_data``, ``_layers``,
-``_difference``, ``_grid``, ``_pieces``, ``_neurons``) with
+``_difference``, ``_grid``, ``_pieces``, ``_neurons``, ``_logit_lens``) with
 :mod:`trfviz.widget.payload`, in one message per change so the browser never
 mixes one sentence's tokens with another's weights. The values drawn are the
 ``measure`` chosen (attention or one of :mod:`trfviz.widget.measures`), with the
@@ -20,6 +20,7 @@ import numpy as np
 
 from trfviz.naming import short_model_name
 from trfviz.view import DISTRIBUTIONS, MEASURE_LABELS, WORD_MEASURES
+from trfviz.widget.lens import lens_payload
 from trfviz.widget.measures import without_specials
 from trfviz.widget.neurons import neurons_payload
 from trfviz.widget.payload import (
@@ -82,6 +83,7 @@ class ExplorerData:
             self._update_difference(layers)
         self._update_pieces()
         self._update_neurons()
+        self._update_lens()
         if grid:
             what = MEASURE_LABELS[self.measure]  # names the thumbnails' values
             self._grid = (
@@ -144,6 +146,19 @@ class ExplorerData:
                 index, word, shown, list(self._neuron_data), drop_specials=drop
             )
             self._neurons = {"key": key, **payload}
+
+    def _update_lens(self: Any) -> None:
+        """The logit-lens panel's tables: the current sentence, for the models shown with one."""
+        if not self._lens_data:
+            return
+        index = self.sentence
+        keys = (
+            [k for k in self._shown_keys() if k in self._lens_data] if self.show_logit_lens else []
+        )
+        key = ";".join([f"s{index}", *keys])
+        if self._logit_lens.get("key") != key:
+            shown = {k: self._lens_data[k][index] for k in keys}
+            self._logit_lens = {"key": key, **lens_payload(index, shown, list(self._lens_data))}
 
     def _variant(self: Any) -> str:
         """What besides the layers the packed values depend on: the measure, the specials."""

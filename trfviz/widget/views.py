@@ -61,6 +61,11 @@ class ExplorerViews:
             compact=self.compact,
             special_tokens=self.special_tokens,
             measure=self.measure,
+            logit_lens=(
+                self.logit_lens_color
+                if self.show_logit_lens and any(k in self._lens_data for k in keys)
+                else None
+            ),
         )
 
     def _word_window(self: Any) -> tuple[int, int] | None:
@@ -83,6 +88,13 @@ class ExplorerViews:
             sentences = {k: as_extraction(s, values[k][index]) for k, s in sentences.items()}
         return self._parses[index], sentences
 
+    def _view_lenses(self: Any, spec: ViewSpec) -> dict[str, Any]:
+        """Per model shown with a logit lens, its sentence's lens (while the panel is shown)."""
+        if spec.logit_lens is None:
+            return {}
+        data = self._lens_data
+        return {key: data[key][spec.sentence] for key in spec.models if key in data}
+
     def get_view(self: Any) -> ExplorerView:
         """The current view at full precision (what :meth:`save_figure` draws)."""
         spec = self.view_spec()
@@ -97,7 +109,8 @@ class ExplorerViews:
 
         Draws exactly what is shown (the sentence, model(s), layer, head, mode,
         the selected token, the line threshold, the parse and entity toggles,
-        the zoom window, the heads hidden from the overlay, the colour scales)
+        the zoom window, the heads hidden from the overlay, the colour scales, the
+        logit-lens panel)
         from :meth:`view_spec` with :func:`trfviz.widget.export.save_view`, at the
         ``preset``'s width (``"one-column"``, ``"two-column"``, ``"slide"``).
         Without a path the file goes to ``trfviz-output/`` with a name that
@@ -106,7 +119,15 @@ class ExplorerViews:
         """
         spec = self.view_spec()
         parse, sentences = self._view_data(spec)
-        return save_view(spec, parse, sentences, path, scores=self._scores, preset=preset)
+        return save_view(
+            spec,
+            parse,
+            sentences,
+            path,
+            scores=self._scores,
+            preset=preset,
+            lenses=self._view_lenses(spec),
+        )
 
     def export(
         self: Any, path: str | os.PathLike[str] | None = None, *, preset: str = "two-column"
@@ -120,4 +141,10 @@ class ExplorerViews:
     def draw_figure(self: Any, *, preset: str | None = None) -> Figure:
         """A matplotlib Figure of the current view (:func:`trfviz.widget.export.draw_view`)."""
         spec = self.view_spec()
-        return draw_view(spec, *self._view_data(spec), scores=self._scores, preset=preset)
+        return draw_view(
+            spec,
+            *self._view_data(spec),
+            scores=self._scores,
+            preset=preset,
+            lenses=self._view_lenses(spec),
+        )

@@ -12,6 +12,7 @@ import { el } from "./dom.js";
 import { drawGrid } from "./grid.js";
 import { ATTENTION, buildAligned } from "./aligned.js";
 import { decodeDifference } from "./honest.js";
+import { buildLens } from "./lens.js";
 import { buildNeurons } from "./neurons.js";
 import { buildPieces } from "./pieces.js";
 import { drawInfo, drawSummary } from "./readout.js";
@@ -84,6 +85,10 @@ function render({ model, el: host }) {
       else set({ link: false, compare_layer: l, compare_head: h });
     },
   };
+
+  // The logit-lens panel (lens.js): each layer's next-word guess after every word, for the
+  // causal models shown with a lens, right under the panels it shares the words with.
+  const lens = buildLens(root, panelsBox, { get, set, ctx });
 
   function focusIndex() {
     return hovered >= 0 ? hovered : get("selected");
@@ -161,6 +166,7 @@ function render({ model, el: host }) {
       if (p.heat) p.heat.update(focus, cellFocus);
       drawSummary(p, focus);
     }
+    lens.update(focus);
     root.dataset.focus = String(focus);
   }
 
@@ -237,6 +243,8 @@ function render({ model, el: host }) {
     ...["_pieces", "show_pieces", "head", "compare_head", "link", "_sentence_data"]
       .map((name) => [`change:${name}`, pieces.draw]),
     ...["_neurons", "show_neurons", "_sentence_data"].map((name) => [`change:${name}`, neurons.draw]),
+    ...["_logit_lens", "show_logit_lens", "logit_lens_color", "_sentence_data", "window"]
+      .map((name) => [`change:${name}`, lens.draw]),
   ];
   for (const [name, fn] of handlers) model.on(name, fn);
   root.addEventListener("click", (event) => {
@@ -246,6 +254,7 @@ function render({ model, el: host }) {
   renderAll();
   pieces.draw();
   neurons.draw();
+  lens.draw();
   root.dataset.renderMs = (performance.now() - started).toFixed(2);
   root.dataset.ready = "true";
   return () => {
