@@ -24,6 +24,7 @@ from matplotlib.colors import to_hex
 from tests.factories import random_attention, synthetic_sentence
 from tests.figures.legibility import legibility_problems, min_text_size
 from tests.figures.test_paper_ready import parse, words
+from trfviz.figures.style import get_preset
 from trfviz.palette import colormap
 from trfviz.view import ViewSpec
 from trfviz.widget.export import draw_view, figure_view
@@ -126,6 +127,20 @@ def test_both_models_share_one_word_axis(n: int, preset: str) -> None:
         assert all(tip >= max(tops) - 1 for tip in tips), line
     title = next(t.get_text() for g, t in _by_gid(figure, "title").items())
     assert "(above)" in title and "(below)" in title
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+@pytest.mark.parametrize("n", [12, 40, 64])
+def test_arcs_and_heatmaps_stay_within_the_page(n: int, preset: str) -> None:
+    page = get_preset(preset)
+    figure = _draw(_spec(n, show_heatmap=True), n, preset)
+    width, height = figure.get_size_inches()
+    assert height <= page.max_height + 1e-6 and width <= page.width + 0.01
+    assert legibility_problems(figure) == []
+    assert min_text_size(figure) >= 6.0
+    # Both models' arcs from the focus are still drawn, and the focus is a word shown.
+    assert _by_gid(figure, "above-att-arc-") and _by_gid(figure, "att-arc-")
+    assert f"word-{n // 2}" in _by_gid(figure, "word-")
 
 
 def test_own_scales_are_said_and_spare_neither_model() -> None:

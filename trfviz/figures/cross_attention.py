@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from trfviz.figures.arcs.layout import format_weight, stack_levels
+from trfviz.figures.arcs.layout import stack_levels
+from trfviz.figures.arcs.selection import format_weight
 from trfviz.figures.cross_layout import MARGIN, CrossLayout, arc_span, layout_cross, spread_ends
 from trfviz.figures.layout import displayable, measure_text, new_figure
 from trfviz.figures.style import Preset, get_preset, paper_style

@@ -41,12 +41,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from trfviz.figures.arcs.drawing import draw_scene
-from trfviz.figures.arcs.layout import (
-    SMALLEST_TEXT_SHARE,
-    ArcScene,
-    DrawnArc,
+from trfviz.figures.arcs.layout import SMALLEST_TEXT_SHARE, ArcScene, DrawnArc, layout_scene
+from trfviz.figures.arcs.selection import (
+    fit_height,
+    fit_note,
     format_weight,
-    layout_scene,
     select_attention_arcs,
 )
 from trfviz.figures.export import RIGID_ATTR
@@ -88,6 +87,8 @@ def plot_attention_arcs(
     weight_top: float | tuple[float, float] = 1.0,
     ax: Axes | None = None,
     preset: str | Preset | None = None,
+    max_height: float | None = None,
+    leave_out: bool = True,
 ) -> tuple[Figure, Axes]:
     """``(figure, axes)``: the sentence with its parse above and attention arcs below.
 
@@ -126,6 +127,15 @@ def plot_attention_arcs(
             model its own.
         ax: draw into these axes; the drawing is scaled down to fit them.
         preset: lay out for a paper width (``"one-column"``, ``"two-column"``).
+        max_height: the tallest the figure may be, in inches (default: the
+            preset's ``max_height``; no limit without a preset). Past it the arc
+            levels are drawn closer together, down to a spacing that keeps their
+            labels apart; if that is not enough, the weakest attention arcs are
+            left out (both models cut at one weight) and the note under the
+            figure says which; if even that does not fit, nothing is left out
+            and a warning says to show a ``window``.
+        leave_out: whether the weakest arcs may be left out to fit ``max_height``
+            (False: only the levels are squeezed).
 
     Arrows point at the dependent (parse) and at the key (attention).
     Self-attention of a token is drawn as a dot under it, sized by weight.
@@ -154,11 +164,11 @@ def plot_attention_arcs(
     tops = weight_top if isinstance(weight_top, tuple) else (weight_top, weight_top)
     if not all(t > 0 for t in tops):
         raise ValueError(f"weight_top must be positive; got {weight_top!r}")
-    att_arcs = _scaled(
-        select_attention_arcs(matrix[:n, :n], source=source, threshold=threshold, top_k=top_k),
-        tops[1],
-        "",
+    selected = select_attention_arcs(
+        matrix[:n, :n], source=source, threshold=threshold, top_k=top_k
     )
+    weights = {arc.gid: arc.weight for arc in selected}  # as labelled, before scaling
+    att_arcs = _scaled(selected, tops[1], "")
     above_matrix = None if attention_above is None else np.asarray(attention_above, dtype=float)
     above_arcs: list[DrawnArc] = []
     if above_matrix is not None:
@@ -166,13 +176,11 @@ def plot_attention_arcs(
             raise ValueError(
                 f"attention_above has shape {above_matrix.shape}; the parse has {n} words"
             )
-        above_arcs = _scaled(
-            select_attention_arcs(
-                above_matrix[:n, :n], source=source, threshold=threshold, top_k=top_k
-            ),
-            tops[0],
-            "above-",
+        chosen = select_attention_arcs(
+            above_matrix[:n, :n], source=source, threshold=threshold, top_k=top_k
         )
+        weights.update({"above-" + arc.gid: arc.weight for arc in chosen})
+        above_arcs = _scaled(chosen, tops[0], "above-")
     dep_arcs = [
         DrawnArc(a.head, a.dependent, a.label, f"dep-arc-{a.head}-{a.dependent}")
         for a in (parse.arcs if show_parse else ())
@@ -206,17 +214,23 @@ def plot_attention_arcs(
             title_lines=title.count("\n") + 1 if title else 1,
             above_arcs=above_arcs,
         )
-        layout = layout_scene(scene, font, wrap)
+        if max_height is None and preset is not None:
+            max_height = get_preset(preset).max_height
+        limit = max_height * 72 if max_height is not None else None
+        layout = layout_scene(scene, font, wrap, max_height=limit)
         if title and max(measure_text(t, font) for t in title.split("\n")) > layout.width * 0.95:
             # Narrower than the page (a short window): the title wraps to the drawing.
             title = _title_lines(title.replace("\n", " "), font, layout.width * 0.95)
             scene = dataclasses.replace(scene, title_lines=title.count("\n") + 1)
-            layout = layout_scene(scene, font, wrap)
-        if preset is not None and ax is None and layout.height / 72 > get_preset(preset).max_height:
+            layout = layout_scene(scene, font, wrap, max_height=limit)
+        cut = None
+        if limit is not None and leave_out:  # still too tall: leave out the weakest, say so
+            scene, layout, cut = fit_height(scene, font, wrap, limit, weights)
+        if limit is not None and ax is None and layout.height > limit + 1e-6:
+            where = f" at {get_preset(preset).name!r}" if preset is not None else ""
             warnings.warn(
-                f"{end - start} words drawn at {get_preset(preset).name!r} "
-                f"make a figure {layout.height / 72:.1f} in tall (more than "
-                f"{get_preset(preset).max_height} in); show part of the sentence with "
+                f"{end - start} words drawn{where} make a figure {layout.height / 72:.1f} in "
+                f"tall (more than {max_height} in); show part of the sentence with "
                 "window=(start, end), or use a wider preset",
                 stacklevel=2,
             )
@@ -228,7 +242,8 @@ def plot_attention_arcs(
             )
             best_scale, best = 0.0, layout
             for width in dict.fromkeys([wrap, bbox.width]):
-                trial = layout_scene(scene, font, width)
+                # Levels squeeze to the axes' height before anything is scaled down.
+                trial = layout_scene(scene, font, width, max_height=bbox.height * 72)
                 scale = min(1.0, bbox.width * 72 / trial.width, bbox.height * 72 / trial.height)
                 if scale > best_scale + 1e-9:
                     best_scale, best = (
@@ -267,11 +282,15 @@ def plot_attention_arcs(
             if parts and band_names and bands:  # two models: say whose weights these are
                 parts[0] = f"{band_names[side]}: {parts[0]}"
             notes += parts
+        room = layout.width - 2 * layout.margin
+        lines = [fit_note(cut, room, layout.small)] if cut is not None else []
         if notes:
+            lines.append(_fitted_note(words[source], notes, room, layout.small))  # type: ignore[index]
+        if lines:
             ax.text(
                 layout.margin,
                 -layout.height + layout.small * 0.4,
-                _fitted_note(words[source], notes, layout.width - 2 * layout.margin, layout.small),  # type: ignore[index]
+                "\n".join(lines),
                 fontsize=layout.small,
                 color="#555555",
                 va="bottom",
