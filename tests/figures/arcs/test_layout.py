@@ -177,3 +177,17 @@ def test_fit_note_says_the_cut_in_the_room_it_has() -> None:
     assert fit_note(0.071, 400, 7) == "attention ≤ .07 not drawn, to fit the height"
     short = fit_note(0.071, 60, 7)
     assert ".07" in short and measure_text(short, 7) <= 60
+
+
+def test_an_open_arcs_label_may_run_over_the_lines_own_words() -> None:
+    words = [f"w{i}" for i in range(8)]
+    label = "a-rather-long-label"
+
+    def first_x(arc: DrawnArc) -> float:
+        layout = layout_scene(scene(words, [arc], window=(2, 7)), 10.0, None, measure)
+        return float(layout.lines[0].x[0])
+
+    room = measure(label, 10.0 * 0.78) + 10.0 * 0.78 * 1.6
+    near, far = first_x(dep(0, 2, label)), first_x(dep(0, 6, label))
+    assert near >= room  # ending at the line's first word: the whole label before it
+    assert far < near  # ending further in: half its run over the words counts

@@ -226,14 +226,18 @@ def layout_scene(
     margin = font * 1.2
 
     def pads(lo: int, hi: int) -> tuple[float, float]:
-        """Room for the labels of arcs leaving tokens ``lo:hi`` to the left and right."""
+        """Room for the labels of arcs leaving tokens ``lo:hi`` to the left and right.
+
+        A label sits on its arc's run from the edge to its word: half of the run
+        over the line's own words counts (the rest leaves room for the bend).
+        """
         left = right = 0.0
         for arc in arcs:
             first, last = arc.span
             if first < lo <= last < hi:
-                left = max(left, room[arc.gid])
+                left = max(left, room[arc.gid] - (x_all[last] - x_all[lo]) / 2)
             if lo <= first < hi <= last:
-                right = max(right, room[arc.gid])
+                right = max(right, room[arc.gid] - (x_all[hi - 1] - x_all[first]) / 2)
         return left, right
 
     def content(lo: int, hi: int) -> float:

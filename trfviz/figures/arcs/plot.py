@@ -316,7 +316,8 @@ def _title_lines(title: str, size: float, width: float) -> str:
     """``title`` wrapped to ``width`` points, its window mark ``(…tokens 21–40 of 64…)`` whole."""
     head, _, mark = title.rpartition(" (")
     if head and mark.lstrip("…").startswith("tokens "):
-        return wrap_text(head, size, width) + "\n(" + mark
+        whole = "(" + mark.replace(" ", "\u00a0")  # wrap_text breaks at plain spaces only
+        return wrap_text(f"{head} {whole}", size, width).replace("\u00a0", " ")
     return wrap_text(title, size, width)
 
 
