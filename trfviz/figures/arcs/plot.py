@@ -50,7 +50,7 @@ from trfviz.figures.arcs.selection import (
 )
 from trfviz.figures.export import RIGID_ATTR
 from trfviz.figures.heatmap import check_window, window_note
-from trfviz.figures.layout import displayable, measure_text, new_figure, wrap_text
+from trfviz.figures.layout import caption, displayable, measure_text, new_figure, wrap_text
 from trfviz.figures.style import MIN_TEXT_SIZE, Preset, get_preset, paper_style
 from trfviz.palette import ATTENTION_COLOR
 from trfviz.parse import SentenceParse
@@ -287,28 +287,19 @@ def plot_attention_arcs(
         if notes:
             lines.append(_fitted_note(words[source], notes, room, layout.small))  # type: ignore[index]
         if lines:
-            ax.text(
-                layout.margin,
-                -layout.height + layout.small * 0.4,
+            bottom = (layout.margin, -layout.height + layout.small * 0.4)
+            caption(
+                ax,
+                bottom,
                 "\n".join(lines),
-                fontsize=layout.small,
-                color="#555555",
-                va="bottom",
-                ha="left",
-                parse_math=False,
+                size=layout.small,
                 gid="note",
+                va="bottom",
+                color="#555555",
             )
         if title:
-            ax.text(
-                layout.width / 2,
-                -layout.small * 0.3,
-                title,
-                fontsize=layout.font,
-                ha="center",
-                va="top",
-                parse_math=False,
-                gid="title",
-            )
+            top = (layout.width / 2, -layout.small * 0.3)
+            caption(ax, top, title, size=layout.font, gid="title", ha="center", va="top")
     return fig, ax
 
 
