@@ -261,9 +261,16 @@ def draw_view(
         figure = plt.figure(figsize=(width, sum(heights)), layout="constrained")
         mark_preset(figure, preset)
         parts = figure.subfigures(len(heights), 1, height_ratios=heights, squeeze=False)[:, 0]
-        for part, ((w, _), draw) in zip(parts, bands, strict=False):
-            # Bands are laid out in points: an axes of exactly their size, outside the layout.
-            draw(part.add_axes(((1 - w / width) / 2, 0.0, w / width, 1.0)))
+        top = sum(heights)
+        for (w, h), draw in bands:
+            # Bands are laid out in points: an axes of exactly their size, outside the layout
+            # (placed on the figure: a subfigure is smaller by the layout's padding).
+            top -= h
+            draw(
+                figure.add_axes(
+                    ((1 - w / width) / 2, top / sum(heights), w / width, h / sum(heights))
+                )
+            )
         if heat_size is not None:
             label_size, cell, _, _ = heat_size
             axes = parts[-1].subplots(1, len(panels), squeeze=False)[0]

@@ -241,17 +241,21 @@ def plot_attention_arcs(
                 ax.get_figure().dpi_scale_trans.inverted()  # type: ignore[union-attr]
             )
             best_scale, best = 0.0, layout
+            room = bbox.height * 72
             for width in dict.fromkeys([wrap, bbox.width]):
-                # Levels squeeze to the axes' height before anything is scaled down.
-                trial = layout_scene(scene, font, width, max_height=bbox.height * 72)
-                scale = min(1.0, bbox.width * 72 / trial.width, bbox.height * 72 / trial.height)
+                # Levels squeeze to the axes' height before anything is scaled down; a
+                # scale within rounding of 1 (axes of the size measured) is no scaling.
+                trial = layout_scene(scene, font, width, max_height=room)
+                scale = min(1.0, bbox.width * 72 / trial.width, room / trial.height)
+                scale = 1.0 if scale > 1.0 - 1e-6 else scale
                 if scale > best_scale + 1e-9:
+                    wider = width / scale if width else None
                     best_scale, best = (
                         scale,
                         (
                             trial
                             if scale >= 1.0
-                            else layout_scene(scene, font * scale, width / scale if width else None)
+                            else layout_scene(scene, font * scale, wider, max_height=room)
                         ),
                     )
             layout = best
