@@ -26,6 +26,7 @@ from trfviz.figures import (
     plot_head_grid,
     plot_model_comparison,
 )
+from trfviz.figures.arcs.selection import format_weight
 from trfviz.figures.style import MIN_TEXT_SIZE, get_preset
 from trfviz.parse import Arc, EntitySpan, SentenceParse
 
@@ -169,3 +170,43 @@ def test_plotly_pages_share_one_plotly_js_and_stay_small(tmp_path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.html", "b.html", "plotly.min.js"]
     assert (tmp_path / "a.html").stat().st_size <= 300_000
     assert 'src="plotly.min.js"' in (tmp_path / "a.html").read_text()
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_arcs_fit_a_height_by_squeezing_then_leaving_out_the_weakest(preset: str) -> None:
+    n, source = 12, 0  # arcs nested to the right: each one left out saves a level
+    att = np.zeros((n, n))
+    att[source] = np.arange(1, n + 1) / np.arange(1, n + 1).sum()  # all distinct, ≥ .013
+    kwargs = {"source": source, "threshold": 0.01, "preset": preset}
+
+    def shown(ax) -> set[int]:  # type: ignore[no-untyped-def]
+        found = {p.get_gid() for p in ax.patches if (p.get_gid() or "").startswith("att-arc-")}
+        return {int(g.split("-")[3]) for g in found}
+
+    natural, ax = plot_attention_arcs(parse(n), att, max_height=100, **kwargs)
+    every = shown(ax)
+    tall = natural.get_size_inches()[1]
+    # A little less room: the levels come closer, every arc is still drawn.
+    fig, ax = plot_attention_arcs(parse(n), att, max_height=tall * 0.9, **kwargs)
+    assert fig.get_size_inches()[1] <= tall * 0.9 + 1e-6
+    assert shown(ax) == every and not any("not drawn" in t.get_text() for t in ax.texts)
+    assert legibility_problems(fig) == []
+    # Less than the closest levels allow, more than the parse alone needs: the weakest
+    # arcs are left out, and the note says at which weight.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # too tall however close the levels
+        closest = plot_attention_arcs(parse(n), att, max_height=0.1, **kwargs)[0]
+        bare = plot_attention_arcs(parse(n), att * 0, max_height=0.1, **kwargs)[0]
+    room = (closest.get_size_inches()[1] + bare.get_size_inches()[1]) / 2
+    fig, ax = plot_attention_arcs(parse(n), att, max_height=room, **kwargs)
+    assert fig.get_size_inches()[1] <= room + 1e-6
+    kept, gone = shown(ax), every - shown(ax)
+    assert kept and gone and min(att[source, k] for k in kept) > max(att[source, k] for k in gone)
+    (note,) = [t.get_text() for t in ax.texts if t.get_gid() == "note"]
+    cut = max(att[source, k] for k in gone)
+    assert f"attention ≤ {format_weight(cut)} not drawn" in note
+    assert legibility_problems(fig) == []
+    # No room at all: nothing is left out, and the warning says to show a window.
+    with pytest.warns(UserWarning, match="window"):
+        fig, ax = plot_attention_arcs(parse(n), att, max_height=0.5, **kwargs)
+    assert shown(ax) == every

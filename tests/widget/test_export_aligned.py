@@ -24,6 +24,7 @@ from matplotlib.colors import to_hex
 from tests.factories import random_attention, synthetic_sentence
 from tests.figures.legibility import legibility_problems, min_text_size
 from tests.figures.test_paper_ready import parse, words
+from trfviz.figures.style import get_preset
 from trfviz.palette import colormap
 from trfviz.view import ViewSpec
 from trfviz.widget.export import draw_view, figure_view
@@ -126,6 +127,51 @@ def test_both_models_share_one_word_axis(n: int, preset: str) -> None:
         assert all(tip >= max(tops) - 1 for tip in tips), line
     title = next(t.get_text() for g, t in _by_gid(figure, "title").items())
     assert "(above)" in title and "(below)" in title
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+@pytest.mark.parametrize("n", [12, 40, 64])
+def test_arcs_and_heatmaps_stay_within_the_page(n: int, preset: str) -> None:
+    page = get_preset(preset)
+    figure = _draw(_spec(n, show_heatmap=True), n, preset)
+    width, height = figure.get_size_inches()
+    assert height <= page.max_height + 1e-6 and width <= page.width + 0.01
+    assert legibility_problems(figure) == []
+    assert min_text_size(figure) >= 6.0
+    # Both models' arcs from the focus are still drawn, and the focus is a word shown.
+    assert _by_gid(figure, "above-att-arc-") and _by_gid(figure, "att-arc-")
+    assert f"word-{n // 2}" in _by_gid(figure, "word-")
+    # The arcs are drawn at the size they were measured: one data unit is one point.
+    (arcs,) = {t.axes for t in _by_gid(figure, "word-").values()}  # type: ignore[attr-defined]
+    box = arcs.get_window_extent()
+    points = 72 / figure.dpi
+    assert np.ptp(arcs.get_ylim()) == pytest.approx(box.height * points, rel=1e-3)
+    assert np.ptp(arcs.get_xlim()) == pytest.approx(box.width * points, rel=1e-3)
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+@pytest.mark.parametrize(
+    "changes",
+    [{"focus": None}, {"threshold": 0.005}, {"mode": "difference"}, {"compact": True}],
+    ids=["no-focus", "low-threshold", "difference", "compact"],
+)
+def test_every_kind_of_view_stays_within_the_page(changes: dict, preset: str) -> None:
+    n = 64
+    figure = _draw(_spec(n, show_heatmap=True, **changes), n, preset)
+    assert figure.get_size_inches()[1] <= get_preset(preset).max_height + 1e-6
+    assert legibility_problems(figure) == []
+    assert min_text_size(figure) >= 6.0
+    # Arcs left out to fit are said, at one weight: every arc drawn is above it.
+    notes = [t.get_text() for t in _by_gid(figure, "note").values()]  # type: ignore[attr-defined]
+    cuts = [
+        float(line.split("≤ ")[1].split(" ")[0])
+        for n in notes
+        for line in n.split("\n")
+        if "not drawn" in line
+    ]
+    weights = [float(t.get_text()) for g, t in _by_gid(figure, "").items() if "att-label-" in g]  # type: ignore[attr-defined]
+    for cut in cuts:
+        assert all(w >= cut for w in weights)
 
 
 def test_own_scales_are_said_and_spare_neither_model() -> None:

@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from trfviz.figures.arcs.layout import format_weight, stack_levels
+from trfviz.figures.arcs.layout import stack_levels
+from trfviz.figures.arcs.selection import format_weight
 from trfviz.figures.cross_layout import MARGIN, CrossLayout, arc_span, layout_cross, spread_ends
-from trfviz.figures.layout import displayable, measure_text, new_figure
+from trfviz.figures.layout import caption, displayable, measure_text, new_figure
 from trfviz.figures.style import Preset, get_preset, paper_style
 from trfviz.palette import ATTENTION_COLOR, DEPENDENCY_COLOR
 from trfviz.parse import SentenceParse
@@ -258,25 +259,7 @@ def _draw_header(
         note = f"attention ≥ {format_weight(threshold)}, max {format_weight(largest)}"
     y = -layout.small * 0.9
     if title:
-        ax.text(
-            layout.width / 2,
-            -p.title_size * 0.8,
-            title,
-            fontsize=p.title_size,
-            ha="center",
-            va="center",
-            parse_math=False,
-            gid="title",
-        )
+        top = (layout.width / 2, -p.title_size * 0.8)
+        caption(ax, top, title, size=p.title_size, gid="title", ha="center")
         y -= p.title_size * 1.6
-    ax.text(
-        MARGIN,
-        y,
-        note,
-        fontsize=layout.small,
-        ha="left",
-        va="center",
-        color="#444444",
-        parse_math=False,
-        gid="threshold-note",
-    )
+    caption(ax, (MARGIN, y), note, size=layout.small, gid="threshold-note", color="#444444")

@@ -21,8 +21,10 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
     from matplotlib.image import AxesImage
+    from matplotlib.text import Text
 
 __all__ = [
+    "caption",
     "displayable",
     "figure_preset",
     "keep_vector",
@@ -129,6 +131,23 @@ def new_figure(
     if constrained:
         fig.set_layout_engine("constrained")
     return fig, new_ax
+
+
+def caption(
+    ax: Axes,
+    xy: tuple[float, float],
+    text: str,
+    *,
+    size: float,
+    gid: str,
+    ha: str = "left",
+    va: str = "center",
+    color: str | None = None,
+) -> Text:
+    """A figure's title or note, ``text`` at ``xy`` (data units) taken literally (no math)."""
+    x, y = xy
+    style: dict[str, Any] = {"ha": ha, "va": va, "color": color, "gid": gid}
+    return ax.text(x, y, text, fontsize=size, parse_math=False, **style)
 
 
 def matrix_image(ax: Axes, matrix: np.ndarray, **kwargs: Any) -> AxesImage:

@@ -6,6 +6,8 @@
 above, target words below, a line per weight at or above ``threshold``, each
 parse as arcs in its own band. Choose the pair, the decoder layer and a head (or
 the mean over heads); hover or click a target word to keep only its lines.
+Rows wider than the cell (64 words in a JupyterLab cell) fit it without
+scrolling sideways: each word gets an equal column, written upwards.
 Only the shown ``[target, source]`` matrix is sent to the browser, rounded to
 four decimals; :meth:`CrossAttentionExplorer.to_figure` draws the same view at
 full precision for a paper. The front end is ``js/cross.js``, bundled into

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -94,6 +94,51 @@ def _window(spec: ViewSpec, n: int) -> tuple[int, int]:
     if spec.focus is not None:
         low, high = min(low, spec.focus), max(high, spec.focus + 1)
     return low, high
+
+
+#: The fewest words a window narrowed to fit the page keeps (the focus and a neighbour each side).
+FEWEST_WORDS = 3
+
+
+def _fit_window(
+    lay_out: Callable[..., list[Band]],
+    bands: list[Band],
+    shown: tuple[int, int],
+    focus: int | None,
+    room: float,
+) -> list[Band]:
+    """``bands`` (of words ``shown``), or of the widest window around ``focus`` within ``room``.
+
+    The arcs squeeze their levels first (``lay_out``); a window narrows the
+    words until they fit, down to :data:`FEWEST_WORDS`; only then are the
+    weakest arcs left out (``lay_out(window, True)``, the note says so).
+    """
+    first, last = shown
+
+    def height(found: list[Band]) -> float:
+        return sum(h for (_, h), _ in found)
+
+    def window(size: int) -> tuple[int, int]:
+        centre = focus if focus is not None else first + size // 2
+        start = min(max(centre - size // 2, first), last - size)
+        return start, start + size
+
+    if height(bands) <= room:
+        return bands
+    wide, size = last - first, last - first  # ``wide`` words are too many
+    while size > FEWEST_WORDS:
+        size = max(FEWEST_WORDS, int(size * 0.75))
+        found = lay_out(window(size))
+        if height(found) <= room:
+            while wide - size > 1:  # the widest window that fits, between the two
+                middle = (wide + size) // 2
+                trial = lay_out(window(middle))
+                size, wide, found = (
+                    (middle, wide, trial) if height(trial) <= room else (size, middle, found)
+                )
+            return found
+        wide = size
+    return lay_out(window(size), True)
 
 
 def draw_view(
@@ -201,8 +246,22 @@ def draw_view(
                 [panels[0][0]] if words else rows, rows, 8.0, page, True, None, panels=len(panels)
             )
 
-        def lay_out(window: tuple[int, int] | None) -> list[Band]:
-            return sentence_bands(spec, parse, sentences, panels, ranges, threshold, window, preset)
+        # The arcs get what the heatmaps and the logit lens leave of the page's height: their
+        # levels squeeze, then the weakest arcs are left out (said in the note), then the words
+        # are windowed.
+        lens = lens_parts(spec, lenses, preset)
+        room = (
+            get_preset(preset).max_height
+            - (heat_size[3] if heat_size else 0.0)
+            - sum(h for _, h, _ in lens)
+            if preset is not None
+            else None
+        )
+
+        def lay_out(window: tuple[int, int] | None, leave_out: bool = False) -> list[Band]:
+            return sentence_bands(
+                spec, parse, sentences, panels, ranges, threshold, window, preset, room, leave_out
+            )
 
         # The zoom window on screen (widened to hold the focus), marked "…tokens 21–40 of
         # 64…"; at a paper preset a window too tall for the page is narrowed around the
@@ -210,15 +269,8 @@ def draw_view(
         # The compact view shows every word, as on screen (the zoom is the arcs').
         first, last = (0, n) if spec.compact else _window(spec, n)
         bands = lay_out(None if (first, last) == (0, n) else (first, last))
-        lens = lens_parts(spec, lenses, preset)
-        if preset is not None:
-            room = get_preset(preset).max_height - (heat_size[3] if heat_size else 0.0)
-            size = last - first
-            while sum(h for (_, h), _ in bands) > room and size > 8:
-                size = max(8, int(size * 0.75))
-                centre = view.focus if view.focus is not None else first + size // 2
-                start = min(max(centre - size // 2, first), last - size)
-                bands = lay_out((start, start + size))
+        if room is not None:
+            bands = _fit_window(lay_out, bands, (first, last), view.focus, room)
         width = max(
             [w for (w, _), _ in bands]
             + ([heat_size[2]] if heat_size else [])
@@ -229,9 +281,16 @@ def draw_view(
         figure = plt.figure(figsize=(width, sum(heights)), layout="constrained")
         mark_preset(figure, preset)
         parts = figure.subfigures(len(heights), 1, height_ratios=heights, squeeze=False)[:, 0]
-        for part, ((w, _), draw) in zip(parts, bands, strict=False):
-            # Bands are laid out in points: an axes of exactly their size, outside the layout.
-            draw(part.add_axes(((1 - w / width) / 2, 0.0, w / width, 1.0)))
+        top = sum(heights)
+        for (w, h), draw in bands:
+            # Bands are laid out in points: an axes of exactly their size, outside the layout
+            # (placed on the figure: a subfigure is smaller by the layout's padding).
+            top -= h
+            draw(
+                figure.add_axes(
+                    ((1 - w / width) / 2, top / sum(heights), w / width, h / sum(heights))
+                )
+            )
         for part, (_, _, draw_lens) in zip(parts[len(parts) - len(lens) :], lens, strict=True):
             draw_lens(part)
         if heat_size is not None:

@@ -51,15 +51,21 @@ def sentence_bands(
     threshold: float,
     window: tuple[int, int] | None,
     preset: str | None,
+    max_height: float | None = None,
+    leave_out: bool = False,
 ) -> list[Band]:
     """The bands of ``spec`` over words ``window`` (None: every word), top to bottom.
 
     ``panels`` are ``(name, matrix, labels)`` as the heatmaps show them and
     ``ranges`` their colour ranges; ``threshold`` is the smallest weight drawn.
+    The arcs fit ``max_height`` inches where they can: their levels closer
+    together, and with ``leave_out`` the weakest arcs left out (said in the
+    note: :func:`~trfviz.figures.plot_attention_arcs`).
     """
     if spec.compact:
         return [_compact_band(spec, parse, sentences, ranges, window, preset)]
-    return _arc_bands(spec, parse, sentences, panels, ranges, threshold, window, preset)
+    fit = {"max_height": max_height, "leave_out": leave_out}
+    return _arc_bands(spec, parse, sentences, panels, ranges, threshold, window, preset, fit)
 
 
 def _measured(draw: Callable[..., Any], *args: Any, **kwargs: Any) -> Band:
@@ -87,8 +93,10 @@ def _arc_bands(
     threshold: float,
     window: tuple[int, int] | None,
     preset: str | None,
+    fit: Mapping[str, Any],
 ) -> list[Band]:
     from trfviz.figures.arcs import plot_attention_arcs
+    from trfviz.figures.style import get_preset
 
     n = len(parse.words)
 
@@ -117,6 +125,7 @@ def _arc_bands(
         "show_entities": spec.show_entities,
         "window": window,
         "preset": preset,
+        **fit,
     }
     if spec.mode == "difference":  # where the first model attends more
         matrix = np.clip(panels[0][1], 0.0, None)
@@ -153,9 +162,13 @@ def _arc_bands(
     sides = ["above", "below"]
     if scaled:
         sides = [f"{side}, {share_note(top)}" for side, top in zip(sides, tops, strict=True)]
+    # In a column the models are named short ("MiniLM L3 Hmean"): a title of fewer
+    # lines leaves the arcs more of the page's height.
+    narrow = preset is not None and get_preset(preset).width < 5.0
+    name = short_title if narrow else view_title
     title = (
-        f"{view_title(single_model(spec, 0))} ({sides[0]}) vs "
-        f"{view_title(single_model(spec, 1))} ({sides[1]}){' (own scales)' if own else ''}"
+        f"{name(single_model(spec, 0))} ({sides[0]}) vs "
+        f"{name(single_model(spec, 1))} ({sides[1]}){' (own scales)' if own else ''}"
     )
     return [
         _measured(

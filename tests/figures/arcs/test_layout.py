@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from trfviz.figures.arcs.layout import (
+    ATT_STEP_FLOOR,
+    DEP_STEP_FLOOR,
     ArcScene,
     DrawnArc,
     arc_ends,
-    format_weight,
     layout_scene,
     line_levels,
 )
+from trfviz.figures.arcs.selection import fit_height, fit_note, format_weight
+from trfviz.figures.layout import measure_text
 
 
 def measure(text: str, size: float, weight: str = "normal") -> float:
@@ -115,3 +120,74 @@ def test_a_second_models_arcs_lift_the_parse_into_its_own_band() -> None:
     assert two.dep_lift == pytest.approx(2 * lifted.att_step + lifted.small * 1.2)
     assert lifted.height == pytest.approx(plain.height + two.dep_lift)
     np.testing.assert_allclose(two.x, line.x)  # the words stay where they were
+
+
+def _nested(n: int = 8) -> ArcScene:
+    """Arcs from word 0 to every other word: ``n - 1`` nested levels, labelled weights below."""
+    words = [f"w{i}" for i in range(n)]
+    deps = [dep(0, i) for i in range(1, n)]
+    att = [DrawnArc(0, i, f".{i:02d}", f"att-arc-0-{i}", i / 100) for i in range(1, n)]
+    return scene(words, deps, att_arcs=att, source=0, show_weights=True)
+
+
+def test_levels_squeeze_to_a_height_and_no_closer_than_labels_allow() -> None:
+    natural = layout_scene(_nested(), font=10.0, wrap=None, measure=measure)
+    assert natural.squeeze == 1.0
+    target = natural.height * 0.85
+    squeezed = layout_scene(_nested(), font=10.0, wrap=None, measure=measure, max_height=target)
+    assert squeezed.height == pytest.approx(target, abs=0.5) and squeezed.height <= target
+    assert squeezed.dep_step < natural.dep_step and squeezed.att_step < natural.att_step
+    assert squeezed.squeeze < 1.0
+    # Only the spacing changes: words, lines and levels stay where they were.
+    np.testing.assert_allclose(squeezed.lines[0].x, natural.lines[0].x)
+    assert squeezed.lines[0].dep_levels == natural.lines[0].dep_levels
+    # Asked for less than the floors allow, the levels stop at them and the layout stays taller.
+    tight = layout_scene(_nested(), font=10.0, wrap=None, measure=measure, max_height=10.0)
+    assert tight.dep_step == pytest.approx(tight.small * DEP_STEP_FLOOR)
+    assert tight.att_step == pytest.approx(tight.small * ATT_STEP_FLOOR)
+    assert tight.height > 10.0
+    # A label (a small font high, weights 0.85 of one) clears the label a level below it.
+    assert tight.dep_step > tight.small * 1.17 and tight.att_step > tight.small * 0.85 * 1.17
+
+
+def test_the_weakest_arcs_are_left_out_only_as_far_as_needed() -> None:
+    whole = _nested()
+    weights = {a.gid: a.weight for a in whole.att_arcs}
+    floor = layout_scene(whole, font=10.0, wrap=None, measure=measure, max_height=1.0)
+    # Just under the squeezed height: leaving out the weakest arc or two is enough.
+    target = floor.height - 0.5
+    fitted, layout, cut = fit_height(whole, 10.0, None, target, weights, measure)
+    assert cut is not None and layout.height <= target
+    kept = {a.gid for a in fitted.att_arcs}
+    assert kept == {g for g, w in weights.items() if w > cut}  # one cut, weakest first
+    assert 0 < len(whole.att_arcs) - len(kept) < len(whole.att_arcs)
+    assert fitted.dep_arcs == whole.dep_arcs  # the parse is never thinned
+    assert fitted.note_lines == 2  # a line to say so, under the weights' note
+    # Leaving out one arc fewer would not fit.
+    more = [a for a in whole.att_arcs if weights[a.gid] >= cut]
+    fuller = dataclasses.replace(whole, att_arcs=more, note_lines=2)
+    assert layout_scene(fuller, 10.0, None, measure, max_height=target).height > target
+    # Room enough: nothing is left out; no room at all: nothing either (a window is needed).
+    assert fit_height(whole, 10.0, None, floor.height + 1, weights, measure)[2] is None
+    same, _, none = fit_height(whole, 10.0, None, 5.0, weights, measure)
+    assert none is None and same == whole
+
+
+def test_fit_note_says_the_cut_in_the_room_it_has() -> None:
+    assert fit_note(0.071, 400, 7) == "attention ≤ .07 not drawn, to fit the height"
+    short = fit_note(0.071, 60, 7)
+    assert ".07" in short and measure_text(short, 7) <= 60
+
+
+def test_an_open_arcs_label_may_run_over_the_lines_own_words() -> None:
+    words = [f"w{i}" for i in range(8)]
+    label = "a-rather-long-label"
+
+    def first_x(arc: DrawnArc) -> float:
+        layout = layout_scene(scene(words, [arc], window=(2, 7)), 10.0, None, measure)
+        return float(layout.lines[0].x[0])
+
+    room = measure(label, 10.0 * 0.78) + 10.0 * 0.78 * 1.6
+    near, far = first_x(dep(0, 2, label)), first_x(dep(0, 6, label))
+    assert near >= room  # ending at the line's first word: the whole label before it
+    assert far < near  # ending further in: half its run over the words counts

@@ -9,8 +9,6 @@ another's vertical stroke.
 
 >>> stack_levels([(0, 1), (1, 2), (0, 2), (2, 3)])
 [1, 1, 2, 1]
->>> [a.gid for a in select_attention_arcs(np.eye(3) * 0.5, source=1)]
-['att-arc-1-1']
 """
 
 from __future__ import annotations
@@ -23,24 +21,18 @@ import numpy as np
 from trfviz.figures.layout import measure_text
 
 __all__ = [
-    "ALL_THRESHOLD",
+    "ATT_STEP_FLOOR",
+    "DEP_STEP_FLOOR",
     "SMALLEST_TEXT_SHARE",
-    "SOURCE_THRESHOLD",
     "ArcLayout",
     "ArcLine",
     "ArcScene",
     "DrawnArc",
     "Measure",
     "arc_ends",
-    "format_weight",
     "layout_scene",
-    "select_attention_arcs",
     "stack_levels",
 ]
-
-#: Default thresholds: weights shown from one source token, and between all tokens.
-SOURCE_THRESHOLD = 0.05
-ALL_THRESHOLD = 0.25
 
 #: Width in points of ``(text, size, weight)``.
 Measure = Callable[[str, float, str], float]
@@ -68,7 +60,8 @@ class ArcScene:
 
     ``has_title`` and ``title_lines`` reserve room above the first line for a title.
     ``above_arcs``: a second model's attention, drawn above the words on the same
-    axis, with the parse lifted into its own band above them.
+    axis, with the parse lifted into its own band above them. ``note_lines``:
+    lines of note under the last line (default: one with a ``source``).
     """
 
     words: Sequence[str]
@@ -82,6 +75,7 @@ class ArcScene:
     has_title: bool = False
     title_lines: int = 1
     above_arcs: Sequence[DrawnArc] = ()
+    note_lines: int | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +102,11 @@ class ArcLine:
         return float(self.x[token - self.start])
 
 
+#: Closest level spacing, in small fonts: a label (a small font high, or 0.85 of one for
+#: weights) clears the label of the level below it.
+DEP_STEP_FLOOR = 1.3
+ATT_STEP_FLOOR = 1.15
+
 #: The smallest text of an arc figure (attention weights) as a share of the word font.
 SMALLEST_TEXT_SHARE = 0.78 * 0.85
 
@@ -128,38 +127,7 @@ class ArcLayout:
     dep_base: float  # height above a word's centre where dependency arcs start
     block_bottom: float  # depth below a word's centre where the token block ends
     att_base: float  # depth below a word's centre where attention arcs start
-
-
-def format_weight(weight: float) -> str:
-    """A weight as an arc label: two decimals, no leading zero below 1 (``.25``)."""
-    return f"{weight:.2f}".removeprefix("0") if 0 <= weight < 1 else f"{weight:.2f}"
-
-
-def select_attention_arcs(
-    attention: np.ndarray,
-    *,
-    source: int | None = None,
-    threshold: float | None = None,
-    top_k: int | None = None,
-) -> list[DrawnArc]:
-    """The attention arcs to draw: ``(query → key, weight)`` above the threshold, largest first.
-
-    With a ``source``, only its row; self-attention is kept (drawn as a dot).
-    """
-    cut = (
-        threshold
-        if threshold is not None
-        else (SOURCE_THRESHOLD if source is not None else ALL_THRESHOLD)
-    )
-    if source is not None:
-        pairs = [(source, k, float(attention[source, k])) for k in range(attention.shape[1])]
-    else:
-        pairs = [(q, k, float(w)) for (q, k), w in np.ndenumerate(attention)]
-    pairs = [p for p in pairs if np.isfinite(p[2]) and p[2] >= cut]
-    pairs.sort(key=lambda p: (-p[2], p[0], p[1]))
-    if top_k is not None:
-        pairs = pairs[:top_k]
-    return [DrawnArc(q, k, format_weight(w), f"att-arc-{q}-{k}", w) for q, k, w in pairs]
+    squeeze: float = 1.0  # the level spacing as a share of the natural one (max_height)
 
 
 def stack_levels(spans: Sequence[tuple[int, int]]) -> list[int]:
@@ -227,9 +195,21 @@ def _gaps(
 
 
 def layout_scene(
-    scene: ArcScene, font: float, wrap: float | None, measure: Measure = measure_text
+    scene: ArcScene,
+    font: float,
+    wrap: float | None,
+    measure: Measure = measure_text,
+    *,
+    max_height: float | None = None,
 ) -> ArcLayout:
-    """Positions of words and lines at ``font`` points, lines at most ``wrap`` inches wide."""
+    """Positions of words and lines at ``font`` points, lines at most ``wrap`` inches wide.
+
+    Arc levels are drawn at a natural spacing; past ``max_height`` points the
+    spacing shrinks until the figure fits, but never below the floors that keep
+    labels of neighbouring levels apart (:data:`DEP_STEP_FLOOR`,
+    :data:`ATT_STEP_FLOOR`), so the layout can stay taller than asked
+    (``ArcLayout.squeeze`` is the share of the natural spacing kept).
+    """
     small = font * 0.78
     start, end = scene.window
     widths = np.array([measure(w, font, "normal") for w in scene.words])
@@ -246,14 +226,18 @@ def layout_scene(
     margin = font * 1.2
 
     def pads(lo: int, hi: int) -> tuple[float, float]:
-        """Room for the labels of arcs leaving tokens ``lo:hi`` to the left and right."""
+        """Room for the labels of arcs leaving tokens ``lo:hi`` to the left and right.
+
+        A label sits on its arc's run from the edge to its word: half of the run
+        over the line's own words counts (the rest leaves room for the bend).
+        """
         left = right = 0.0
         for arc in arcs:
             first, last = arc.span
             if first < lo <= last < hi:
-                left = max(left, room[arc.gid])
+                left = max(left, room[arc.gid] - (x_all[last] - x_all[lo]) / 2)
             if lo <= first < hi <= last:
-                right = max(right, room[arc.gid])
+                right = max(right, room[arc.gid] - (x_all[hi - 1] - x_all[first]) / 2)
         return left, right
 
     def content(lo: int, hi: int) -> float:
@@ -288,52 +272,62 @@ def layout_scene(
                 low = middle
         breaks = wrap_at(high)
 
-    dep_step = small * 1.75
-    att_step = small * (1.55 if scene.show_weights else 1.0)
+    # Levels: the natural spacing, squeezed (never below the floors) to fit ``max_height``.
+    natural = (small * 1.75, small * (1.55 if scene.show_weights else 1.0))
+    floors = (small * DEP_STEP_FLOOR, small * (ATT_STEP_FLOOR if scene.show_weights else 0.6))
     dep_base = font * 0.85
     block_bottom = -font * 0.45 - (small * 1.25 if scene.tags else 0.0)
     if scene.entities:
         block_bottom -= small * 1.7  # the entity label sits under the word, clear of its descent
     att_base = block_bottom - font * 0.35
-    lines: list[ArcLine] = []
-    y = 0.0
-    line_width = 0.0
-    for lo, hi in zip(breaks, [*breaks[1:], end], strict=True):
-        dep_levels = line_levels(scene.dep_arcs, lo, hi)
-        att_levels = line_levels(scene.att_arcs, lo, hi)
-        above_levels = line_levels(scene.above_arcs, lo, hi)
-        lift = 0.0
-        if scene.above_arcs:  # the first model's band, then the parse's band above it
-            lift = max(above_levels.values(), default=0) * att_step + small * 1.2
-            if scene.source is not None and scene.source in range(lo, hi):
-                lift += small * 0.6  # room for the self-attention dot
-        above = dep_base + lift + max(dep_levels.values(), default=0) * dep_step + small * 0.9
-        below = -att_base + max(att_levels.values(), default=0) * att_step
-        if scene.att_arcs and scene.source is not None and scene.source in range(lo, hi):
-            below += small * 0.6  # room for the self-attention dot
-        title_pad = font * (0.4 + 1.2 * scene.title_lines)
-        top_pad = (title_pad if scene.has_title else font * 0.4) if not lines else font * 0.6
-        y -= top_pad + above
-        left, right = pads(lo, hi)
-        x = x_all[lo:hi] + margin + left + widths[lo] / 2 - x_all[lo]
-        right_edge = x[-1] + widths[hi - 1] / 2 + right + margin * 0.75
-        line_width = max(line_width, right_edge + margin * 0.25)
-        lines.append(
-            ArcLine(
-                lo,
-                hi,
-                y,
-                x,
-                margin * 0.25,
-                right_edge,
-                dep_levels,
-                att_levels,
-                above_levels,
-                lift,
-            )
+    spans = list(zip(breaks, [*breaks[1:], end], strict=True))
+    levels = [
+        tuple(
+            line_levels(arcs, lo, hi) for arcs in (scene.dep_arcs, scene.att_arcs, scene.above_arcs)
         )
-        y -= below
-    height = -y + font * (2.2 if scene.source is not None else 0.6)
+        for lo, hi in spans
+    ]
+
+    def stack(squeeze: float) -> tuple[list[ArcLine], float, float, float, float]:
+        """``(lines, width, height, dep_step, att_step)`` with levels ``squeeze`` apart."""
+        dep_step, att_step = (max(n * squeeze, f) for n, f in zip(natural, floors, strict=True))
+        lines: list[ArcLine] = []
+        y = 0.0
+        line_width = 0.0
+        for (lo, hi), (dep_levels, att_levels, above_levels) in zip(spans, levels, strict=True):
+            lift = 0.0
+            if scene.above_arcs:  # the first model's band, then the parse's band above it
+                lift = max(above_levels.values(), default=0) * att_step + small * 1.2
+                if scene.source is not None and scene.source in range(lo, hi):
+                    lift += small * 0.6  # room for the self-attention dot
+            above = dep_base + lift + max(dep_levels.values(), default=0) * dep_step + small * 0.9
+            below = -att_base + max(att_levels.values(), default=0) * att_step
+            if scene.att_arcs and scene.source is not None and scene.source in range(lo, hi):
+                below += small * 0.6  # room for the self-attention dot
+            lines_below = scene.title_lines - 1  # a wrapped title: 1.4 fonts a line after the first
+            title_pad = font * (1.6 + 1.4 * lines_below)
+            top_pad = (title_pad if scene.has_title else font * 0.4) if not lines else font * 0.6
+            y -= top_pad + above
+            left, right = pads(lo, hi)
+            x = x_all[lo:hi] + margin + left + widths[lo] / 2 - x_all[lo]
+            right_edge = x[-1] + widths[hi - 1] / 2 + right + margin * 0.75
+            line_width = max(line_width, right_edge + margin * 0.25)
+            edges = (margin * 0.25, right_edge)
+            lines.append(ArcLine(lo, hi, y, x, *edges, dep_levels, att_levels, above_levels, lift))
+            y -= below
+        notes = scene.note_lines if scene.note_lines is not None else int(scene.source is not None)
+        height = -y + font * (0.6 + 1.6 * notes)
+        return lines, line_width, height, dep_step, att_step
+
+    squeeze = 1.0
+    lines, line_width, height, dep_step, att_step = stack(squeeze)
+    if max_height is not None and height > max_height:
+        low, high = 0.0, 1.0  # the height grows with the spacing: the widest that fits
+        for _ in range(20):
+            middle = (low + high) / 2
+            low, high = (middle, high) if stack(middle)[2] <= max_height else (low, middle)
+        squeeze = low
+        lines, line_width, height, dep_step, att_step = stack(squeeze)
     return ArcLayout(
         font=font,
         small=small,
@@ -347,6 +341,7 @@ def layout_scene(
         dep_base=dep_base,
         block_bottom=block_bottom,
         att_base=att_base,
+        squeeze=min(dep_step / natural[0], att_step / natural[1]),
     )
 
 

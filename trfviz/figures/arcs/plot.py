@@ -41,17 +41,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from trfviz.figures.arcs.drawing import draw_scene
-from trfviz.figures.arcs.layout import (
-    SMALLEST_TEXT_SHARE,
-    ArcScene,
-    DrawnArc,
+from trfviz.figures.arcs.layout import SMALLEST_TEXT_SHARE, ArcScene, DrawnArc, layout_scene
+from trfviz.figures.arcs.selection import (
+    fit_height,
+    fit_note,
     format_weight,
-    layout_scene,
     select_attention_arcs,
 )
 from trfviz.figures.export import RIGID_ATTR
 from trfviz.figures.heatmap import check_window, window_note
-from trfviz.figures.layout import displayable, measure_text, new_figure, wrap_text
+from trfviz.figures.layout import caption, displayable, measure_text, new_figure, wrap_text
 from trfviz.figures.style import MIN_TEXT_SIZE, Preset, get_preset, paper_style
 from trfviz.palette import ATTENTION_COLOR
 from trfviz.parse import SentenceParse
@@ -88,6 +87,8 @@ def plot_attention_arcs(
     weight_top: float | tuple[float, float] = 1.0,
     ax: Axes | None = None,
     preset: str | Preset | None = None,
+    max_height: float | None = None,
+    leave_out: bool = True,
 ) -> tuple[Figure, Axes]:
     """``(figure, axes)``: the sentence with its parse above and attention arcs below.
 
@@ -126,6 +127,15 @@ def plot_attention_arcs(
             model its own.
         ax: draw into these axes; the drawing is scaled down to fit them.
         preset: lay out for a paper width (``"one-column"``, ``"two-column"``).
+        max_height: the tallest the figure may be, in inches (default: the
+            preset's ``max_height``; no limit without a preset). Past it the arc
+            levels are drawn closer together, down to a spacing that keeps their
+            labels apart; if that is not enough, the weakest attention arcs are
+            left out (both models cut at one weight) and the note under the
+            figure says which; if even that does not fit, nothing is left out
+            and a warning says to show a ``window``.
+        leave_out: whether the weakest arcs may be left out to fit ``max_height``
+            (False: only the levels are squeezed).
 
     Arrows point at the dependent (parse) and at the key (attention).
     Self-attention of a token is drawn as a dot under it, sized by weight.
@@ -154,11 +164,11 @@ def plot_attention_arcs(
     tops = weight_top if isinstance(weight_top, tuple) else (weight_top, weight_top)
     if not all(t > 0 for t in tops):
         raise ValueError(f"weight_top must be positive; got {weight_top!r}")
-    att_arcs = _scaled(
-        select_attention_arcs(matrix[:n, :n], source=source, threshold=threshold, top_k=top_k),
-        tops[1],
-        "",
+    selected = select_attention_arcs(
+        matrix[:n, :n], source=source, threshold=threshold, top_k=top_k
     )
+    weights = {arc.gid: arc.weight for arc in selected}  # as labelled, before scaling
+    att_arcs = _scaled(selected, tops[1], "")
     above_matrix = None if attention_above is None else np.asarray(attention_above, dtype=float)
     above_arcs: list[DrawnArc] = []
     if above_matrix is not None:
@@ -166,13 +176,11 @@ def plot_attention_arcs(
             raise ValueError(
                 f"attention_above has shape {above_matrix.shape}; the parse has {n} words"
             )
-        above_arcs = _scaled(
-            select_attention_arcs(
-                above_matrix[:n, :n], source=source, threshold=threshold, top_k=top_k
-            ),
-            tops[0],
-            "above-",
+        chosen = select_attention_arcs(
+            above_matrix[:n, :n], source=source, threshold=threshold, top_k=top_k
         )
+        weights.update({"above-" + arc.gid: arc.weight for arc in chosen})
+        above_arcs = _scaled(chosen, tops[0], "above-")
     dep_arcs = [
         DrawnArc(a.head, a.dependent, a.label, f"dep-arc-{a.head}-{a.dependent}")
         for a in (parse.arcs if show_parse else ())
@@ -206,17 +214,23 @@ def plot_attention_arcs(
             title_lines=title.count("\n") + 1 if title else 1,
             above_arcs=above_arcs,
         )
-        layout = layout_scene(scene, font, wrap)
+        if max_height is None and preset is not None:
+            max_height = get_preset(preset).max_height
+        limit = max_height * 72 if max_height is not None else None
+        layout = layout_scene(scene, font, wrap, max_height=limit)
         if title and max(measure_text(t, font) for t in title.split("\n")) > layout.width * 0.95:
             # Narrower than the page (a short window): the title wraps to the drawing.
             title = _title_lines(title.replace("\n", " "), font, layout.width * 0.95)
             scene = dataclasses.replace(scene, title_lines=title.count("\n") + 1)
-            layout = layout_scene(scene, font, wrap)
-        if preset is not None and ax is None and layout.height / 72 > get_preset(preset).max_height:
+            layout = layout_scene(scene, font, wrap, max_height=limit)
+        cut = None
+        if limit is not None and leave_out:  # still too tall: leave out the weakest, say so
+            scene, layout, cut = fit_height(scene, font, wrap, limit, weights)
+        if limit is not None and ax is None and layout.height > limit + 1e-6:
+            where = f" at {get_preset(preset).name!r}" if preset is not None else ""
             warnings.warn(
-                f"{end - start} words drawn at {get_preset(preset).name!r} "
-                f"make a figure {layout.height / 72:.1f} in tall (more than "
-                f"{get_preset(preset).max_height} in); show part of the sentence with "
+                f"{end - start} words drawn{where} make a figure {layout.height / 72:.1f} in "
+                f"tall (more than {max_height} in); show part of the sentence with "
                 "window=(start, end), or use a wider preset",
                 stacklevel=2,
             )
@@ -227,16 +241,21 @@ def plot_attention_arcs(
                 ax.get_figure().dpi_scale_trans.inverted()  # type: ignore[union-attr]
             )
             best_scale, best = 0.0, layout
+            room = bbox.height * 72
             for width in dict.fromkeys([wrap, bbox.width]):
-                trial = layout_scene(scene, font, width)
-                scale = min(1.0, bbox.width * 72 / trial.width, bbox.height * 72 / trial.height)
+                # Levels squeeze to the axes' height before anything is scaled down; a
+                # scale within rounding of 1 (axes of the size measured) is no scaling.
+                trial = layout_scene(scene, font, width, max_height=room)
+                scale = min(1.0, bbox.width * 72 / trial.width, room / trial.height)
+                scale = 1.0 if scale > 1.0 - 1e-6 else scale
                 if scale > best_scale + 1e-9:
+                    wider = width / scale if width else None
                     best_scale, best = (
                         scale,
                         (
                             trial
                             if scale >= 1.0
-                            else layout_scene(scene, font * scale, width / scale if width else None)
+                            else layout_scene(scene, font * scale, wider, max_height=room)
                         ),
                     )
             layout = best
@@ -267,29 +286,24 @@ def plot_attention_arcs(
             if parts and band_names and bands:  # two models: say whose weights these are
                 parts[0] = f"{band_names[side]}: {parts[0]}"
             notes += parts
+        room = layout.width - 2 * layout.margin
+        lines = [fit_note(cut, room, layout.small)] if cut is not None else []
         if notes:
-            ax.text(
-                layout.margin,
-                -layout.height + layout.small * 0.4,
-                _fitted_note(words[source], notes, layout.width - 2 * layout.margin, layout.small),  # type: ignore[index]
-                fontsize=layout.small,
-                color="#555555",
-                va="bottom",
-                ha="left",
-                parse_math=False,
+            lines.append(_fitted_note(words[source], notes, room, layout.small))  # type: ignore[index]
+        if lines:
+            bottom = (layout.margin, -layout.height + layout.small * 0.4)
+            caption(
+                ax,
+                bottom,
+                "\n".join(lines),
+                size=layout.small,
                 gid="note",
+                va="bottom",
+                color="#555555",
             )
         if title:
-            ax.text(
-                layout.width / 2,
-                -layout.small * 0.3,
-                title,
-                fontsize=layout.font,
-                ha="center",
-                va="top",
-                parse_math=False,
-                gid="title",
-            )
+            top = (layout.width / 2, -layout.small * 0.3)
+            caption(ax, top, title, size=layout.font, gid="title", ha="center", va="top")
     return fig, ax
 
 
@@ -297,7 +311,8 @@ def _title_lines(title: str, size: float, width: float) -> str:
     """``title`` wrapped to ``width`` points, its window mark ``(…tokens 21–40 of 64…)`` whole."""
     head, _, mark = title.rpartition(" (")
     if head and mark.lstrip("…").startswith("tokens "):
-        return wrap_text(head, size, width) + "\n(" + mark
+        whole = "(" + mark.replace(" ", "\u00a0")  # wrap_text breaks at plain spaces only
+        return wrap_text(f"{head} {whole}", size, width).replace("\u00a0", " ")
     return wrap_text(title, size, width)
 
 

@@ -5,15 +5,21 @@
 // threshold (width and opacity by weight), each parse as arcs in its own band: the source's
 // above it, the target's below. Hover a word to see only its lines; click a target word to keep
 // them (the `selected` trait). The kernel sends only the shown [target, source] matrix.
+// Rows wider than the cell are fitted to it (no sideways scrolling): each word gets an equal
+// column and is written upwards, in a smaller font where the columns are narrow, and a long
+// word is shortened with "…" (in full in its tooltip).
 // Token text reaches the DOM only through textContent (dom.js), never innerHTML.
 
-import { el, sv, measure, title } from "./dom.js";
+import { el, sv, measure, title, clip } from "./dom.js";
 
 const FONT = "14px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
 const SMALL = "11px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
 const GAP = 16; // px between words in a row
 const STEP = 16; // px between arc levels
 const BRIDGE = 150; // px the lines run across
+const FAMILY = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
+const LONGEST = 90; // px of a word written upwards; longer ones are shortened with "…"
+const EDGE = 4; // px left free at either side of the columns
 
 // Height level (1, 2, ...) of each arc so that no two overlapping arcs share one: short arcs low.
 export function stackLevels(spans) {
@@ -48,6 +54,33 @@ export function rowCentres(words, width) {
 
 function rowLength(words) {
   return words.reduce((a, w) => a + measure(w, FONT), 0) + GAP * Math.max(words.length - 1, 0);
+}
+
+// Words written upwards in columns across `width`: the x centre of each column, the font size
+// (px, 9 to 14) that fits the narrowest column, each word as shown (shortened to LONGEST px)
+// and the height the longest one takes. Columns are at least 11 px: past ~100 words a row is
+// wider than a 1100-px cell and scrolls.
+export function columns(rows, width) {
+  const most = Math.max(...rows.map((r) => r.length), 1);
+  const pitch = Math.max((width - 2 * EDGE) / most, 11);
+  const size = Math.max(9, Math.min(14, Math.floor(pitch * 0.8)));
+  const font = `${size}px ${FAMILY}`;
+  const shorten = (w) => {
+    let shown = w;
+    while (shown.length > 2 && measure(shown, font) > LONGEST) shown = clip(shown, shown.length - 1);
+    return shown;
+  };
+  const laid = rows.map((words) => {
+    const span = pitch * words.length;
+    const left = Math.max(EDGE, (Math.max(width, pitch * most + 2 * EDGE) - span) / 2);
+    const shown = words.map(shorten);
+    return {
+      xs: words.map((_, i) => left + pitch * (i + 0.5)),
+      shown,
+      block: Math.max(0, ...shown.map((w) => measure(w, font))),
+    };
+  });
+  return { laid, font, size, width: Math.max(width, pitch * most + 2 * EDGE) };
 }
 
 function render({ model, el: host }) {
@@ -150,6 +183,8 @@ function render({ model, el: host }) {
     }
   }
 
+  let drawnFor = 0; // the cell width the view was last drawn for
+
   function draw() {
     const data = get("_pair_data");
     const weights = get("_weights");
@@ -159,17 +194,25 @@ function render({ model, el: host }) {
     const threshold = get("threshold");
     const src = data.source.words;
     const tgt = data.target.words;
-    const width = Math.max(rowLength(src), rowLength(tgt), 200) + 2 * GAP;
+    const cell = root.clientWidth || 900; // not yet in the page: redrawn once it is (below)
+    drawnFor = root.clientWidth;
+    const natural = Math.max(rowLength(src), rowLength(tgt), 200) + 2 * GAP;
+    const upright = natural > cell ? columns([src, tgt], cell) : null;
+    const width = upright ? upright.width : natural;
     const levelsOf = (arcs) => (arcs.length ? Math.max(...stackLevels(arcs.map((a) => [Math.min(a.head, a.dependent), Math.max(a.head, a.dependent)]))) : 0);
     const above = showParse ? levelsOf(data.source.arcs) * STEP + 12 : 4;
     const below = showParse ? levelsOf(data.target.arcs) * STEP + 12 : 4;
-    const sourceY = above + 16;
+    // Written upwards, the words take their longest's height: the source's above its line ends,
+    // the target's below them.
+    const sourceBlock = upright ? upright.laid[0].block + 4 : 0;
+    const targetBlock = upright ? upright.laid[1].block + 4 : 0;
+    const sourceY = above + 16 + sourceBlock;
     const targetY = sourceY + BRIDGE;
-    const height = targetY + 8 + below;
+    const height = targetY + 8 + targetBlock + below;
     scroller.replaceChildren();
     const svg = sv("svg", { width, height, viewBox: `0 0 ${width} ${height}`, "data-testid": "cross-svg" }, scroller);
-    const sx = rowCentres(src, width);
-    const tx = rowCentres(tgt, width);
+    const sx = upright ? upright.laid[0].xs : rowCentres(src, width);
+    const tx = upright ? upright.laid[1].xs : rowCentres(tgt, width);
     let drawn = 0;
     const lines = [];
     weights.forEach((row, r) => row.forEach((w, c) => {
@@ -178,7 +221,7 @@ function render({ model, el: host }) {
     lines.sort((a, b) => a[0] - b[0]);
     for (const [w, r, c] of lines) {
       const line = sv("line", {
-        x1: sx[c], y1: sourceY + 6, x2: tx[r], y2: targetY - 16,
+        x1: sx[c], y1: sourceY + (upright ? 4 : 6), x2: tx[r], y2: targetY - (upright ? 4 : 16),
         stroke: colour, "stroke-width": 0.5 + 4 * w,
         "data-line": `${r}-${c}`, "data-weight": w,
       }, svg);
@@ -186,7 +229,15 @@ function render({ model, el: host }) {
       drawn += 1;
     }
     const word = (text, x, y, side, index) => {
-      const node = sv("text", { x, y, "text-anchor": "middle", style: `font: ${FONT}; cursor: pointer`, "data-word": `${side}-${index}` }, svg, text);
+      const attrs = upright
+        ? {
+          x, y, "text-anchor": side === "source" ? "start" : "end", "dominant-baseline": "central",
+          transform: `rotate(-90 ${x} ${y})`, style: `font: ${upright.font}; cursor: pointer`,
+        }
+        : { x, y, "text-anchor": "middle", style: `font: ${FONT}; cursor: pointer` };
+      const shown = upright ? upright.laid[side === "source" ? 0 : 1].shown[index] : text;
+      const node = sv("text", { ...attrs, "data-word": `${side}-${index}` }, svg, shown);
+      if (shown !== text) title(node, text);
       node.addEventListener("mouseenter", () => { hovered = { side, index }; applyFocus(); });
       node.addEventListener("mouseleave", () => { hovered = null; applyFocus(); });
       if (side === "target") node.addEventListener("click", () => set("selected", get("selected") === index ? -1 : index));
@@ -194,8 +245,8 @@ function render({ model, el: host }) {
     src.forEach((w, i) => word(w, sx[i], sourceY, "source", i));
     tgt.forEach((w, i) => word(w, tx[i], targetY, "target", i));
     if (showParse) {
-      drawArcs(svg, data.source.arcs, sx, sourceY - 16, -1, "source");
-      drawArcs(svg, data.target.arcs, tx, targetY + 6, 1, "target");
+      drawArcs(svg, data.source.arcs, sx, sourceY - 16 - sourceBlock, -1, "source");
+      drawArcs(svg, data.target.arcs, tx, targetY + 6 + targetBlock, 1, "target");
     }
     const layer = ((get("layer") % get("n_layers")) + get("n_layers")) % get("n_layers");
     const head = get("head") === "mean" ? `mean of ${get("n_heads")} heads` : `head ${Number(get("head")) + 1}`;
@@ -211,6 +262,12 @@ function render({ model, el: host }) {
   model.on("change:selected", applyFocus);
   for (const name of ["pair", "layer", "head", "n_pairs"]) model.on(`change:${name}`, redraw);
   redraw();
+  // Fitted to the cell: drawn again when its width changes (and once it is in the page).
+  if (typeof ResizeObserver !== "undefined") {
+    new ResizeObserver(() => {
+      if (root.clientWidth && root.clientWidth !== drawnFor) draw();
+    }).observe(root);
+  }
 }
 
 export default { render };
