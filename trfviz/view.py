@@ -109,6 +109,10 @@ class ViewSpec:
             distributions (:data:`DISTRIBUTIONS`).
         compact: the sentence shown as text, each word shaded by the attention
             it receives, instead of the arcs.
+        show_grid: draw each model's head grid (layers × heads) under the heatmaps.
+        grid_score: the score filling the head grid (the caller's head scores'
+            name, ``"entropy (bits)"``, ``"attention to specials"``, ``"JS
+            distance to <model>"``), or ``""`` for the heads' attention.
     """
 
     models: tuple[str, ...]
@@ -130,6 +134,8 @@ class ViewSpec:
     hidden_heads: tuple[tuple[int, ...], ...] = ()
     compact: bool = False
     measure: str = "attention"
+    show_grid: bool = False
+    grid_score: str = ""
 
     def __post_init__(self) -> None:
         models = tuple(self.models)
@@ -153,7 +159,7 @@ class ViewSpec:
         if not isinstance(self.threshold, numbers.Real) or not 0 <= self.threshold <= 1:
             raise ValueError(f"threshold must be a number in [0, 1]; got {self.threshold!r}")
         flags = ("show_parse", "show_entities", "show_heatmap", "shared_range", "exclude_sink")
-        for flag in (*flags, "compact"):
+        for flag in (*flags, "compact", "show_grid"):
             check_bool(flag, getattr(self, flag))
         if self.window is not None:
             if len(tuple(self.window)) != 2:
@@ -163,6 +169,10 @@ class ViewSpec:
                 raise ValueError(f"window must be (start, end), start < end; got {self.window!r}")
             object.__setattr__(self, "window", (start, end))
         object.__setattr__(self, "hidden_heads", _hidden_heads(self.hidden_heads, len(models)))
+        if not isinstance(self.grid_score, str):
+            raise ValueError(
+                f"grid_score must be a score's name (a string); got {self.grid_score!r}"
+            )
         check_choice("special_tokens", self.special_tokens, _SPECIAL_TOKENS)
         check_choice("measure", self.measure, MEASURES)
         if self.mode == "difference" and self.measure not in DISTRIBUTIONS:

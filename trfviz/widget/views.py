@@ -61,6 +61,8 @@ class ExplorerViews:
             compact=self.compact,
             special_tokens=self.special_tokens,
             measure=self.measure,
+            show_grid=self.show_grid,
+            grid_score=self.grid_score,
         )
 
     def _word_window(self: Any) -> tuple[int, int] | None:
