@@ -113,6 +113,10 @@ class ViewSpec:
             layer's next-word guess after every word, :mod:`trfviz.measures.logit_lens`),
             its cells shaded by the guess's probability (``"top"``) or by the actual
             next word's (``"next"``); None when it is not shown.
+        show_grid: draw each model's head grid (layers × heads) under the heatmaps.
+        grid_score: the score filling the head grid (the caller's head scores'
+            name, ``"entropy (bits)"``, ``"attention to specials"``, ``"JS
+            distance to <model>"``), or ``""`` for the heads' attention.
     """
 
     models: tuple[str, ...]
@@ -135,6 +139,8 @@ class ViewSpec:
     compact: bool = False
     measure: str = "attention"
     logit_lens: Literal["top", "next"] | None = None
+    show_grid: bool = False
+    grid_score: str = ""
 
     def __post_init__(self) -> None:
         models = tuple(self.models)
@@ -158,7 +164,7 @@ class ViewSpec:
         if not isinstance(self.threshold, numbers.Real) or not 0 <= self.threshold <= 1:
             raise ValueError(f"threshold must be a number in [0, 1]; got {self.threshold!r}")
         flags = ("show_parse", "show_entities", "show_heatmap", "shared_range", "exclude_sink")
-        for flag in (*flags, "compact"):
+        for flag in (*flags, "compact", "show_grid"):
             check_bool(flag, getattr(self, flag))
         if self.window is not None:
             if len(tuple(self.window)) != 2:
@@ -168,6 +174,10 @@ class ViewSpec:
                 raise ValueError(f"window must be (start, end), start < end; got {self.window!r}")
             object.__setattr__(self, "window", (start, end))
         object.__setattr__(self, "hidden_heads", _hidden_heads(self.hidden_heads, len(models)))
+        if not isinstance(self.grid_score, str):
+            raise ValueError(
+                f"grid_score must be a score's name (a string); got {self.grid_score!r}"
+            )
         check_choice("special_tokens", self.special_tokens, _SPECIAL_TOKENS)
         check_choice("measure", self.measure, MEASURES)
         if self.logit_lens is not None:

@@ -341,8 +341,13 @@ def test_export_saves_the_current_view(explorer: AttentionExplorer, tmp_path: Pa
         assert path.read_bytes().startswith(b"%PDF")
         paths.append(path)
     figure = explorer.draw_figure()  # the heatmap is still hidden: the difference's arcs alone
-    titles = [t.get_text() for ax in figure.axes for t in ax.texts if t.get_gid() == "title"]
-    assert titles == ["tiny-bert L0 H0 − tiny-gpt L0 H0"]
+    titles = [
+        " ".join(t.get_text().split())
+        for ax in figure.axes
+        for t in ax.texts
+        if t.get_gid() == "title"
+    ]
+    assert titles == ["tiny-bert L0 H0 attends more (above) vs tiny-gpt L0 H0 (below)"]
     assert not any(ax.collections and ax.get_title() for ax in figure.axes)
 
 

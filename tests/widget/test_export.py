@@ -77,10 +77,18 @@ def test_draw_view_without_a_widget() -> None:
 
     parses, extractions = make_document()
     sentences = {"tiny-bert": extractions["tiny-bert"][0]}
-    spec = ViewSpec(models=("tiny-bert",), layers=(0,), heads=("all",))
+    spec = ViewSpec(
+        models=("tiny-bert",),
+        layers=(0,),
+        heads=(1,),
+        show_grid=True,
+        grid_score="relation accuracy",
+    )
     scores = {"tiny-bert": np.arange(6.0).reshape(2, 3)}
     figure = draw_view(spec, parses[0], sentences, scores=scores)
-    assert len([ax for ax in figure.axes if ax.images]) >= 3  # one thumbnail per head
+    grids = [c for ax in figure.axes for c in ax.collections if c.get_gid() == "grid-tiny-bert"]
+    assert len(grids) == 1  # the head grid, filled with the chosen score
+    assert np.allclose(np.asarray(grids[0].get_array()).reshape(3, 2), scores["tiny-bert"].T)
     plt.close(figure)
 
 
@@ -163,8 +171,12 @@ def test_export_honours_window_hidden_heads_and_own_scales() -> None:
     explorer.hidden_heads = {"tiny-bert": [1]}
     fewer = explorer.draw_figure()
     assert figure_view(fewer).hidden_heads == ((1,),)
-    thumbnails = [len([ax for ax in f.axes if ax.images]) for f in (whole, fewer)]
-    assert thumbnails[1] == thumbnails[0] - 1, thumbnails
+
+    def legend(figure) -> set[str]:  # type: ignore[no-untyped-def]
+        return {t.get_text() for ax in figure.axes for t in ax.texts if t.get_gid() == "legend"}
+
+    assert "h1" in legend(whole) and "h1" not in legend(fewer)  # the overlay's heads shown
+    assert "(hidden: h1)" in legend(fewer)
     explorer.head, explorer.compare, explorer.per_model_scale = 0, "tiny-gpt", True
     own = explorer.draw_figure()
     assert figure_view(own).shared_range is False

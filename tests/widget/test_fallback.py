@@ -64,3 +64,20 @@ def test_an_executed_notebook_exported_to_html_shows_the_view(tmp_path: Path) ->
     assert "<svg" in picture
     texts = {t.strip() for t in re.findall(r"<text[^>]*>([^<]*)</text>", picture)}
     assert set(TELESCOPE[0][:3]) <= texts, texts
+
+
+def test_the_picture_fits_the_cell_carries_no_date_and_is_small() -> None:
+    from trfviz.widget.fallback import MAX_SVG_BYTES
+
+    parses, extractions = make_document()
+    explorer = AttentionExplorer(parses, extractions, compare="tiny-gpt")
+    explorer.selected = 1
+    first, _ = explorer._repr_mimebundle_()
+    again, _ = explorer._repr_mimebundle_()
+    page = first["text/html"]
+    assert "max-width:100%" in page.split(">", 2)[1] or 'style="max-width:100%' in page
+    assert "<dc:date>" not in page and "dc:date" not in page  # a save changes nothing
+    assert page == again["text/html"] and first["image/png"] == again["image/png"]
+    assert len(page) <= MAX_SVG_BYTES + 2_000
+    width = re.search(r'<svg[^>]*width="([0-9.]+)pt"', page)
+    assert width is not None and float(width.group(1)) <= 6.9 * 72 + 0.5  # the page's width

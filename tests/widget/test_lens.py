@@ -157,10 +157,14 @@ def test_the_view_spec_records_the_panel_and_the_export_draws_it() -> None:
     assert not [a for a in figure.get_axes() if "logit lens" in a.get_title()]
 
 
-def test_a_head_grid_with_the_lens_is_refused_clearly() -> None:
+def test_all_heads_export_with_the_lens_under_them() -> None:
+    from trfviz.widget.export import figure_view
+
     explorer = _explorer(model="tiny-gpt", show_logit_lens=True, head="all")
-    with pytest.raises(ValueError, match="grid of every head cannot be exported with the logit"):
-        explorer.draw_figure()
+    figure = explorer.draw_figure()  # the heads overlaid, as on screen, then the lens table
+    spec = figure_view(figure)
+    assert spec == explorer.view_spec()
+    assert spec.logit_lens is not None and spec.heads == ("all",)
 
 
 def test_the_spec_takes_top_next_or_none() -> None:

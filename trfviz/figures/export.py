@@ -61,7 +61,9 @@ def save_figure(
             everywhere; the text is kept in comments); ``"text"`` keeps it as
             ``<text>`` elements (searchable and editable, needs the font to view).
         transparent: transparent background.
-        pad_inches: white margin kept around the tight bounding box.
+        pad_inches: white margin kept around the tight bounding box. A figure laid
+            out for ``preset`` at exactly its width is not cropped: the file is
+            the preset's width, so the paper shows it unscaled.
 
     Returns:
         ``Path(path)``.
@@ -112,13 +114,13 @@ def save_figure(
         with matplotlib.rc_context(cast(Any, rc)):
             # The PGF writer takes no metadata argument at all, not even None.
             extra: dict[str, Any] = {"metadata": metadata} if metadata else {}
+            if not _at_preset_width(fig, p):  # else the page is the preset's, margins and all
+                extra.update(bbox_inches="tight", pad_inches=pad_inches)
             fig.savefig(
                 out,
                 format=suffix[1:],
                 dpi=resolution,
                 **extra,
-                bbox_inches="tight",
-                pad_inches=pad_inches,
                 transparent=transparent,
             )
     finally:
@@ -131,6 +133,17 @@ def save_figure(
         if restore is not None:
             restore()
     return out
+
+
+def _at_preset_width(fig: Figure, preset: Preset | None) -> bool:
+    """Whether ``fig`` was laid out for ``preset`` at exactly its width (saved uncropped).
+
+    Such a figure is saved at its own size, not cropped to its ink: placed at
+    ``\\linewidth`` in the paper it is not scaled, so its text keeps its size.
+    """
+    if preset is None or figure_preset(fig) != preset.name:
+        return False
+    return abs(float(fig.get_size_inches()[0]) - preset.width) < 0.005
 
 
 def _apply_preset(fig: Figure, preset: Preset) -> Any:

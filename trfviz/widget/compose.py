@@ -20,7 +20,7 @@ from trfviz.extraction import SentenceExtraction
 from trfviz.naming import short_model_name
 from trfviz.parse import SentenceParse
 from trfviz.view import DISTRIBUTIONS, WORD_MEASURES, HeadSpec, LayerSpec, ViewSpec
-from trfviz.widget.compare import compare_rows
+from trfviz.widget.compare import RowComparison, compare_rows
 from trfviz.widget.payload import HeadChoice, LayerChoice, select_attention
 
 __all__ = [
@@ -29,7 +29,9 @@ __all__ = [
     "attention_of",
     "compact_rows",
     "compared_rows",
+    "comparison_of",
     "compose_view",
+    "difference_note",
     "focus_relations",
     "head_choice",
     "head_spec",
@@ -144,19 +146,51 @@ def panel_matrix(spec: ViewSpec, sentences: Mapping[str, SentenceExtraction], i:
     return selected.mean(axis=0) if selected.ndim == 3 else selected
 
 
-def compared_rows(
+def comparison_of(
     spec: ViewSpec, parse: SentenceParse, sentences: Mapping[str, SentenceExtraction]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Both models' ``[word, word]`` rows over the same words, renormalised (as on screen)."""
+) -> RowComparison:
+    """Both models' rows over the same words, renormalised, and their divergence (as on screen)."""
     specials = [label for key in spec.models for label in sentences[key].special_labels]
-    compared = compare_rows(
+    return compare_rows(
         panel_matrix(spec, sentences, 0),
         panel_matrix(spec, sentences, 1),
         parse.words,
         specials=specials,
         exclude_sink=spec.exclude_sink,
     )
+
+
+def compared_rows(
+    spec: ViewSpec, parse: SentenceParse, sentences: Mapping[str, SentenceExtraction]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Both models' ``[word, word]`` rows over the same words, renormalised (as on screen)."""
+    compared = comparison_of(spec, parse, sentences)
     return compared.a.astype(np.float32), compared.b.astype(np.float32)
+
+
+def difference_note(compared: RowComparison, parse: SentenceParse, focus: int | None) -> str:
+    """What a difference compares: the Jensen–Shannon divergence, and the words left out.
+
+    ``"JS divergence from “your” .42 (mean over the words .31). Compared over the
+    words without [CLS], [SEP] and “You” (the first word, an attention sink), each
+    row renormalised."``
+    """
+    from trfviz.figures.arcs.selection import format_weight
+
+    divergence = compared.divergence
+    valid = divergence[~np.isnan(divergence)]
+    mean = f"{format_weight(float(valid.mean()))}" if valid.size else "none"
+    if focus is not None and not np.isnan(divergence[focus]):
+        at = format_weight(float(divergence[focus]))
+        js = f"JS divergence from “{parse.words[focus]}” {at} (mean over the words {mean})."
+    else:
+        js = f"JS divergence, mean over the words: {mean}."
+    specials = [e for e in compared.excluded if e not in parse.words[:1]]
+    left = [", ".join(specials)] if specials else []
+    if compared.kept.size and not compared.kept[0]:
+        left.append(f"“{parse.words[0]}” (the first word, an attention sink)")
+    without = f" without {' and '.join(left)}" if left else ""
+    return f"{js} Compared over the words{without}, each row renormalised."
 
 
 def compose_view(
@@ -229,7 +263,7 @@ def shown_matrix(
     """``(matrix, labels)`` model ``i`` shows; dropped specials renormalise distributions' rows."""
     matrix = panel_matrix(spec, sentences, i)
     labels = tuple(sentences[spec.models[i]].labels)
-    if spec.special_tokens == "drop" or spec.comparing:
+    if spec.special_tokens == "drop":
         words = matrix[:n, :n].astype(float)
         if spec.special_tokens == "drop" and spec.measure in DISTRIBUTIONS:
             total = words.sum(axis=1, keepdims=True)
@@ -246,7 +280,8 @@ def single_model(spec: ViewSpec, i: int) -> ViewSpec:
 def short_title(spec: ViewSpec) -> str:
     """``"MiniLM L3 H7 − SmolLM2 L10 Hmean"``: a difference's title, short enough for a column."""
     return " − ".join(
-        f"{short_model_name(key)} L{layer_choice(la)} H{head_choice(h)}"
+        f"{short_model_name(key)} L{layer_choice(la)} "
+        + ("all heads" if h == "all" else f"H{head_choice(h)}")
         for key, la, h in spec.per_model
     )
 
@@ -270,6 +305,8 @@ def compact_rows(
     else:
         shown = [shown_matrix(spec, sentences, i, n) for i in range(len(spec.models))]
         matrices, tokens = [m for m, _ in shown], shown[0][1]
+        if spec.comparing:  # one strip per model over the same tokens: the words
+            matrices, tokens = [m[:, :n] for m in matrices], tokens[:n]
     rows = []
     for matrix in matrices:
         if spec.measure in WORD_MEASURES:  # one value per word (every row holds it)

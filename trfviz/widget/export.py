@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,19 +26,18 @@ from trfviz.view import WORD_MEASURES, ViewSpec
 from trfviz.widget.compose import (
     ExplorerView,
     ViewPanel,
-    attention_of,
-    compared_rows,
+    comparison_of,
     compose_view,
+    difference_note,
     head_choice,
     head_spec,
     layer_choice,
     layer_spec,
-    shown_heads,
     shown_matrix,
     view_file_name,
     view_title,
 )
-from trfviz.widget.export_bands import Band, sentence_bands
+from trfviz.widget.export_bands import note_band, sentence_bands
 from trfviz.widget.export_lens import lens_parts
 
 if TYPE_CHECKING:
@@ -96,51 +95,6 @@ def _window(spec: ViewSpec, n: int) -> tuple[int, int]:
     return low, high
 
 
-#: The fewest words a window narrowed to fit the page keeps (the focus and a neighbour each side).
-FEWEST_WORDS = 3
-
-
-def _fit_window(
-    lay_out: Callable[..., list[Band]],
-    bands: list[Band],
-    shown: tuple[int, int],
-    focus: int | None,
-    room: float,
-) -> list[Band]:
-    """``bands`` (of words ``shown``), or of the widest window around ``focus`` within ``room``.
-
-    The arcs squeeze their levels first (``lay_out``); a window narrows the
-    words until they fit, down to :data:`FEWEST_WORDS`; only then are the
-    weakest arcs left out (``lay_out(window, True)``, the note says so).
-    """
-    first, last = shown
-
-    def height(found: list[Band]) -> float:
-        return sum(h for (_, h), _ in found)
-
-    def window(size: int) -> tuple[int, int]:
-        centre = focus if focus is not None else first + size // 2
-        start = min(max(centre - size // 2, first), last - size)
-        return start, start + size
-
-    if height(bands) <= room:
-        return bands
-    wide, size = last - first, last - first  # ``wide`` words are too many
-    while size > FEWEST_WORDS:
-        size = max(FEWEST_WORDS, int(size * 0.75))
-        found = lay_out(window(size))
-        if height(found) <= room:
-            while wide - size > 1:  # the widest window that fits, between the two
-                middle = (wide + size) // 2
-                trial = lay_out(window(middle))
-                size, wide, found = (
-                    (middle, wide, trial) if height(trial) <= room else (size, middle, found)
-                )
-            return found
-        wide = size
-    return lay_out(window(size), True)
-
-
 def draw_view(
     spec: ViewSpec,
     parse: SentenceParse,
@@ -154,76 +108,56 @@ def draw_view(
 
     The figure is the view on screen, stacked top to bottom: the sentence with
     the parse and entity bands (``spec.show_parse``, ``spec.show_entities``)
-    and the attention arcs from the focus (``spec.focus``; without one only
-    strong weights, as on screen) — two models on one word axis, the first's
-    arcs above the words and the second's below, the parse in its own band
-    above (:mod:`trfviz.widget.export_bands`) — or, with ``spec.compact``, the
+    and the attention arcs as the widget draws them (from the focus
+    ``spec.focus``; without one each word's strongest arc; all heads of a layer
+    overlaid, each in its head's colour, but ``spec.hidden_heads``) — two
+    models on one word axis, the first's arcs above the words and the second's
+    below, the parse in its own band above; a difference as its two signs, the
+    first model's excess above and the second's below in the diverging scale's
+    colours, with the Jensen–Shannon divergence and what was left out in a
+    note (:mod:`trfviz.widget.export_bands`) — or, with ``spec.compact``, the
     sentence as wrapping text, each word shaded by the attention it receives
     (a strip per model); then, while ``spec.show_heatmap``, the heatmaps side
-    by side or the difference. Colours are the palette's
-    ``spec.scale``; two models share one colour range unless
+    by side or the difference, the focus's row (from) and column (to) framed;
+    then, while ``spec.show_grid``, each model's head grid filled with
+    ``spec.grid_score`` (:mod:`trfviz.widget.export_grid`). Colours are the
+    palette's ``spec.scale``; two models share one colour range unless
     ``spec.shared_range`` is False (the panels then say so), and
     ``spec.special_tokens == "drop"`` leaves special tokens out and
     renormalises each row over the words. ``spec.measure`` other than
     attention is drawn from each sentence's ``attention`` (holding that
     measure, :func:`trfviz.widget.measures.as_extraction`), its colour bar named
-    after it; the arcs of a non-distribution (norms, flow) are its share of
-    the largest value shown, the titles saying by what they were divided; a
-    per-word measure (attributions) is one heatmap row per model on a scale
-    symmetric about 0, under the parse with no attention arcs.
-    All heads of a layer (one model)
-    give a grid of the heads (all but ``spec.hidden_heads``), framed by
-    ``scores[model]`` when given. The arcs show ``spec.window`` (the zoom on
-    screen, widened to hold the focus); at a ``preset``, arcs that would make
-    the figure taller than the preset's ``max_height`` are windowed further
-    around the focus. A window is marked in the panel titles; the heatmaps
-    keep every token.
+    after it; a per-word measure (attributions) is one heatmap row per model.
+    The arcs show ``spec.window`` (the zoom on screen, widened to hold the
+    focus; all words without one), marked in the title, never narrowed: at a
+    ``preset`` the figure is the preset's width, the arcs squeeze their levels
+    and then leave out their weakest (said in the note), and a figure that
+    still passes the preset's ``max_height`` says so in a note.
     With ``spec.logit_lens`` the logit-lens table of each model shown that has
     one in ``lenses`` comes last (:mod:`trfviz.widget.export_lens`).
     :func:`figure_view` reads the spec back from the figure.
     """
     import matplotlib.pyplot as plt
 
-    from trfviz.figures import plot_head_grid
-    from trfviz.figures.heatmap import draw_heatmap, heatmap_size
-    from trfviz.figures.layout import keep_vector, mark_preset
-    from trfviz.figures.style import MIN_TEXT_SIZE, get_preset, paper_style
+    from trfviz.figures.heatmap import heatmap_size
+    from trfviz.figures.layout import mark_preset
+    from trfviz.figures.style import get_preset, paper_style
     from trfviz.palette import colormap
+    from trfviz.widget.export_grid import draw_grids, grid_height, grid_scores
+    from trfviz.widget.export_heatmaps import draw_heatmaps
 
     view = compose_view(spec, parse, sentences)
     n = len(parse.words)
-    title = view_title(spec)
-    if not spec.comparing and view.panels[0].heads is not None and not spec.compact:
-        if spec.logit_lens is not None:
-            raise ValueError(
-                "a grid of every head cannot be exported with the logit-lens panel; choose "
-                "one head (or the mean) or hide the logit lens to export the grid"
-            )
-        panel = view.panels[0]
-        key = spec.models[0]
-        whole = isinstance(panel.layer, int)
-        attention = attention_of(sentences[key], key)
-        figure, _ = plot_head_grid(
-            attention if whole else panel.heads[None],  # type: ignore[index]
-            panel.labels,
-            scores=(scores or {}).get(key) if whole else None,
-            layers=[int(panel.layer)] if whole else None,
-            heads=shown_heads(spec, attention.shape[1]) if whole else None,
-            cmap=colormap(spec.scale or "sequential"),
-            title=title,
-            preset=preset,
-        )
-        setattr(figure, VIEW_ATTR, spec)
-        return figure
-
     count = len(spec.models)
     shown = [shown_matrix(spec, sentences, i, n) for i in range(count)]
     names = [short_model_name(key) for key in spec.models]
+    notes: list[str] = []
     if spec.mode == "difference":
         # The honest difference, as on screen: both rows over the same words, specials
         # (and by default the first-token sink) left out, renormalised.
-        a, b = compared_rows(spec, parse, sentences)
-        panels = [(f"{names[0]} − {names[1]}", (a - b).astype(float), tuple(parse.words))]
+        compared = comparison_of(spec, parse, sentences)
+        panels = [(f"{names[0]} − {names[1]}", compared.difference, tuple(parse.words))]
+        notes.append(difference_note(compared, parse, spec.focus))
     else:
         panels = [(name, m, labels) for name, (m, labels) in zip(names, shown, strict=True)]
     words = spec.measure in WORD_MEASURES  # one value per word: every row is that vector
@@ -231,53 +165,81 @@ def draw_view(
         panels = [(name, m[:1], labels) for name, m, labels in panels]
     ranges = _colour_range(spec, [m for _, m, _ in panels])
     cmap = colormap(spec.scale or "sequential")
-    # Without a focus only strong weights are drawn, as on screen, or every arc would show.
-    threshold = view.threshold if view.focus is not None else max(view.threshold, 0.25)
+    page = get_preset(preset) if preset is not None else None
+    grids = grid_scores(spec, parse, sentences, scores) if spec.show_grid else []
 
     with paper_style(preset):
         heat_size = None
         if spec.show_heatmap:
             rows = list(panels[0][2])
-            # Under the arcs the heatmaps get at most 45 % of the page's height, so a
-            # short sentence's arcs are not windowed to make room for them.
-            page = get_preset(preset or "two-column")
-            page = dataclasses.replace(page, max_height=page.max_height * 0.45)
+            # Under the arcs the heatmaps get at most 45 % of the page's height.
+            heat_page = get_preset(preset or "two-column")
+            heat_page = dataclasses.replace(heat_page, max_height=heat_page.max_height * 0.45)
             heat_size = heatmap_size(
-                [panels[0][0]] if words else rows, rows, 8.0, page, True, None, panels=len(panels)
+                [panels[0][0]] if words else rows,
+                rows,
+                8.0,
+                heat_page,
+                True,
+                None,
+                panels=len(panels),
             )
-
-        # The arcs get what the heatmaps and the logit lens leave of the page's height: their
-        # levels squeeze, then the weakest arcs are left out (said in the note), then the words
-        # are windowed.
+        grid_h = grid_height(grids, preset) if grids else 0.0
         lens = lens_parts(spec, lenses, preset)
+        lens_h = sum(h for _, h, _ in lens)
+        # The arcs get what the heatmaps, grids and logit lens leave of the page's height:
+        # their levels squeeze (no arc is left out: the arcs are the view). The window is
+        # the user's (the whole sentence without a zoom): never narrowed to fit.
         room = (
-            get_preset(preset).max_height
-            - (heat_size[3] if heat_size else 0.0)
-            - sum(h for _, h, _ in lens)
-            if preset is not None
+            max(page.max_height - (heat_size[3] if heat_size else 0.0) - grid_h - lens_h, 1.0)
+            if page is not None
             else None
         )
-
-        def lay_out(window: tuple[int, int] | None, leave_out: bool = False) -> list[Band]:
-            return sentence_bands(
-                spec, parse, sentences, panels, ranges, threshold, window, preset, room, leave_out
-            )
-
-        # The zoom window on screen (widened to hold the focus), marked "…tokens 21–40 of
-        # 64…"; at a paper preset a window too tall for the page is narrowed around the
-        # focus. The heatmaps below keep every token.
         # The compact view shows every word, as on screen (the zoom is the arcs').
         first, last = (0, n) if spec.compact else _window(spec, n)
-        bands = lay_out(None if (first, last) == (0, n) else (first, last))
-        if room is not None:
-            bands = _fit_window(lay_out, bands, (first, last), view.focus, room)
+        window = None if (first, last) == (0, n) else (first, last)
+        bands = sentence_bands(
+            spec, parse, sentences, panels, ranges, view.threshold, window, preset, room, False
+        )
+        if notes:
+            bands.append(note_band(" ".join(notes), preset))
+        heights = [h for (_, h), _ in bands]
+        if heat_size is not None:
+            heights.append(heat_size[3])
+        if grids:
+            heights.append(grid_h)
+        heights += [h for _, h, _ in lens]
+        over = sum(heights) - page.max_height if page is not None else 0.0
+        if room is not None and over > 0.01 and room - over >= 1.0:
+            # The notes and legends under the arcs take room too: lay the arcs out once more.
+            arcs = sentence_bands(
+                spec,
+                parse,
+                sentences,
+                panels,
+                ranges,
+                view.threshold,
+                window,
+                preset,
+                room - over,
+                True,
+            )
+            bands = arcs + bands[len(arcs) :] if len(arcs) <= len(bands) else bands
+            heights = [h for (_, h), _ in bands] + heights[len(bands) :]
+        if page is not None and sum(heights) > page.max_height + 0.01:
+            text = (
+                f"At {page.name!r} this view is {sum(heights) + 0.3:.1f} in tall, more than "
+                f"the preset's {page.max_height:g} in: zoom in on part of the sentence, "
+                "or hide the heatmap, to fit it."
+            )
+            bands.append(note_band(text, preset))
+            heights.insert(len(bands) - 1, bands[-1][0][1])
         width = max(
             [w for (w, _), _ in bands]
             + ([heat_size[2]] if heat_size else [])
             + [w for w, _, _ in lens]
         )
-        heights = [h for (_, h), _ in bands] + ([heat_size[3]] if heat_size else [])
-        heights += [h for _, h, _ in lens]
+        width = page.width if page is not None else width
         figure = plt.figure(figsize=(width, sum(heights)), layout="constrained")
         mark_preset(figure, preset)
         parts = figure.subfigures(len(heights), 1, height_ratios=heights, squeeze=False)[:, 0]
@@ -286,51 +248,19 @@ def draw_view(
             # Bands are laid out in points: an axes of exactly their size, outside the layout
             # (placed on the figure: a subfigure is smaller by the layout's padding).
             top -= h
+            w = min(w, width)
             draw(
                 figure.add_axes(
                     ((1 - w / width) / 2, top / sum(heights), w / width, h / sum(heights))
                 )
             )
-        for part, (_, _, draw_lens) in zip(parts[len(parts) - len(lens) :], lens, strict=True):
-            draw_lens(part)
+        rest = list(parts[len(bands) :])
         if heat_size is not None:
-            heat_part = parts[len(bands)]
-            label_size, cell, _, _ = heat_size
-            axes = heat_part.subplots(1, len(panels), squeeze=False)[0]
-            images = []
-            for index, ((name, matrix, labels), ax, (low, high)) in enumerate(
-                zip(panels, axes, ranges, strict=True)
-            ):
-                n_special = len(labels) - n
-                images.append(
-                    draw_heatmap(
-                        ax,
-                        matrix,
-                        [name] if words else list(labels),
-                        list(labels),
-                        label_size=label_size,
-                        cell=cell,
-                        cmap=cmap,
-                        vmin=low,
-                        vmax=high,
-                        special_rows=[i >= n for i in range(len(labels))]
-                        if n_special and not words
-                        else (),
-                        special_cols=[i >= n for i in range(len(labels))] if n_special else (),
-                        ylabel="query" if index == 0 and not words else "",
-                    )
-                )
-                if spec.comparing:
-                    own = "" if spec.shared_range or spec.value_range else " (own scale)"
-                    ax.set_title(name + own, fontsize=max(label_size, MIN_TEXT_SIZE))
-            shared = len(set(ranges)) == 1
-            groups = [list(axes)] if shared else [[ax] for ax in axes]
-            for image, group in zip(images, groups, strict=False):
-                bar = heat_part.colorbar(image, ax=group, fraction=0.05, pad=0.02, shrink=0.8)
-                keep_vector(bar)
-                bar.ax.tick_params(labelsize=max(label_size, MIN_TEXT_SIZE))
-                if spec.measure != "attention":  # say what the colours are
-                    bar.set_label(spec.measure_label, fontsize=max(label_size, MIN_TEXT_SIZE))
+            draw_heatmaps(rest.pop(0), spec, panels, ranges, cmap, heat_size, n, words, spec.focus)
+        if grids:
+            draw_grids(rest.pop(0), grids, preset)
+        for part, (_, _, draw_lens) in zip(rest, lens, strict=True):
+            draw_lens(part)
     setattr(figure, VIEW_ATTR, spec)
     return figure
 

@@ -22,21 +22,26 @@ import numpy as np
 
 from trfviz.extraction import SentenceExtraction
 from trfviz.naming import short_model_name
+from trfviz.palette import head_color
 from trfviz.parse import SentenceParse
 from trfviz.view import DISTRIBUTIONS, WORD_MEASURES, ViewSpec
 from trfviz.widget.compose import (
+    attention_of,
     compact_rows,
     focus_relations,
     panel_matrix,
+    selected_attention,
     short_title,
+    shown_heads,
     single_model,
     view_title,
 )
+from trfviz.widget.export_arcs import overlay_arcs, overview_rows, recolour
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["Band", "sentence_bands"]
+__all__ = ["Band", "note_band", "sentence_bands"]
 
 #: A band: its size drawn alone ``(width, height)`` in inches, and how to draw it into an axes.
 Band = tuple[tuple[float, float], Callable[["Axes"], Any]]
@@ -96,9 +101,9 @@ def _arc_bands(
     fit: Mapping[str, Any],
 ) -> list[Band]:
     from trfviz.figures.arcs import plot_attention_arcs
-    from trfviz.figures.style import get_preset
 
     n = len(parse.words)
+    focus = spec.focus
 
     def matrix_of(index: int) -> tuple[np.ndarray, tuple[str, ...]]:
         if spec.special_tokens == "keep":  # specials' weights are noted under the arcs
@@ -119,7 +124,7 @@ def _arc_bands(
         return f"{spec.measure_label} ÷ {top:.3g}"
 
     common = {
-        "source": spec.focus,
+        "source": focus,
         "threshold": threshold,
         "show_parse": spec.show_parse,
         "show_entities": spec.show_entities,
@@ -127,63 +132,214 @@ def _arc_bands(
         "preset": preset,
         **fit,
     }
-    if spec.mode == "difference":  # where the first model attends more
-        matrix = np.clip(panels[0][1], 0.0, None)
-        return [_measured(plot_attention_arcs, parse, matrix, title=short_title(spec), **common)]
-    if not spec.comparing:
-        matrix, labels = matrix_of(0)
-        title = view_title(single_model(spec, 0))
-        if scaled:
-            top = float(np.nanmax(np.abs(matrix))) or 1.0
-            matrix, title = matrix / top, f"{title} ({share_note(top)})"
-        return [
-            _measured(
-                plot_attention_arcs,
-                parse,
-                matrix,
-                special_labels=labels[n:],
-                title=title,
-                **common,
-            )
-        ]
-    # Two models on one axis: the first's arcs above the words, the second's below.
-    (above, above_labels), (below, below_labels) = matrix_of(0), matrix_of(1)
-    names = (short_model_name(spec.models[0]), short_model_name(spec.models[1]))
-    own = not spec.shared_range and spec.value_range is None
+    if spec.mode == "difference":
+        return [_difference_band(spec, parse, panels[0][1], threshold, common)]
+    tops: tuple[float, float] = (1.0, 1.0)
+    matrices = [matrix_of(i) for i in range(len(spec.models))]
+    if scaled:  # one scale for both, up to the larger of the two models' values
+        top = max(float(np.nanmax(np.abs(m))) for m, _ in matrices) or 1.0
+        tops = (top, top)
+    own = spec.comparing and not spec.shared_range and spec.value_range is None
     if spec.value_range is not None:
-        tops: tuple[float, float] = (spec.value_range[1],) * 2
+        tops = (spec.value_range[1],) * 2
     elif own:
         tops = (ranges[0][1], ranges[1][1])
-    elif scaled:  # one scale for both, up to the larger of the two models' values
-        top = max(float(np.nanmax(np.abs(m))) for m in (above, below)) or 1.0
-        tops = (top, top)
-    else:
-        tops = (1.0, 1.0)  # weights as they are: one scale for both
+    # What the widget draws: from a focus its row; without one each word's strongest arc;
+    # every head of a layer overlaid in the head's colour.
+    colours: dict[tuple[bool, int, int], str] = {}
+    drawn: list[np.ndarray] = []
+    legend: list[tuple[str, list[tuple[str, str]], str]] = []
+    for i, (matrix, _) in enumerate(matrices):
+        above = spec.comparing and i == 0
+        values = matrix / tops[i] if scaled else matrix
+        if spec.heads[i] == "all" and spec.measure not in WORD_MEASURES:
+            heads = selected_attention(spec, sentences, i)
+            key = spec.models[i]
+            shown = shown_heads(spec, attention_of(sentences[key], key).shape[1], i)
+            chosen, which = overlay_arcs(heads / (tops[i] if scaled else 1.0), n, focus, threshold)
+            for q, k in zip(*np.nonzero(chosen), strict=True):
+                colours[(above, int(q), int(k))] = head_color(shown[which[q, k]])
+            hidden = [h for h in spec.hidden_heads[i] if h not in shown]
+            legend.append(
+                (
+                    f"{short_model_name(key)}{' (above)' if above else ''}: heads",
+                    [(f"h{h}", head_color(h)) for h in shown],
+                    f"(hidden: {' '.join(f'h{h}' for h in hidden)})" if hidden else "",
+                )
+            )
+            values = _with_specials(chosen, matrix)
+        elif focus is None:
+            values = _with_specials(overview_rows(values, n, threshold), matrix)
+        drawn.append(values)
+    arcs = _recoloured(plot_attention_arcs, colours)
+    if not spec.comparing:
+        title = view_title(single_model(spec, 0))
+        if scaled:
+            title = f"{title} ({share_note(tops[0])})"
+        band = _measured(
+            arcs, parse, drawn[0], special_labels=matrices[0][1][n:], title=title, **common
+        )
+        return [band] + ([legend_band(legend, preset)] if legend else [])
+    # Two models on one axis: the first's arcs above the words, the second's below.
+    names = (short_model_name(spec.models[0]), short_model_name(spec.models[1]))
     sides = ["above", "below"]
     if scaled:
         sides = [f"{side}, {share_note(top)}" for side, top in zip(sides, tops, strict=True)]
-    # In a column the models are named short ("MiniLM L3 Hmean"): a title of fewer
-    # lines leaves the arcs more of the page's height.
-    narrow = preset is not None and get_preset(preset).width < 5.0
-    name = short_title if narrow else view_title
     title = (
-        f"{name(single_model(spec, 0))} ({sides[0]}) vs "
-        f"{name(single_model(spec, 1))} ({sides[1]}){' (own scales)' if own else ''}"
+        f"{short_title(single_model(spec, 0))} ({sides[0]}) vs "
+        f"{short_title(single_model(spec, 1))} ({sides[1]}){' (own scales)' if own else ''}"
     )
-    return [
+    bands = [
         _measured(
-            plot_attention_arcs,
+            arcs,
             parse,
-            below,
-            attention_above=above,
-            special_labels=below_labels[n:],
-            special_labels_above=above_labels[n:],
+            drawn[1],
+            attention_above=drawn[0],
+            special_labels=matrices[1][1][n:],
+            special_labels_above=matrices[0][1][n:],
             band_names=names,
-            weight_top=tops,
+            weight_top=(1.0, 1.0) if scaled else tops,
             title=title,
             **common,
         )
     ]
+    return bands + ([legend_band(legend, preset)] if legend else [])
+
+
+def _with_specials(arcs: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """``matrix``, its word block replaced by ``arcs`` (the specials' columns kept for the note)."""
+    out = np.array(matrix, dtype=float, copy=True)
+    n = arcs.shape[0]
+    out[:n, :n] = arcs
+    return out
+
+
+def _recoloured(draw: Callable[..., Any], colours: Mapping[tuple[bool, int, int], str]) -> Any:
+    """``draw`` (the arcs figure), its arcs then coloured by ``colours`` (their heads)."""
+
+    def drawn(*args: Any, **kwargs: Any) -> Any:
+        figure, ax = draw(*args, **kwargs)
+        if colours:
+            recolour(ax, colours)
+        return figure, ax
+
+    return drawn
+
+
+def _difference_band(
+    spec: ViewSpec,
+    parse: SentenceParse,
+    difference: np.ndarray,
+    threshold: float,
+    common: Mapping[str, Any],
+) -> Band:
+    """The signed difference on one axis: where the first model attends more above the words
+    in the diverging scale's upper colour, where the second does below in its lower colour."""
+    from trfviz.figures.arcs import plot_attention_arcs
+    from trfviz.palette import scale_color
+
+    n = len(parse.words)
+    values = np.nan_to_num(np.asarray(difference, dtype=float)[:n, :n])
+    if spec.focus is None:
+        values = overview_rows(values, n, threshold)
+    elif spec.focus is not None:
+        keep = np.zeros_like(values, dtype=bool)
+        keep[spec.focus] = True
+        values = np.where(keep & (np.abs(values) >= threshold), values, 0.0)
+    top = float(np.abs(values).max()) or 1.0
+    names = [short_title(single_model(spec, i)) for i in range(2)]
+    title = f"{names[0]} attends more (above) vs {names[1]} (below)"
+    return _measured(
+        plot_attention_arcs,
+        parse,
+        np.clip(-values, 0.0, None),
+        attention_above=np.clip(values, 0.0, None),
+        color=scale_color("diverging", 0.0),
+        above_color=scale_color("diverging", 1.0),
+        band_names=(short_model_name(spec.models[0]), short_model_name(spec.models[1])),
+        weight_top=(top, top),
+        title=title,
+        **{**common, "threshold": min(threshold, 1.0)},
+    )
+
+
+def legend_band(
+    entries: Sequence[tuple[str, Sequence[tuple[str, str]], str]], preset: str | None
+) -> Band:
+    """The overlay's key: per model ``(name, [(head label, colour)...], after)``, a line each."""
+    from trfviz.figures.layout import measure_text
+    from trfviz.figures.style import MIN_TEXT_SIZE, get_preset
+
+    page = get_preset(preset or "two-column")
+    size = max(page.small_font_size, MIN_TEXT_SIZE)
+    room = (page.width - 0.2) * 72
+    space = measure_text(" ", size)
+    lines: list[list[tuple[str, str]]] = []
+    for name, chips, after in entries:
+        line: list[tuple[str, str]] = [(name, "#555555")]
+        used = measure_text(name, size)
+        for text, colour in [*chips, *([(after, "#555555")] if after else [])]:
+            width = measure_text(text, size) + space
+            if used + width > room:
+                lines.append(line)
+                line, used = [], 0.0
+            line.append((text, colour))
+            used += width
+        lines.append(line)
+    step = size * 1.35
+    height = (len(lines) * step + 4) / 72
+
+    def draw(ax: Axes) -> Any:
+        ax.set_axis_off()
+        for row, line in enumerate(lines):
+            x = 7.2
+            y = height * 72 - 2 - (row + 0.5) * step
+            for text, colour in line:
+                ax.annotate(
+                    text,
+                    (0, 0),
+                    xycoords="axes points",
+                    xytext=(x, y),
+                    textcoords="axes points",
+                    fontsize=size,
+                    color=colour,
+                    va="center",
+                    gid="legend",
+                    annotation_clip=False,
+                )
+                x += measure_text(text, size) + space
+        return ax
+
+    return (page.width, height), draw
+
+
+def note_band(text: str, preset: str | None) -> Band:
+    """A note under the figure (what was left out, which heads): ``text`` wrapped to the page."""
+    from trfviz.figures.layout import wrap_text
+    from trfviz.figures.style import MIN_TEXT_SIZE, get_preset
+
+    page = get_preset(preset or "two-column")
+    size = max(page.small_font_size, MIN_TEXT_SIZE)
+    width = page.width
+    lines = wrap_text(text, size, (width - 0.2) * 72)
+    height = (lines.count("\n") + 1) * size * 1.35 / 72 + 0.06
+
+    def draw(ax: Axes) -> Any:
+        ax.set_axis_off()
+        return ax.text(
+            0.1 / width,
+            0.5,
+            lines,
+            transform=ax.transAxes,
+            fontsize=size,
+            va="center",
+            ha="left",
+            color="#555555",
+            gid="view-note",
+            parse_math=False,
+        )
+
+    return (width, height), draw
 
 
 def _compact_band(

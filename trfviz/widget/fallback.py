@@ -23,8 +23,12 @@ if TYPE_CHECKING:
 
 __all__ = ["fallback_bundle", "with_fallback"]
 
-#: Resolution of the PNG fallback (dots per inch).
-PNG_DPI = 100
+#: Resolution of the PNG fallback (dots per inch): 6 pt text stays readable on screen.
+PNG_DPI = 150
+#: The preset the picture is drawn at: a page's full width, scaled down to the cell's.
+PRESET = "two-column"
+#: The largest inline SVG kept (bytes); a bigger one (many arcs) gives way to the PNG alone.
+MAX_SVG_BYTES = 300_000
 
 
 def fallback_bundle(figure: Figure, *, caption: str) -> dict[str, str]:
@@ -36,20 +40,29 @@ def fallback_bundle(figure: Figure, *, caption: str) -> dict[str, str]:
     """
     import matplotlib as mpl
 
-    with mpl.rc_context({"svg.fonttype": "none"}):
+    # No date and fixed ids: saving the notebook again leaves the picture's bytes alone.
+    with mpl.rc_context({"svg.fonttype": "none", "svg.hashsalt": "trfviz"}):
         svg_buffer = io.StringIO()
-        figure.savefig(svg_buffer, format="svg", bbox_inches="tight")
+        figure.savefig(svg_buffer, format="svg", metadata={"Date": None})
     svg = svg_buffer.getvalue()
     svg = svg[svg.index("<svg") :]  # drop the XML prologue and doctype: inline in HTML
+    # As wide as the page at most, scaled down with it (no sideways scrolling).
+    svg = svg.replace("<svg ", '<svg style="max-width:100%;height:auto" ', 1)
     png_buffer = io.BytesIO()
-    figure.savefig(png_buffer, format="png", dpi=PNG_DPI, bbox_inches="tight")
+    figure.savefig(png_buffer, format="png", dpi=PNG_DPI, metadata={"Software": "trfviz"})
+    png = base64.b64encode(png_buffer.getvalue()).decode("ascii")
+    if len(svg) > MAX_SVG_BYTES:  # too many paths to inline: the picture as a PNG
+        svg = (
+            f'<img src="data:image/png;base64,{png}" style="max-width:100%;height:auto" '
+            f'alt="{html.escape(caption)}">'
+        )
     text = (
-        '<figure class="trfviz-static" style="margin:0">'
+        '<figure class="trfviz-static" style="margin:0;max-width:100%">'
         f"{svg}<figcaption>{html.escape(caption)}</figcaption></figure>"
     )
     return {
         "text/html": text,
-        "image/png": base64.b64encode(png_buffer.getvalue()).decode("ascii"),
+        "image/png": png,
     }
 
 
@@ -62,7 +75,7 @@ def with_fallback(bundle: Any, explorer: AttentionExplorer) -> Any:
     data, metadata = bundle if isinstance(bundle, tuple) else (bundle, None)
     if not isinstance(data, dict):
         return bundle
-    figure = explorer.draw_figure()
+    figure = explorer.draw_figure(preset=PRESET)
     try:
         caption = f"trfviz explorer (static picture): {view_title(explorer.view_spec())}"
         data = {**fallback_bundle(figure, caption=caption), **data}

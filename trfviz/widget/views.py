@@ -66,6 +66,8 @@ class ExplorerViews:
                 if self.show_logit_lens and any(k in self._lens_data for k in keys)
                 else None
             ),
+            show_grid=self.show_grid,
+            grid_score=self.grid_score,
         )
 
     def _word_window(self: Any) -> tuple[int, int] | None:
