@@ -135,12 +135,14 @@ class Runner:
                 query_pooling=options.query_pooling,
                 special_tokens=options.special_tokens,
                 attention_out=attention_out,
+                states_out=states_out,
             )
-        if states is not None:
-            # Compact copies, never views that would keep the whole batch alive.
+        if states is not None and not isinstance(states, list):
+            # The padded tensor (off CPU, or a config that misstates the layers or
+            # width; then allocate to fit): compact copies, never views that would
+            # keep the whole batch alive.
             state_values = states.cpu().numpy()
             if states_out is None or states_out[0].shape[::2] != state_values.shape[::3]:
-                # A config that misstates the layers or width: allocate to fit.
                 states_out = [
                     np.empty((len(state_values), len(e.tokens), state_values.shape[-1]), np.float32)
                     for e in batch
