@@ -324,9 +324,9 @@ def _pool_indexed(
     """Sentence by sentence, add the rows (then the columns) of each token's pieces.
 
     Each piece's row of attention is added into its token's row (``index_add_``
-    along the query axis) in a buffer reused across sentences and layers, the
-    result scaled once per row (the mean's ``1/k``) and per piece (a shared
-    piece's ``1/k``), and its columns then added straight into the output array:
+    along the query axis) in a buffer reused across sentences and layers, scaled
+    per piece (a shared piece's ``1/k``), and its columns then added straight
+    into the output array, scaled once per row (the mean's ``1/k``):
     two passes instead of products with matrices that are mostly zeros, so the
     work grows with the square of the length, not its cube.
     """
@@ -364,12 +364,14 @@ def _pool_indexed(
                 from_tokens.zero_()
                 query_plan.add(from_tokens, attention)
                 by_key = from_tokens[:, :n]
-                if query_plan.scale is not None:
-                    by_key *= query_plan.scale
                 if key_plan.scale is not None:
                     by_key *= key_plan.scale.T
                 target.zero_()
                 key_plan.add_last(target, by_key)
+                if query_plan.scale is not None:
+                    # A row's scale commutes with the sums over columns: applied
+                    # to the result, [head, row, row], not [head, row, piece].
+                    target *= query_plan.scale
             if drop:
                 target.copy_(_renormalized_rows(target))
         del layer
