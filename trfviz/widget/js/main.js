@@ -134,14 +134,14 @@ function render({ model, el: host }) {
     if (!view) return false;
     const state = [sentence, get("_layers"), get("_difference"), view.key, get("threshold"),
       get("show_parse"), get("show_entities"), get("show_heatmap"), get("compact"),
-      get("per_model_scale"), get("_measures")];
+      get("per_model_scale"), get("_measures"), get("exclude_sink")];
     if (state.every((x, i) => x === drawnWith[i])) return false;
     drawnWith = state;
     panelsBox.replaceChildren();
     const opts = { threshold: get("threshold"), showParse: get("show_parse"),
       showEntities: get("show_entities"), showHeatmap: get("show_heatmap"),
       compact: get("compact"), perModelScale: get("per_model_scale"),
-      measure: measureInfo(sentence) };
+      measure: measureInfo(sentence), excludeSink: get("exclude_sink") };
     // Every mode (side by side, difference, all heads) on one shared token axis fitted to
     // the cell (aligned.js).
     built = buildAligned(ctx, panelsBox, sentence, view.panels, opts);
@@ -229,7 +229,7 @@ function render({ model, el: host }) {
     ["change:hidden_heads", onSelected], ["change:window", onWindow],
     ["change:selected", onSelected], ["change:hovered", onHovered], ["change:threshold", onPanels],
     ["change:show_parse", onPanels], ["change:show_entities", onPanels], ["change:show_heatmap", onPanels],
-    ["change:compact", onPanels], ["change:per_model_scale", onPanels],
+    ["change:compact", onPanels], ["change:per_model_scale", onPanels], ["change:exclude_sink", onPanels],
     ["change:show_grid", onControls], ["change:status", onControls],
     ["change:measure", onControls], ["change:special_tokens", onControls],
     ["change:_measures", onPanels],
