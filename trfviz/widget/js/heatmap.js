@@ -38,6 +38,9 @@ export function drawHeatmap(ctx, panel, matrix, fullLabels, opts = {}) {
   const image = sv("image", { x: left, y: top, width: n * cell, height: n * cell,
     preserveAspectRatio: "none", href: heatmapImage(matrix, n, isDiff, vmax), class: "tv-cells",
     "data-n": n, "data-cell": cell }, root);
+  // The rows with no data at all (NaN: nothing left to compare), drawn grey.
+  image.dataset.noDataRows = Array.from({ length: n }, (_, q) => q)
+    .filter((q) => fullLabels.every((_, k) => Number.isNaN(at(matrix, q, k)))).join(",");
   const cellAt = (event) => {
     const box = image.getBoundingClientRect();
     const k = Math.floor(((event.clientX - box.left) / box.width) * n);
