@@ -242,6 +242,9 @@ function render({ model, el: host }) {
   root.addEventListener("click", (event) => {
     if (event.target === root || event.target === panelsBox) set({ selected: -1 });
   });
+  // A token redrawn away under a resting pointer (a head or mode switch) never gets its
+  // mouseleave: leaving the panels ends the hover, or it would stick.
+  panelsBox.addEventListener("mouseleave", () => { if (hovered >= 0) ctx.hover(-1); });
 
   renderAll();
   pieces.draw();
