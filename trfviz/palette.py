@@ -37,6 +37,7 @@ __all__ = [
     "ENTITY_COLORS",
     "FROM_COLOR",
     "HEAD_COLORS",
+    "NO_DATA_COLOR",
     "PIECE_COLORS",
     "SCALES",
     "TO_COLOR",
@@ -146,6 +147,9 @@ DEPENDENCY_COLOR = "#333333"
 FROM_COLOR = "#1d4ed8"
 TO_COLOR = "#c2410c"
 
+#: A cell with no value (NaN): a difference row with no weight left to compare.
+NO_DATA_COLOR = "#bdbdbd"
+
 
 def entity_color(label: str, colors: Mapping[str, str] | None = None) -> str:
     """The colour of an entity label (``colors`` overrides the defaults)."""
@@ -188,6 +192,7 @@ def palette_payload() -> dict[str, Any]:
         "dependency": DEPENDENCY_COLOR,
         "from": FROM_COLOR,
         "to": TO_COLOR,
+        "no_data": NO_DATA_COLOR,
     }
 
 

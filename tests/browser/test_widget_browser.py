@@ -191,7 +191,8 @@ def test_synthetic_explorer_renders_and_responds(lab: Jupyter, page: Any) -> Non
     root.locator("button[data-trait=show_grid]").click()
     root.locator(".tv-grid-cell").first.wait_for()
     assert root.locator(".tv-grid-model").count() == 2
-    assert root.locator(".tv-grid-cell.tv-scored").count() == 6
+    # tiny-bert by the scores given, tiny-gpt (none given) by its relation accuracy on the parse.
+    assert root.locator(".tv-grid-cell.tv-scored").count() == 6 + 4 * 2
     root.locator(".tv-grid-model").first.locator(
         ".tv-grid-cell[data-layer='1'][data-head='2']"
     ).click()

@@ -247,3 +247,78 @@ def test_two_real_models_at_40_and_64_words(lab: Jupyter, page: Any) -> None:
     panel = root.locator(".tv-panel[data-kind=heads]").first
     assert panel.locator(".tv-head-line").count() > 0
     _shoot(page, panel, "content-overlay-64.png")
+
+
+REVIEW_HELPERS = (
+    "def _review_rows(e):\n"
+    "    import json\n"
+    "    import numpy as np\n"
+    "    from trfviz.widget.compare import compare_rows\n"
+    "    _, sentences = e._view_data(e.view_spec())\n"
+    "    c = compare_rows(*_content_matrices(e), e._parses[e.sentence].words,\n"
+    "                     exclude_sink=e.exclude_sink)\n"
+    "    empty = (c.a.sum(-1) <= 0) | (c.b.sum(-1) <= 0)\n"
+    "    return json.dumps({'empty': np.flatnonzero(empty).tolist(),\n"
+    "                       'mean': float(np.nanmean(c.divergence))})\n"
+    "def _review_top(e, model, word):\n"
+    "    import json\n"
+    "    import numpy as np\n"
+    "    m = _content_matrices(e)[model]\n"
+    "    return json.dumps(np.argsort(-m[word], kind='stable')[:5].tolist())\n"
+)
+
+
+def test_what_the_review_found_is_fixed(lab: Jupyter, page: Any) -> None:
+    """A causal model (tiny-gpt) beside a BERT-like one: the sink, no-data rows, the grid's
+    shared scale and computed relation accuracy, the read-out's weight on the word itself."""
+    name = write_notebook(lab, "review-fixes.ipynb", [*SYNTHETIC, HELPERS, REVIEW_HELPERS])
+    root = run_notebook(page, lab, name)
+    wait_until(page, "() => document.querySelector('.tv-panel[data-kind=difference]') !== null")
+    expected = json.loads(kernel_print(page, "_review_rows(explorer)"))
+    # tiny-gpt's first word attends only to itself, the sink: no weight left, no data.
+    assert 0 in expected["empty"]
+    cells = root.locator(".tv-panel[data-kind=difference] .tv-cells")
+    shown = str(cells.get_attribute("data-no-data-rows"))
+    assert [int(x) for x in shown.split(",") if x] == expected["empty"]
+    # The mean JS divergence leaves those rows out (NaN), as Python's nanmean.
+    js = float(str(root.locator(".tv-js-mean").get_attribute("data-js")))
+    assert js == pytest.approx(expected["mean"], abs=2e-4)
+    assert "tiny-gpt is causal" in root.locator(".tv-causal-note").inner_text()
+    assert "no data" in root.locator(".tv-no-data-note").inner_text()
+
+    # The head grid: relation accuracy for tiny-gpt too (no head_scores given for it), and
+    # one colour range per score over both models' grids.
+    grids = root.locator(".tv-grid-model")
+    assert grids.count() == 2
+    options = grids.nth(1).locator("select[data-trait=grid_score] option").all_text_contents()
+    assert "relation accuracy" in options
+    grids.first.locator("select[data-trait=grid_score]").select_option("entropy (bits)")
+    wait_until(
+        page,
+        "() => [...document.querySelectorAll('.tv-grid-model')]"
+        ".every((g) => g.dataset.score === 'entropy (bits)')",
+    )
+    legends = [grids.nth(i).locator(".tv-grid-legend").inner_text() for i in range(2)]
+    assert legends[0] == legends[1] and "one scale for both models" in legends[0]
+
+    # Side by side, unfocused: no strongest arc ends on the sink while it is left out.
+    root.locator("button[data-mode=side]").click()
+    wait_until(page, "() => document.querySelector('.tv-aligned[data-kind=attention]') !== null")
+    gpt = ".tv-band[data-model=tiny-gpt] .tv-line"
+    assert root.locator(gpt).count() > 0
+    assert root.locator(f"{gpt}[data-k='0']").count() == 0
+    note = root.locator(".tv-overview-note")
+    assert "attention sink) left out" in note.inner_text()
+    note.locator("input[data-trait=exclude_sink]").uncheck()
+    assert wait_kernel_value(page, "explorer.exclude_sink", "False") == "False"
+    wait_until(page, f"() => document.querySelectorAll(\"{gpt}[data-k='0']\").length > 0")
+    assert "left out" not in root.locator(".tv-overview-note").inner_text()
+
+    # The read-out's five strongest weights from a word are Python's, the word itself included.
+    pin_token(page, root, 3)
+    summary = root.locator(".tv-focus-summary[data-model=tiny-bert] .tv-from .tv-weight")
+    listed = summary.evaluate_all("ns => ns.map((n) => Number(n.dataset.index))")
+    assert listed == json.loads(kernel_print(page, "_review_top(explorer, 0, 3)"))
+    if 3 in listed:
+        assert "(itself)" in summary.nth(listed.index(3)).inner_text()
+    _shoot(page, root, "content-review-fixes.png")

@@ -259,8 +259,10 @@ def test_head_grid_with_scores(data: Document) -> None:
     assert list(grid["scores"]) == ["relation accuracy", "entropy (bits)", "attention to specials"]
     explorer.compare = "tiny-gpt"
     assert set(explorer._grid) == {"tiny-bert", "tiny-gpt"}
-    # Computed for both models; the JS distance to the other once there is one.
+    # Computed for both models; the JS distance to the other once there is one; tiny-gpt's
+    # relation accuracy from the parse shown (no scores given for it).
     assert list(explorer._grid["tiny-gpt"]["scores"]) == [
+        "relation accuracy",
         "entropy (bits)",
         "attention to specials",
         "JS distance to tiny-bert",

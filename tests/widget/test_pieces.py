@@ -166,3 +166,20 @@ def test_the_explorer_sends_the_selected_words_pieces_only_while_asked() -> None
     )
     explorer.sentence = 1  # a new sentence unpins the word
     assert explorer._pieces["sentence"] == 1 and explorer._pieces["panels"] == []
+
+
+@pytest.mark.parametrize("layer", [0, 1, "mean"])
+def test_a_one_piece_words_pooled_value_is_its_raw_weight_exactly(layer: int | str) -> None:
+    """The review saw raw 7.2e-4 beside pooled 7.3e-4 for a one-piece word: the raw weights
+    went as 16-bit codes, the pooled values rounded to 6 decimals. Both now go as float32, so
+    a word with one piece reads the same number twice."""
+    sentence = _split_sentence()
+    payload = pack_pieces(sentence, layer, 1, model="m")  # "it": one piece, its own row
+    assert payload["weights"]["bits"] == 32
+    weights = _unpack(payload)  # [head + 1, 1 row, piece]
+    pooled = np.array(payload["pooled"], dtype=np.float32)
+    it = next(g for g in payload["groups"] if g["label"] == "it")
+    assert it["cols"] == [4] and it["share"] == [1.0]
+    np.testing.assert_array_equal(pooled[:, it["index"]], weights[:, 0, 4])
+    # Tiny weights too: not a code of a 16-bit step.
+    assert np.array_equal(weights, weights.astype(np.float32))

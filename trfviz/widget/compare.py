@@ -33,6 +33,7 @@ __all__ = [
     "kept_words",
     "pair_divergences",
     "renormalise_rows",
+    "row_difference",
 ]
 
 
@@ -62,6 +63,18 @@ def renormalise_rows(matrix: np.ndarray, keep: np.ndarray) -> np.ndarray:
     kept = np.where(keep, np.nan_to_num(values, nan=0.0), 0.0)
     total = kept.sum(axis=-1, keepdims=True)
     return np.divide(kept, total, out=np.zeros_like(kept), where=total > 0)
+
+
+def row_difference(a: np.ndarray, b: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """float64 ``a - b`` of renormalised ``[..., query, key]`` crops, NaN where nothing compares.
+
+    NaN in every row where either side has no mass left (a causal model's first
+    word once the sink is left out: "the other model − 0" would be no comparison)
+    and in the key columns not in ``keep``; what the widget draws as "no data".
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    empty = (a.sum(axis=-1, keepdims=True) <= 0) | (b.sum(axis=-1, keepdims=True) <= 0)
+    return np.where(empty | ~np.asarray(keep, dtype=bool), np.nan, a - b)
 
 
 def js_divergence(p: np.ndarray, q: np.ndarray) -> np.ndarray:

@@ -67,9 +67,12 @@ THUMBNAIL_SIDE = 16
 class PackedMatrix:
     """A float array quantised to 8- or 16-bit codes: ``value ≈ lo + code * scale``.
 
+    ``bits=32`` sends the values themselves as float32 (``lo`` 0, ``scale`` 1):
+    for the few numbers that must match others to the digit (the wordpiece table).
+
     Attributes:
-        data: the codes in C order, little-endian ``uint8`` or ``uint16``
-            (``prod(shape) * bits / 8`` bytes).
+        data: the codes in C order, little-endian ``uint8``, ``uint16`` or
+            ``float32`` (``prod(shape) * bits / 8`` bytes).
         shape: the array's shape (``[query, key]`` or ``[head, query, key]``...).
         lo: the value of code 0.
         scale: the value step of one code (the rounding error is at most half of it).
@@ -98,7 +101,11 @@ class PackedMatrix:
 
 
 #: Code dtype per bit width (explicitly little-endian: the browser reads them so).
-_CODE_TYPES: dict[int, np.dtype[Any]] = {8: np.dtype(np.uint8), 16: np.dtype("<u2")}
+_CODE_TYPES: dict[int, np.dtype[Any]] = {
+    8: np.dtype(np.uint8),
+    16: np.dtype("<u2"),
+    32: np.dtype("<f4"),
+}
 
 
 def pack_matrix(values: np.ndarray, *, bits: int = 16) -> PackedMatrix:
@@ -108,11 +115,14 @@ def pack_matrix(values: np.ndarray, *, bits: int = 16) -> PackedMatrix:
     signed differences keep their minimum. NaNs are packed as ``lo``. With 16
     bits the step is ``max / 65535``: a weight of 1e-4 under a maximum of 1 is
     code 7, and weights >= 0.01 are within 0.08 %; 8 bits (thumbnails) step by
-    ``max / 255``.
+    ``max / 255``; 32 bits sends float32 values unquantised.
     """
     if bits not in _CODE_TYPES:
-        raise ValueError(f"bits must be 8 or 16, got {bits!r}")
+        raise ValueError(f"bits must be 8, 16 or 32, got {bits!r}")
     array = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0)
+    if bits == 32:
+        data = array.astype(_CODE_TYPES[32]).tobytes()
+        return PackedMatrix(data, tuple(int(n) for n in array.shape), 0.0, 1.0, bits)
     if array.size == 0:
         return PackedMatrix(b"", tuple(array.shape), 0.0, 1.0, bits)
     lo = min(0.0, float(array.min()))

@@ -78,7 +78,7 @@ def pack_pieces(
         ``{"model", "layer", "word", "rule", "rule_text", "pieces" (every piece's
         text), "rows" (the word's piece indices), "groups": [{"index", "label",
         "cols" (piece indices), "share" (the part of each piece that goes to the
-        word: 1, or 1/k for a piece shared by k words)}], "weights" (16-bit packed
+        word: 1, or 1/k for a piece shared by k words)}], "weights" (float32, ``bits=32``
         ``[head + 1, row, piece]``, index ``n_heads`` the head mean), "pooled" and
         "shown" (``[head + 1][label]``: re-pooled from the raw weights, and the
         extraction's values)}``.
@@ -115,8 +115,10 @@ def pack_pieces(
                 "share": [round(float(keys[index, c]), 6) for c in cols],
             }
         )
-    weights = pieces[:, rows, :]
-    with_mean = np.concatenate([weights, weights.mean(axis=0, keepdims=True)])
+    weights = pieces[:, rows, :].astype(np.float64)
+    # float32 values (not 16-bit codes), and the pooled ones unrounded: a one-piece word's
+    # pooled value is its piece's weight, digit for digit, as the table shows both.
+    with_mean = np.concatenate([weights, weights.mean(axis=0, keepdims=True)]).astype(np.float32)
     return {
         "model": model,
         "layer": layer,
@@ -126,7 +128,7 @@ def pack_pieces(
         "pieces": list(sentence.pieces),
         "rows": [int(r) for r in rows],
         "groups": groups,
-        "weights": pack_matrix(with_mean).to_dict(),
+        "weights": pack_matrix(with_mean, bits=32).to_dict(),
         "pooled": _with_mean(pooled),
         "shown": _with_mean(shown),
     }
@@ -156,6 +158,8 @@ def _matching_rule(
 
 
 def _with_mean(rows: np.ndarray) -> list[list[float]]:
-    """``[head + 1][label]`` rounded to 6 decimals, the last row the head mean."""
-    stacked = np.concatenate([rows, rows.mean(axis=0, keepdims=True)])
-    return [[round(float(v), 6) for v in row] for row in stacked]
+    """``[head + 1][label]``, the last row the head mean, as float32 values (the precision
+    of the raw weights sent beside them: rounding either would make the table disagree)."""
+    values = np.asarray(rows, dtype=np.float64)
+    stacked = np.concatenate([values, values.mean(axis=0, keepdims=True)]).astype(np.float32)
+    return [[float(v) for v in row] for row in stacked]

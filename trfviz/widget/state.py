@@ -20,6 +20,7 @@ import numpy as np
 
 from trfviz.naming import short_model_name
 from trfviz.view import DISTRIBUTIONS, MEASURE_LABELS, WORD_MEASURES
+from trfviz.widget.grid_scores import RELATION_ACCURACY, relation_accuracy, share_score_ranges
 from trfviz.widget.lens import lens_payload
 from trfviz.widget.measures import without_specials
 from trfviz.widget.neurons import neurons_payload
@@ -86,14 +87,17 @@ class ExplorerData:
         self._update_lens()
         if grid:
             what = MEASURE_LABELS[self.measure]  # names the thumbnails' values
+            # One colour range per score over the models' grids: the same colour, the same value.
             self._grid = (
-                {
-                    key: {
-                        **pack_grid(self._attention(key), scores=self._grid_scores(key)),
-                        "measure": what,
+                share_score_ranges(
+                    {
+                        key: {
+                            **pack_grid(self._attention(key), scores=self._grid_scores(key)),
+                            "measure": what,
+                        }
+                        for key in keys
                     }
-                    for key in keys
-                }
+                )
                 if self.show_grid
                 else {}
             )
@@ -203,14 +207,27 @@ class ExplorerData:
             return {}  # entropy, mass on specials, JS: scores of distributions only
         others = [k for k in self._shown_keys() if k != key]
         other = (short_model_name(others[0]), self._attention(others[0])) if others else None
+        given, name = self._scores.get(key), self._score_name
+        if given is None:  # the parse shown scores the heads (Clark et al.'s accuracy)
+            given, name = self._relation_accuracy(key), RELATION_ACCURACY
         return head_scores(
             self._attention(key),
             len(self._parses[self.sentence].words),
-            given=self._scores.get(key) if self.measure == "attention" else None,
-            given_name=self._score_name,
+            given=given if self.measure == "attention" else None,
+            given_name=name,
             other=other,
             exclude_sink=self.exclude_sink,
         )
+
+    def _relation_accuracy(self: Any, key: str) -> np.ndarray | None:
+        """``key``'s relation accuracy on the current sentence's parse (cached per sentence)."""
+        cache = self.__dict__.setdefault("_relation_cache", {})
+        if (key, self.sentence) not in cache:
+            cache[key, self.sentence] = relation_accuracy(
+                self._extractions[key][self.sentence], self._parses[self.sentence]
+            )
+        scores: np.ndarray | None = cache[key, self.sentence]
+        return scores
 
     def _shown_keys(self: Any) -> list[str]:
         return [self.model, self.compare] if self.compare else [self.model]

@@ -20,7 +20,7 @@ import { at, maxAbs } from "./decode.js";
 import { SMALL_FONT, choiceLabel, el, fmt, measure, sv, title } from "./dom.js";
 import { drawHeads } from "./grid.js";
 import { drawHeatmap } from "./heatmap.js";
-import { drawDifferenceNote } from "./honest_view.js";
+import { drawDifferenceNote, sinkToggle } from "./honest_view.js";
 import { drawHeadChips, hiddenHeads } from "./overlay.js";
 
 const BAND_H = 96; // the height of a model's attention band
@@ -97,6 +97,11 @@ export function buildAligned(ctx, parent, sentence, panels, opts) {
     : stored && stored.key === sentenceKey ? stored.window : [0, n];
   const zoomBar = el("div", "tv-zoom", box);
   const note = el("div", "tv-overview-note tv-muted tv-small", box);
+  const noteText = el("span", "tv-overview-text", note);
+  // Side by side, the overview leaves the first word out as a target while `exclude_sink`,
+  // as the difference does (its own note holds the switch); the caption has the switch.
+  const sinkLeftOut = !diff && Boolean(opts.excludeSink) && measure.distribution && cols.nWords > 0;
+  const sink = diff ? null : sinkToggle(ctx, note, opts.excludeSink);
   const viewBox = el("div", "tv-aligned-view", box);
   const heatBox = el("div", "tv-heatmaps", box);
   const summaries = panels.map((panel, m) => {
@@ -128,7 +133,8 @@ export function buildAligned(ctx, parent, sentence, panels, opts) {
       zoomBar.hidden = true;
     } else {
       const axis = layoutAxis(cols.labels, width, window);
-      view = drawBands(ctx, sentence, panels, infos, cols, vmaxes, axis, opts, note);
+      view = drawBands(ctx, sentence, panels, infos, cols, vmaxes, axis,
+        { ...opts, sinkColumn: sinkLeftOut ? 0 : -1 }, noteText, sink);
       box.dataset.labels = axis.mode;
       box.dataset.labelStep = String(axis.step);
       box.dataset.columnWidth = axis.colW.toFixed(2);
@@ -148,7 +154,8 @@ export function buildAligned(ctx, parent, sentence, panels, opts) {
       const wrap = el("div", "tv-heatmap-wrap", heatBox);
       wrap.dataset.model = panel.model;
       if (panels.length > 1) el("div", "tv-heatmap-title tv-small", wrap, infos[m].name);
-      const heat = drawHeatmap(ctx, panel, panel.matrix, infos[m].labels, { vmax: vmaxes[m], width: each });
+      const heat = drawHeatmap(ctx, panel, panel.matrix, infos[m].labels,
+        { vmax: vmaxes[m], width: each, nWords: sentence.tokens.length });
       wrap.appendChild(heat.node);
       heats.push(heat);
     });
@@ -269,7 +276,7 @@ export function buildAligned(ctx, parent, sentence, panels, opts) {
 }
 
 // The SVG of the bands for an axis layout; `update(focus, selected)` restyles it in place.
-function drawBands(ctx, sentence, panels, infos, cols, vmaxes, axis, opts, note) {
+function drawBands(ctx, sentence, panels, infos, cols, vmaxes, axis, opts, note, sink) {
   const { xs, colW, mode, step, shown, rowH, start, end, width } = axis;
   const { nWords, labels } = cols;
   const n = labels.length;
@@ -402,7 +409,7 @@ function drawBands(ctx, sentence, panels, infos, cols, vmaxes, axis, opts, note)
       const unit = opts.measure.distribution ? 1 : vmax;
       const up = m === 0, base = up ? aBase : bBase;
       const lines = bandLines(panel, n, (c) => cols.index(info, c), fc, opts.threshold,
-        hiddenHeads(ctx, panel.model), unit);
+        hiddenHeads(ctx, panel.model), unit, opts.sinkColumn);
       lines.sort((a, b) => Math.abs(a.w) - Math.abs(b.w));
       const nHeads = panel.heads ? panel.heads.shape[0] : 0;
       const nodes = [];
@@ -441,9 +448,10 @@ function drawBands(ctx, sentence, panels, infos, cols, vmaxes, axis, opts, note)
         const fromW = focused && q >= 0 && k >= 0 ? at(panel.matrix, q, k) : 0;
         const shade = diff ? colour(div, 0.5 + 0.5 * Math.max(-1, Math.min(1, fromW / vmaxes[m])))
           : colour(seq, Math.min(1, fromW / vmaxes[m]));
-        t.strips[m].setAttribute("fill", focused && c !== fc && k >= 0 ? shade : "transparent");
+        const has = focused && k >= 0 && !Number.isNaN(fromW); // NaN: a difference's no data
+        t.strips[m].setAttribute("fill", has && c !== fc ? shade : "transparent");
         const attr = m === 0 ? "data-weight" : "data-weight-b";
-        if (focused && k >= 0) t.g.setAttribute(attr, fromW.toFixed(4));
+        if (has) t.g.setAttribute(attr, fromW.toFixed(4));
         else t.g.removeAttribute(attr);
         if (!t.special) tip.push(`${info.name} pieces: ${(info.pieces[c] || []).join(" · ") || "none"}`);
         if (focused && c !== fc && k >= 0 && q >= 0) {
@@ -456,18 +464,24 @@ function drawBands(ctx, sentence, panels, infos, cols, vmaxes, axis, opts, note)
       : `${Math.round(opts.threshold * 100)} % of the largest ${opts.measure.short}`;
     const floorNote = opts.threshold > 0 ? ` (only those ≥ ${floor})` : "";
     const heads = panels.some((p) => p.kind === "heads");
+    const sinkNote = opts.sinkColumn >= 0 ? `; arcs to ${labels[opts.sinkColumn]} (the first word, ` +
+      "the attention sink) left out" : "";
     note.textContent = diff ? (focused
       ? `${labels[fc]}: where ${panels[0].names[0]} attends more from it (orange) and where ` +
         `${panels[0].names[1]} does (purple), differences ≥ ${floor}; strips: the difference`
       : `Overview: each word's largest difference${floorNote}. Hover or click a word for all of it.`)
       : heads ? (focused
         ? `${labels[fc]}: the ${opts.measure.short} from it, each head in its colour, values ≥ ${floor}`
-        : "Overview: each word's strongest arc per head (only those ≥ .3). Hover or click a word.")
+        : `Overview: each word's strongest arc per head (only those ≥ .3)${sinkNote}. ` +
+          "Hover or click a word.")
       : focused
         ? `${labels[fc]}: ${opts.measure.short} from it (blue) and to it (orange), values ≥ ${floor}; ` +
           `strips under the words: the ${opts.measure.short} from it, per model`
-        : `Overview: each token's strongest arc${floorNote}. Hover or click a word for all its weights.`;
+        : `Overview: each token's strongest arc${floorNote}${sinkNote}. ` +
+          "Hover or click a word for all its weights.";
     note.dataset.threshold = String(opts.threshold);
+    note.dataset.sink = String(focused ? -1 : opts.sinkColumn);
+    if (sink) sink.hidden = focused || !opts.measure.distribution;
   }
   return { node: root, update };
 }

@@ -10,8 +10,11 @@ import { headLines } from "./overlay.js";
 // The lines of `panel` over `n` columns; `row(c)` is column c's row in its matrix (or -1);
 // `fc` is the focused column (-1 for none); `threshold` is a fraction of `unit` (1 for
 // distributions; a non-distribution's largest value, so a threshold means the same share).
-export function bandLines(panel, n, row, fc, fraction, hidden, unit = 1) {
-  if (panel.kind === "heads") return headLines(panel, n, row, fc, fraction, hidden, unit);
+// `sink` is the column the overview never picks as a strongest arc's end (the first word, the
+// attention sink, while `exclude_sink`; -1 for none), as the difference leaves it out: else a
+// causal model's every arc goes to it. A focused word's lines still include it.
+export function bandLines(panel, n, row, fc, fraction, hidden, unit = 1, sink = -1) {
+  if (panel.kind === "heads") return headLines(panel, n, row, fc, fraction, hidden, unit, sink);
   const threshold = fraction * unit;
   const M = panel.matrix;
   const signed = panel.kind === "difference";
@@ -35,14 +38,15 @@ export function bandLines(panel, n, row, fc, fraction, hidden, unit = 1) {
     }
     return lines;
   }
-  // Overview: each word's strongest arc to another token, where it reaches the threshold.
+  // Overview: each word's strongest arc to another token (not the sink), where it reaches
+  // the threshold.
   for (let c = 0; c < n; c++) {
     const q = row(c);
     if (q < 0) continue;
     let best = -1, bw = 0;
     for (let d = 0; d < n; d++) {
       const k = row(d);
-      if (d !== c && k >= 0 && strength(w(q, k)) > strength(bw)) { bw = w(q, k); best = d; }
+      if (d !== c && d !== sink && k >= 0 && strength(w(q, k)) > strength(bw)) { bw = w(q, k); best = d; }
     }
     if (best >= 0 && strength(bw) >= threshold) {
       lines.push({ from: c, to: best, w: bw, stroke: signed ? signColour(bw) : attentionColour() });

@@ -22,6 +22,7 @@ export function scale(name) {
 export const fromColour = () => palette().from; // attention from the focused token
 export const toColour = () => palette().to; // attention to the focused token
 export const attentionColour = () => palette().attention; // attention lines, no focus
+export const noDataColour = () => palette().no_data; // a NaN cell: no data
 // Head h's colour when a layer's heads are overlaid (palette.HEAD_COLORS, cycled).
 export function headColour(h) {
   const colours = palette().heads;
@@ -48,6 +49,7 @@ export function ramp(stops) {
   return RAMPS.get(stops);
 }
 export function colour(stops, x) {
+  if (!Number.isFinite(x)) return noDataColour(); // NaN: nothing to compare
   const t = ramp(stops)[Math.max(0, Math.min(255, Math.round(x * 255)))];
   return `rgb(${t[0]},${t[1]},${t[2]})`;
 }

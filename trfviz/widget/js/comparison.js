@@ -4,7 +4,8 @@
 // a round trip to the kernel.
 
 import { headMatrix } from "./decode.js";
-import { divergenceRow, excludedLabels, keptWords, renormaliseRows } from "./honest.js";
+import { divergenceRow, excludedLabels, isCausal, keptWords, renormaliseRows, rowDifference }
+  from "./honest.js";
 
 export function cropMatrix(m, n) {
   const k = m.shape[1];
@@ -13,11 +14,6 @@ export function cropMatrix(m, n) {
   return { values, shape: [n, n] };
 }
 
-export function subtract(a, b) {
-  const values = new Float32Array(a.values.length);
-  for (let i = 0; i < values.length; i++) values[i] = a.values[i] - b.values[i];
-  return { values, shape: a.shape };
-}
 
 // The linked comparison's head, as the kernel's `_linked_choice`: the same head, or the
 // head mean where the second model has no such head.
@@ -50,15 +46,16 @@ export function composeView(sentence, layers, decoded, heads, mode, difference) 
       const n = sentence.tokens.length;
       const keep = keptWords(n, sink);
       const a = renormaliseRows(matrices[0], n, keep), b = renormaliseRows(matrices[1], n, keep);
-      first.cache.set(cached, { a, b, matrix: subtract(a, b),
+      first.cache.set(cached, { a, b, matrix: rowDifference(a, b, keep),
+        causal: [isCausal(a), isCausal(b)],
         js: divergenceRow(difference, heads[0], heads[1]),
         excluded: excludedLabels(sentence, [first.model, second.model], sink) });
     }
-    const { a, b, matrix, js, excluded } = first.cache.get(cached);
+    const { a, b, matrix, js, excluded, causal } = first.cache.get(cached);
     return { key: `${part(0)};${part(1)};difference`, mode, panels: [{
       model: first.model, compare: second.model, layer: first.layer, head: heads[0],
       compare_layer: second.layer, compare_head: heads[1], kind: "difference", matrix, a, b,
-      js, excluded, excludeSink: sink,
+      js, excluded, excludeSink: sink, causal,
       names: [first.model, second.model].map((k) => (sentence.models[k] || { name: k }).name) }] };
   }
   const panels = decoded.map((d, i) => ({

@@ -16,9 +16,16 @@ export function bytesOf(data) {
   return new Uint8Array(0);
 }
 
-// The codes of a packed matrix: one byte each (bits 8) or two, little-endian (bits 16), as
+// The codes of a packed matrix: one byte each (bits 8), two (bits 16) or float32 values
+// (bits 32), little-endian, as
 // trfviz.widget.payload.pack_matrix writes them (read byte by byte: any alignment works).
 export function decodeCodes(bytes, bits) {
+  if (bits === 32) { // float32 values themselves (lo 0, scale 1)
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const values = new Float32Array(bytes.length >> 2);
+    for (let i = 0; i < values.length; i++) values[i] = view.getFloat32(4 * i, true);
+    return values;
+  }
   if (bits !== 16) return bytes;
   const codes = new Uint16Array(bytes.length >> 1);
   for (let i = 0; i < codes.length; i++) codes[i] = bytes[2 * i] | (bytes[2 * i + 1] << 8);
@@ -41,7 +48,10 @@ export function at(m, q, k) {
 
 export function maxAbs(values) {
   let m = 0;
-  for (let i = 0; i < values.length; i++) m = Math.max(m, Math.abs(values[i]));
+  for (let i = 0; i < values.length; i++) {
+    const v = Math.abs(values[i]);
+    if (v > m) m = v; // NaN (no data) is skipped
+  }
   return m;
 }
 

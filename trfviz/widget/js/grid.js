@@ -117,6 +117,7 @@ export function drawGrid(ctx, key, grid, current, name, wanted) {
     const bar = el("span", "tv-score-bar", legend);
     bar.style.background = `linear-gradient(90deg, ${scale("score").join(",")})`;
     el("span", "tv-muted", legend, range ? fmt(range[1]) : "–");
+    if (grid.shared_scale) el("span", "tv-muted tv-grid-shared", legend, "one scale for both models");
   } else {
     el("span", "tv-grid-score-name", legend, `${grid.measure || "attention"}, every head on one scale`);
     el("span", "tv-muted", legend, "0");

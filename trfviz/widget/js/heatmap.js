@@ -1,26 +1,34 @@
 // The [query, key] heatmap of a panel: one image of the matrix, axis labels and hover marks.
 
-import { ramp, scale } from "./colour.js";
+import { hexToRgb, noDataColour, ramp, scale } from "./colour.js";
 import { at, maxAbs } from "./decode.js";
 import { SMALL_FONT, clip, fmt, measure, sv, title } from "./dom.js";
 
 // `opts.vmax` is the top of the colour scale (default: this matrix's largest weight; the
-// aligned view passes one shared by both models); `opts.width` the room it has: cells shrink
-// to fit it and labels are thinned to every `step`-th so that none overlaps another.
+// aligned view passes one shared by both models); `opts.width` the room it has: the cells fill
+// it (up to 22 px), the labels' margins measured from the labels themselves. Labels are thinned
+// so that none overlaps another, but the first, the last, the special tokens (from
+// `opts.nWords` on) and the focused one are labelled first (see `thinnedLabels`).
+const COS55 = Math.cos((55 * Math.PI) / 180), SIN55 = Math.sin((55 * Math.PI) / 180);
 export function drawHeatmap(ctx, panel, matrix, fullLabels, opts = {}) {
   const n = fullLabels.length;
   const labels = fullLabels.map((l) => clip(l, 14));
   const isDiff = panel.kind === "difference";
-  const labelW = Math.min(120, Math.max(...labels.map((l) => measure(l, SMALL_FONT)), 10) + 10);
+  const widths = labels.map((l) => measure(l, SMALL_FONT));
+  const labelW = Math.min(120, Math.max(...widths, 10) + 10);
   const left = labelW + 4;
-  const room = opts.width ? Math.min(420, opts.width - left - labelW * 0.6) : 380;
-  const cell = Math.max(3, Math.min(22, Math.floor(room / Math.max(1, n))));
+  // The last columns' labels run up and to the right of the grid (at -55°): the room they
+  // need past the grid's right edge, for a cell size `c`.
+  const rightFor = (c) => Math.max(6, ...widths.map((w, i) => w * COS55 + 7 - (n - i - 0.5) * c));
+  const fit = (c) => Math.max(3, Math.min(22, c));
+  let cell = fit(opts.width ? (opts.width - left - rightFor(0)) / Math.max(1, n) : 380 / Math.max(1, n));
+  if (opts.width) cell = fit((opts.width - left - rightFor(cell)) / Math.max(1, n));
+  cell = Math.floor(cell * 4) / 4;
   // Rows need a text line (13 px) each; the columns' labels at -55° need 13 / sin 55°.
   const rowStep = Math.ceil(13 / cell);
-  const colStep = Math.ceil(13 / (cell * Math.sin((55 * Math.PI) / 180)));
+  const colStep = Math.ceil(13 / (cell * SIN55));
   const top = labelW * 0.82 + 10;
-  // The last columns' labels run up and to the right of the grid: room for them too.
-  const right = Math.max(6, labelW * Math.cos((55 * Math.PI) / 180) - cell / 2 + 4);
+  const right = rightFor(cell);
   const width = left + n * cell + right, height = top + n * cell + 6;
   const vmax = opts.vmax || Math.max(1e-6, maxAbs(matrix.values));
   const root = sv("svg", { class: "tv-heatmap", width, height, viewBox: `0 0 ${width} ${height}`,
@@ -30,6 +38,9 @@ export function drawHeatmap(ctx, panel, matrix, fullLabels, opts = {}) {
   const image = sv("image", { x: left, y: top, width: n * cell, height: n * cell,
     preserveAspectRatio: "none", href: heatmapImage(matrix, n, isDiff, vmax), class: "tv-cells",
     "data-n": n, "data-cell": cell }, root);
+  // The rows with no data at all (NaN: nothing left to compare), drawn grey.
+  image.dataset.noDataRows = Array.from({ length: n }, (_, q) => q)
+    .filter((q) => fullLabels.every((_, k) => Number.isNaN(at(matrix, q, k)))).join(",");
   const cellAt = (event) => {
     const box = image.getBoundingClientRect();
     const k = Math.floor(((event.clientX - box.left) / box.width) * n);
@@ -42,7 +53,8 @@ export function drawHeatmap(ctx, panel, matrix, fullLabels, opts = {}) {
     if (!hit || hit.join() === lastCell) return;
     lastCell = hit.join();
     const [q, k] = hit;
-    ctx.hover(q, `${fullLabels[q]} → ${fullLabels[k]}: ${fmt(at(matrix, q, k))}`, hit);
+    const w = at(matrix, q, k);
+    ctx.hover(q, `${fullLabels[q]} → ${fullLabels[k]}: ${Number.isNaN(w) ? "no data" : fmt(w)}`, hit);
   });
   image.addEventListener("mouseleave", () => ctx.hover(-1));
   image.addEventListener("click", (event) => {
@@ -72,15 +84,13 @@ export function drawHeatmap(ctx, panel, matrix, fullLabels, opts = {}) {
     }
     return [row, col];
   });
-  // Thinned labels: every step-th shown; a focused row or column shows its own label and
-  // hides the neighbours it would overlap.
+  const nWords = opts.nWords === undefined ? n : opts.nWords;
   function thin(focus) {
+    const rows = thinnedLabels(n, rowStep, focus, nWords);
+    const cols = thinnedLabels(n, colStep, focus, nWords);
     axisLabels.forEach(([row, col], i) => {
-      const near = (s) => focus >= 0 && focus < n && i !== focus && Math.abs(i - focus) < s;
-      const rowOn = i === focus || (i % rowStep === 0 && !near(rowStep));
-      const colOn = i === focus || (i % colStep === 0 && !near(colStep));
-      row.setAttribute("visibility", rowOn ? "visible" : "hidden");
-      col.setAttribute("visibility", colOn ? "visible" : "hidden");
+      row.setAttribute("visibility", rows[i] ? "visible" : "hidden");
+      col.setAttribute("visibility", cols[i] ? "visible" : "hidden");
     });
   }
   thin(-1);
@@ -108,6 +118,24 @@ export function drawHeatmap(ctx, panel, matrix, fullLabels, opts = {}) {
   return { node: root, update };
 }
 
+// Which of `n` labels to show, `step` apart at least (so none overlaps another): first the
+// focused one, the first, the last and the special tokens (index `nWords` on), each where it
+// overlaps none already shown; then every step-th of the rest where it overlaps none.
+export function thinnedLabels(n, step, focus, nWords = n) {
+  const on = new Array(n).fill(false);
+  const shown = [];
+  const free = (i) => shown.every((j) => Math.abs(i - j) >= step);
+  const add = (i) => { if (i >= 0 && i < n && !on[i] && free(i)) { on[i] = true; shown.push(i); } };
+  add(focus);
+  add(0);
+  add(n - 1);
+  for (let i = n - 1; i >= nWords; i--) add(i);
+  for (let i = 0; i < n; i += step) add(i);
+  // Gaps the step grid left next to an anchor: fill them where a label fits.
+  for (let i = 0; i < n; i++) add(i);
+  return on;
+}
+
 const HEATMAP_IMAGES = new WeakMap();
 export function heatmapImage(matrix, n, diverging, top) {
   // A data URL of the [query, key] matrix, a pixel per cell, coloured up to `top` (default:
@@ -121,11 +149,12 @@ export function heatmapImage(matrix, n, diverging, top) {
   const c = canvas.getContext("2d");
   const image = c.createImageData(n, n);
   const table = ramp(scale(diverging ? "diverging" : "sequential"));
+  const none = hexToRgb(noDataColour()); // NaN: no data (a row with nothing to compare)
   for (let q = 0; q < n; q++) {
     for (let k = 0; k < n; k++) {
       const w = at(matrix, q, k);
       const x = diverging ? 0.5 + 0.5 * w / vmax : w / vmax;
-      const rgb = table[Math.max(0, Math.min(255, Math.round(x * 255)))];
+      const rgb = Number.isNaN(w) ? none : table[Math.max(0, Math.min(255, Math.round(x * 255)))];
       const i = 4 * (q * n + k);
       image.data[i] = rgb[0]; image.data[i + 1] = rgb[1]; image.data[i + 2] = rgb[2];
       image.data[i + 3] = 255;

@@ -25,6 +25,29 @@ export function renormaliseRows(m, n, keep) {
   return { values, shape: [n, n] };
 }
 
+// The difference a − b of two renormalised crops, NaN ("no data") in every row where either
+// model has no mass left (nothing to compare: SmolLM2's first word once the sink is left out)
+// and in the key columns not kept, as compare.RowComparison.difference.
+export function rowDifference(a, b, keep) {
+  const [n] = a.shape;
+  const values = new Float32Array(n * n).fill(NaN);
+  for (let q = 0; q < n; q++) {
+    let ta = 0, tb = 0;
+    for (let j = 0; j < n; j++) { ta += a.values[q * n + j]; tb += b.values[q * n + j]; }
+    if (!(ta > 0 && tb > 0)) continue;
+    for (let j = 0; j < n; j++) if (keep[j]) values[q * n + j] = a.values[q * n + j] - b.values[q * n + j];
+  }
+  return { values, shape: [n, n] };
+}
+
+// Whether a square matrix puts no weight above its diagonal (a causal model: each word sees
+// only the words before it).
+export function isCausal(m) {
+  const [n] = m.shape;
+  for (let q = 0; q < n; q++) for (let k = q + 1; k < n; k++) if (m.values[q * n + k] > 0) return false;
+  return n > 1;
+}
+
 // The `_difference` payload decoded: {key, excludeSink, js: [ha + 1, hb + 1, word]}.
 export function decodeDifference(payload) {
   if (!payload || !payload.js) return null;

@@ -139,14 +139,14 @@ function render({ model, el: host }) {
     if (!view) return false;
     const state = [sentence, get("_layers"), get("_difference"), view.key, get("threshold"),
       get("show_parse"), get("show_entities"), get("show_heatmap"), get("compact"),
-      get("per_model_scale"), get("_measures")];
+      get("per_model_scale"), get("_measures"), get("exclude_sink")];
     if (state.every((x, i) => x === drawnWith[i])) return false;
     drawnWith = state;
     panelsBox.replaceChildren();
     const opts = { threshold: get("threshold"), showParse: get("show_parse"),
       showEntities: get("show_entities"), showHeatmap: get("show_heatmap"),
       compact: get("compact"), perModelScale: get("per_model_scale"),
-      measure: measureInfo(sentence) };
+      measure: measureInfo(sentence), excludeSink: get("exclude_sink") };
     // Every mode (side by side, difference, all heads) on one shared token axis fitted to
     // the cell (aligned.js).
     built = buildAligned(ctx, panelsBox, sentence, view.panels, opts);
@@ -235,7 +235,7 @@ function render({ model, el: host }) {
     ["change:hidden_heads", onSelected], ["change:window", onWindow],
     ["change:selected", onSelected], ["change:hovered", onHovered], ["change:threshold", onPanels],
     ["change:show_parse", onPanels], ["change:show_entities", onPanels], ["change:show_heatmap", onPanels],
-    ["change:compact", onPanels], ["change:per_model_scale", onPanels],
+    ["change:compact", onPanels], ["change:per_model_scale", onPanels], ["change:exclude_sink", onPanels],
     ["change:show_grid", onControls], ["change:status", onControls],
     ["change:measure", onControls], ["change:special_tokens", onControls],
     ["change:_measures", onPanels],
@@ -250,6 +250,9 @@ function render({ model, el: host }) {
   root.addEventListener("click", (event) => {
     if (event.target === root || event.target === panelsBox) set({ selected: -1 });
   });
+  // A token redrawn away under a resting pointer (a head or mode switch) never gets its
+  // mouseleave: leaving the panels ends the hover, or it would stick.
+  panelsBox.addEventListener("mouseleave", () => { if (hovered >= 0) ctx.hover(-1); });
 
   renderAll();
   pieces.draw();

@@ -50,8 +50,9 @@ export function drawHeadChips(ctx, parent, panel, name) {
 
 // The lines of every shown head, in axis columns: {from, to, w, stroke, head}. `row(c)` is
 // column c's row in the heads' matrices (-1 where the model has no such token); `unit` is
-// what a weight of 1 is in the measure shown (its largest value for a non-distribution).
-export function headLines(panel, n, row, fc, threshold, hidden, unit = 1) {
+// what a weight of 1 is in the measure shown (its largest value for a non-distribution);
+// unfocused, no head's strongest line ends on column `sink` (see band_lines.js).
+export function headLines(panel, n, row, fc, threshold, hidden, unit = 1, sink = -1) {
   const { values, shape: [H, , K] } = panel.heads;
   const lines = [];
   const floor = (fc >= 0 ? threshold : Math.max(threshold, UNFOCUSED_MIN)) * unit;
@@ -70,7 +71,7 @@ export function headLines(panel, n, row, fc, threshold, hidden, unit = 1) {
         const x = w(q, k);
         if (fc >= 0) {
           if (x >= floor && x > 0) lines.push({ from: c, to: d, w: x, stroke, head: h });
-        } else if (x > bw) { bw = x; best = d; }
+        } else if (d !== sink && x > bw) { bw = x; best = d; }
       }
       if (fc < 0 && best >= 0 && bw >= floor) lines.push({ from: c, to: best, w: bw, stroke, head: h });
     }

@@ -32,16 +32,27 @@ export function drawInfo(infoBar, sentence, focus, shown, cellNote) {
   if (cellNote) el("span", "tv-info-note", infoBar, cellNote);
 }
 
-function topWeights(matrix, labels, focus, from, n) {
+// The `n` largest weights from (or to) the focused token, the token itself included (its
+// attention to itself is part of its row): [label, weight, index], largest first.
+export function topWeights(matrix, labels, focus, from, n) {
   const out = [];
   for (let i = 0; i < labels.length; i++) {
-    if (i === focus) continue;
-    out.push([labels[i], from ? at(matrix, focus, i) : at(matrix, i, focus)]);
+    out.push([labels[i], from ? at(matrix, focus, i) : at(matrix, i, focus), i]);
   }
   return out.sort((a, b) => b[1] - a[1]).slice(0, n).filter((x) => x[1] > 0);
 }
 
-// Under a panel: the strongest weights from and to the focused token.
+// One weight of the read-out; the focused token's own is marked "(itself)".
+function weightItem(parent, [label, w, i], focus) {
+  const self = i === focus;
+  const item = el("span", "tv-weight" + (self ? " tv-self" : ""), parent,
+    `${label}${self ? " (itself)" : ""} ${fmt(w)}`);
+  item.dataset.index = String(i);
+  item.dataset.w = String(w);
+  return item;
+}
+
+// Under a panel: the strongest weights from and to the focused token (itself included).
 export function drawSummary({ labels, isDiff, panel, summary }, focus) {
   summary.replaceChildren();
   summary.hidden = !(focus >= 0 && focus < labels.length);
@@ -53,14 +64,10 @@ export function drawSummary({ labels, isDiff, panel, summary }, focus) {
   }
   const from = el("span", "tv-from", summary);
   el("span", "tv-arrow", from, `${labels[focus]} →`);
-  for (const [l, w] of topWeights(matrix, labels, focus, true, 5)) {
-    el("span", "tv-weight", from, `${l} ${fmt(w)}`);
-  }
+  for (const top of topWeights(matrix, labels, focus, true, 5)) weightItem(from, top, focus);
   const to = el("span", "tv-to", summary);
   el("span", "tv-arrow", to, `→ ${labels[focus]}`);
-  for (const [l, w] of topWeights(matrix, labels, focus, false, 5)) {
-    el("span", "tv-weight", to, `${l} ${fmt(w)}`);
-  }
+  for (const top of topWeights(matrix, labels, focus, false, 5)) weightItem(to, top, focus);
 }
 
 // Under a difference: the focused word's JS divergence, then the words where the two models'
@@ -75,11 +82,13 @@ function drawDifferenceSummary(summary, panel, labels, focus) {
   divergence.title = "Jensen–Shannon divergence (base 2, 0 = same, 1 = disjoint) of the two " +
     "models' rows over the words compared, each renormalised to sum to 1";
   const rows = labels.map((l, i) => [i, l, at(a, focus, i), at(b, focus, i), at(matrix, focus, i)])
-    .filter((r) => r[0] !== focus && (r[2] > 0 || r[3] > 0))
+    .filter((r) => Number.isFinite(r[4]) && (r[2] > 0 || r[3] > 0))
     .sort((x, y) => Math.abs(y[4]) - Math.abs(x[4])).slice(0, 5);
   for (const [i, l, x, y, d] of rows) {
-    const item = el("span", "tv-weight tv-diff-weight", summary,
-      `${l} ${names[0]} ${fmt(x)} vs ${names[1]} ${fmt(y)} (${d >= 0 ? "+" : ""}${fmt(d)})`);
+    const self = i === focus;
+    const item = el("span", "tv-weight tv-diff-weight" + (self ? " tv-self" : ""), summary,
+      `${l}${self ? " (itself)" : ""} ${names[0]} ${fmt(x)} vs ${names[1]} ${fmt(y)} ` +
+      `(${d >= 0 ? "+" : ""}${fmt(d)})`);
     item.dataset.index = String(i);
     item.dataset.a = String(x);
     item.dataset.b = String(y);
