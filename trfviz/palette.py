@@ -174,10 +174,15 @@ def scale_color(scale: ScaleName, x: float) -> str:
 
 
 def colormap(scale: ScaleName) -> Any:
-    """A matplotlib colormap through the stops of ``scale`` (named ``trfviz-<scale>``)."""
+    """A matplotlib colormap through the stops of ``scale`` (named ``trfviz-<scale>``).
+
+    NaN ("no data", e.g. a difference's row with nothing left to compare) is drawn in
+    :data:`NO_DATA_COLOR`, as the widget draws it.
+    """
     from matplotlib.colors import LinearSegmentedColormap
 
-    return LinearSegmentedColormap.from_list(f"trfviz-{scale}", list(_stops(scale)), N=256)
+    cmap = LinearSegmentedColormap.from_list(f"trfviz-{scale}", list(_stops(scale)), N=256)
+    return cmap.with_extremes(bad=NO_DATA_COLOR)
 
 
 def palette_payload() -> dict[str, Any]:

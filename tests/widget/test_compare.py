@@ -88,7 +88,8 @@ def test_compare_rows_puts_both_models_on_the_same_words() -> None:
     # Row "cat": A keeps (.1, .3) of cat, sat -> (.25, .75); B (.1, .1) -> (.5, .5).
     np.testing.assert_allclose(out.a[1], [0, 0.25, 0.75])
     np.testing.assert_allclose(out.b[1], [0, 0.5, 0.5])
-    np.testing.assert_allclose(out.difference[1], [0, -0.25, 0.25])
+    np.testing.assert_allclose(out.difference[1], [np.nan, -0.25, 0.25])  # the sink: no data
+    assert np.isnan(out.difference[0]).all()  # B's "The" row: nothing left to compare
     assert out.divergence[1] == pytest.approx(float(js_divergence(out.a[1], out.b[1])))
     assert np.isnan(out.divergence[0])  # B's "The" row had all its mass on the sink
     kept = compare_rows(a, b, words, exclude_sink=False)

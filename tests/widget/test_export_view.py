@@ -93,6 +93,7 @@ def test_an_unfocused_export_draws_each_words_strongest_arc(n: int) -> None:
     _, sentences = _data(n)
     strongest = sentences["SmolLM2"].attention[0, 1, :n, :n].copy()  # below: model 2, L0 H1
     np.fill_diagonal(strongest, -1)
+    strongest[:, 0] = -1  # the first word, the attention sink, is left out (exclude_sink)
     for _, q, k in [a for a in arcs if not a[0]]:
         assert k == int(strongest[q].argmax())
 
@@ -109,7 +110,8 @@ def test_a_difference_draws_both_signs_in_the_diverging_colours_with_its_diverge
     assert "JS divergence" in note and "[CLS]" in note and "attention sink" in note
     meshes = [c for ax in figure.axes for c in ax.collections if c.get_gid() == "heatmap"]
     values = np.asarray(meshes[0].get_array())
-    assert values.min() < 0 < values.max()  # the signed difference, not one sign
+    assert np.nanmin(values) < 0 < np.nanmax(values)  # the signed difference, not one sign
+    assert np.isnan(values[:, 0]).all()  # the sink's column: no data, as on screen
 
 
 def test_an_overlay_gives_each_shown_head_its_colour() -> None:
@@ -169,3 +171,34 @@ def test_exports_are_legible_and_titles_stay_on_two_lines(n: int, preset: str) -
         problems = [p for p in legibility_problems(figure) if "overlap" in p]
         assert not problems, problems[:3]
         plt.close(figure)
+
+
+def test_the_difference_export_leaves_rows_with_nothing_to_compare_blank() -> None:
+    """A causal model's first word has no weight left once the sink is left out: NaN, grey."""
+    from trfviz.palette import NO_DATA_COLOR, colormap
+    from trfviz.widget.compare import compare_rows
+
+    a = np.full((3, 3), 1 / 3)
+    b = np.array([[1.0, 0, 0], [0.5, 0.5, 0], [0.2, 0.3, 0.5]])  # causal: row 0 all on the sink
+    compared = compare_rows(a, b, ["The", "old", "man"], exclude_sink=True)
+    difference = compared.difference
+    assert np.isnan(difference[0]).all()  # nothing of b's first row is left to compare
+    assert np.isnan(difference[:, 0]).all()  # the sink's column is left out
+    assert np.isfinite(difference[1:, 1:]).all()
+    np.testing.assert_allclose(np.nansum(compared.a[1:], axis=1), 1.0)
+    import matplotlib.colors as mcolors
+
+    assert mcolors.to_hex(colormap("diverging").get_bad()) == NO_DATA_COLOR
+
+
+def test_the_unfocused_overview_never_ends_on_the_sink_while_it_is_left_out() -> None:
+    from trfviz.widget.export_arcs import overlay_arcs, overview_rows
+
+    causal = np.array([[1.0, 0, 0, 0], [0.7, 0.3, 0, 0], [0.6, 0.3, 0.1, 0], [0.5, 0.1, 0.3, 0.1]])
+    kept = overview_rows(causal, 4, 0.05)
+    assert set(np.nonzero(kept)[1]) == {0}  # every strongest arc goes to the sink
+    left_out = overview_rows(causal, 4, 0.05, sink=0)
+    assert not left_out[:, 0].any()
+    assert left_out[2, 1] == 0.3 and left_out[3, 2] == 0.3  # the strongest among the rest
+    chosen, _ = overlay_arcs(np.stack([causal, causal]), 4, None, 0.05, sink=0)
+    assert not chosen[:, 0].any()

@@ -117,8 +117,8 @@ class RowComparison:
 
     @property
     def difference(self) -> np.ndarray:
-        """float64 ``[word, word]``: ``a - b``."""
-        return self.a - self.b
+        """float64 ``[word, word]``: ``a - b``, NaN where nothing compares (``row_difference``)."""
+        return row_difference(self.a, self.b, self.kept)
 
 
 def compare_rows(

@@ -34,15 +34,21 @@ __all__ = ["UNFOCUSED_MIN", "overlay_arcs", "overview_rows", "recolour"]
 UNFOCUSED_MIN = 0.3
 
 
-def overview_rows(matrix: np.ndarray, n: int, threshold: float) -> np.ndarray:
+def overview_rows(
+    matrix: np.ndarray, n: int, threshold: float, sink: int | None = None
+) -> np.ndarray:
     """float ``[n, n]``: per query word only its strongest weight to another word, if ≥ threshold.
 
     By absolute value (a signed difference keeps its sign); self-attention and
-    the special tokens' columns are not arcs. A tie goes to the earlier word.
+    the special tokens' columns are not arcs, nor is column ``sink`` (the first
+    word, an attention sink, while the view leaves it out: ``js/band_lines.js``).
+    A tie goes to the earlier word.
     """
     words = np.nan_to_num(np.asarray(matrix, dtype=float)[:n, :n])
     strength = np.abs(words)
     np.fill_diagonal(strength, -1.0)
+    if sink is not None and 0 <= sink < n:
+        strength[:, sink] = -1.0
     out = np.zeros_like(words)
     if n < 2:
         return out
@@ -54,7 +60,7 @@ def overview_rows(matrix: np.ndarray, n: int, threshold: float) -> np.ndarray:
 
 
 def overlay_arcs(
-    heads: np.ndarray, n: int, focus: int | None, threshold: float
+    heads: np.ndarray, n: int, focus: int | None, threshold: float, sink: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(matrix, head)``: every shown head's arcs on one axis, each pair by its strongest head.
 
@@ -64,6 +70,7 @@ def overlay_arcs(
         focus: the focused word: its row of each head; without one, each word's
             strongest arc per head, of at least :data:`UNFOCUSED_MIN`.
         threshold: the smallest weight drawn.
+        sink: a column no unfocused arc ends on (:func:`overview_rows`).
 
     Returns:
         float ``[n, n]`` the weight drawn per pair (0: no arc), and int ``[n, n]``
@@ -76,7 +83,7 @@ def overlay_arcs(
             row = np.where(matrix[focus] >= threshold, matrix[focus], 0.0)
             chosen[h, focus] = row
         else:
-            chosen[h] = overview_rows(matrix, n, max(threshold, UNFOCUSED_MIN))
+            chosen[h] = overview_rows(matrix, n, max(threshold, UNFOCUSED_MIN), sink)
     if not len(values):
         return np.zeros((n, n)), np.zeros((n, n), dtype=int)
     return chosen.max(axis=0), chosen.argmax(axis=0)

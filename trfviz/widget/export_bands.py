@@ -144,8 +144,10 @@ def _arc_bands(
         tops = (spec.value_range[1],) * 2
     elif own:
         tops = (ranges[0][1], ranges[1][1])
-    # What the widget draws: from a focus its row; without one each word's strongest arc;
-    # every head of a layer overlaid in the head's colour.
+    # What the widget draws: from a focus its row; without one each word's strongest arc
+    # (never to the first word, the attention sink, while the view leaves it out); every
+    # head of a layer overlaid in the head's colour.
+    sink = 0 if spec.exclude_sink and spec.measure in DISTRIBUTIONS and n > 0 else None
     colours: dict[tuple[bool, int, int], str] = {}
     drawn: list[np.ndarray] = []
     legend: list[tuple[str, list[tuple[str, str]], str]] = []
@@ -156,7 +158,9 @@ def _arc_bands(
             heads = selected_attention(spec, sentences, i)
             key = spec.models[i]
             shown = shown_heads(spec, attention_of(sentences[key], key).shape[1], i)
-            chosen, which = overlay_arcs(heads / (tops[i] if scaled else 1.0), n, focus, threshold)
+            chosen, which = overlay_arcs(
+                heads / (tops[i] if scaled else 1.0), n, focus, threshold, sink
+            )
             for q, k in zip(*np.nonzero(chosen), strict=True):
                 colours[(above, int(q), int(k))] = head_color(shown[which[q, k]])
             hidden = [h for h in spec.hidden_heads[i] if h not in shown]
@@ -169,7 +173,7 @@ def _arc_bands(
             )
             values = _with_specials(chosen, matrix)
         elif focus is None:
-            values = _with_specials(overview_rows(values, n, threshold), matrix)
+            values = _with_specials(overview_rows(values, n, threshold, sink), matrix)
         drawn.append(values)
     arcs = _recoloured(plot_attention_arcs, colours)
     if not spec.comparing:
