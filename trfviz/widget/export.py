@@ -62,6 +62,9 @@ __all__ = [
 ]
 
 
+#: The shortest the heatmaps are squeezed to, in inches, to leave the arcs their height.
+_SMALLEST_HEATMAP = 1.2
+
 #: Attribute of an exported figure holding the :class:`ViewSpec` it was drawn from.
 VIEW_ATTR = "_trfviz_view"
 
@@ -226,6 +229,19 @@ def draw_view(
             )
             bands = arcs + bands[len(arcs) :] if len(arcs) <= len(bands) else bands
             heights = [h for (_, h), _ in bands] + heights[len(bands) :]
+        over = sum(heights) - page.max_height if page is not None else 0.0
+        if heat_size is not None and over > 0.01 and heat_size[3] - over >= _SMALLEST_HEATMAP:
+            # The arcs cannot shrink further (the parse is never left out): the heatmaps do.
+            heat_size = heatmap_size(
+                [panels[0][0]] if words else rows,
+                rows,
+                8.0,
+                dataclasses.replace(heat_page, max_height=heat_size[3] - over),
+                True,
+                None,
+                panels=len(panels),
+            )
+            heights[len(bands)] = heat_size[3]
         if page is not None and sum(heights) > page.max_height + 0.01:
             text = (
                 f"At {page.name!r} this view is {sum(heights) + 0.3:.1f} in tall, more than "
