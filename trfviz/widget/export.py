@@ -143,7 +143,7 @@ def draw_view(
     import matplotlib.pyplot as plt
 
     from trfviz.figures.heatmap import heatmap_size
-    from trfviz.figures.layout import mark_preset
+    from trfviz.figures.layout import mark_preset, measure_text
     from trfviz.figures.style import get_preset, paper_style
     from trfviz.palette import colormap
     from trfviz.widget.export_grid import draw_grids, grid_height, grid_scores
@@ -213,7 +213,26 @@ def draw_view(
             heights.append(grid_h)
         heights += [h for _, h, _ in lens]
         over = sum(heights) - page.max_height if page is not None else 0.0
-        if room is not None and over > 0.01 and room - over >= 1.0:
+        if heat_size is not None and over > 0.01:
+            # The arcs are the view: the heatmaps give up height first, down to a floor
+            # that still holds their colour bar's label.
+            label = spec.measure_label
+            label = f"difference in {label}" if spec.mode == "difference" else label
+            floor = max(_SMALLEST_HEATMAP, measure_text(label, max(heat_size[0], 6.0)) / 72 + 0.6)
+            if heat_size[3] - floor > 0.01:
+                heat_size = heatmap_size(
+                    [panels[0][0]] if words else rows,
+                    rows,
+                    8.0,
+                    dataclasses.replace(heat_page, max_height=max(heat_size[3] - over, floor)),
+                    True,
+                    None,
+                    panels=len(panels),
+                )
+                heights[len(bands)] = heat_size[3]
+                over = sum(heights) - page.max_height if page is not None else 0.0
+        target = heights[0] - over  # the arcs give up what is still over
+        if room is not None and over > 0.01 and target >= 1.0:
             # The notes and legends under the arcs take room too: lay the arcs out once more.
             arcs = sentence_bands(
                 spec,
@@ -224,24 +243,11 @@ def draw_view(
                 view.threshold,
                 window,
                 preset,
-                room - over,
+                target,
                 True,
             )
             bands = arcs + bands[len(arcs) :] if len(arcs) <= len(bands) else bands
             heights = [h for (_, h), _ in bands] + heights[len(bands) :]
-        over = sum(heights) - page.max_height if page is not None else 0.0
-        if heat_size is not None and over > 0.01 and heat_size[3] - over >= _SMALLEST_HEATMAP:
-            # The arcs cannot shrink further (the parse is never left out): the heatmaps do.
-            heat_size = heatmap_size(
-                [panels[0][0]] if words else rows,
-                rows,
-                8.0,
-                dataclasses.replace(heat_page, max_height=heat_size[3] - over),
-                True,
-                None,
-                panels=len(panels),
-            )
-            heights[len(bands)] = heat_size[3]
         if page is not None and sum(heights) > page.max_height + 0.01:
             text = (
                 f"At {page.name!r} this view is {sum(heights) + 0.3:.1f} in tall, more than "

@@ -429,7 +429,11 @@ def arc_ends(
                 sides.setdefault((end, side), []).append((levels[arc.gid], arc.gid))
     offsets: dict[tuple[str, int], float] = {}
     for (token, side), items in sides.items():
-        half = max(layout.widths[token] / 2, layout.font * 0.5) * 0.85
+        # Within the word's column (upright words: never into the next word's).
+        if layout.columns is None:
+            half = max(layout.widths[token] / 2, layout.font * 0.5) * 0.85
+        else:
+            half = min(layout.widths[token] / 2, layout.columns.font * 0.5) * 0.85
         items.sort()  # low arcs outermost
         count = len(items)
         for rank, (_, gid) in enumerate(items):
