@@ -233,3 +233,26 @@ def test_stack_levels_never_puts_overlapping_arcs_on_one_level(raw) -> None:
             assert levels[i] != levels[j]
         if b[0] >= a[0] and b[1] <= a[1] and b != a:  # b nested in a
             assert levels[j] < levels[i]
+
+
+def test_incoming_arcs_are_the_focus_column_in_the_to_colour() -> None:
+    from matplotlib.colors import to_hex
+
+    from trfviz.palette import TO_COLOR
+
+    parse = long_parse(60)
+    att = np.random.default_rng(5).dirichlet(np.ones(20) * 0.3, size=20)
+    parse = SentenceParse(parse.words[:20], parse.tags[:20], parse.arcs[:19], ())
+    fig, ax = plot_attention_arcs(parse, att, source=7, incoming=True, threshold=0.1)
+    incoming = {p.get_gid(): p for p in ax.patches if p.get_gid().startswith("att-in-arc-")}
+    assert {int(g.split("-")[3]) for g in incoming} == {
+        q for q in range(20) if q != 7 and att[q, 7] >= 0.1
+    }
+    assert all(g.endswith("-7") for g in incoming)  # to the source
+    assert {to_hex(p.get_edgecolor()) for p in incoming.values()} == {to_hex(TO_COLOR)}
+    outgoing = gids(ax, "att-arc-")
+    assert outgoing and all(g.startswith("att-arc-7-") for g in outgoing)
+    assert "orange: to it" in next(t.get_text() for t in ax.texts if t.get_gid() == "note")
+    plt.close(fig)
+    _, plain = plot_attention_arcs(parse, att, source=7, threshold=0.1)
+    assert not gids(plain, "att-in-")

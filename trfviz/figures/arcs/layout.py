@@ -22,6 +22,7 @@ from trfviz.figures.arcs.vertical import (
     DEEPEST_WORD,
     SHALLOWEST_WORD,
     VerticalColumns,
+    upright_depth,
     vertical_columns,
     vertical_margin,
 )
@@ -324,21 +325,9 @@ def layout_scene(
         block_bottom -= small * 1.7  # the entity label sits under the word, clear of its descent
     if columns is not None:  # the words hang from the line, the tag and entity under them
         dep_base = small * 0.45
-        block_bottom = -columns.depth - small * 0.3
-        if scene.tags:
-            block_bottom -= (
-                max(measure(t, columns.font, "normal") for t in scene.tags) + small * 0.4
-            )
-        if scene.entities:  # each label under its first word, clear of the longest word
-            depth = block_bottom + columns.depth
-            ends = [
-                measure(columns.labels[max(s, start) - start], columns.font, "bold")
-                + small * 0.6
-                + measure(label, columns.font, "bold")
-                for s, e, label in scene.entities
-                if s < end and e > start
-            ]
-            block_bottom = min(block_bottom, depth - max(ends, default=0.0) - small * 0.3)
+        block_bottom = -upright_depth(
+            columns, scene.tags, scene.entities, scene.window, small, measure
+        )
     att_base = block_bottom - font * 0.35
     spans = list(zip(breaks, [*breaks[1:], end], strict=True))
     levels = [

@@ -27,6 +27,7 @@ __all__ = [
     "VERTICAL_PITCH",
     "VerticalColumns",
     "shorten",
+    "upright_depth",
     "vertical_capacity",
     "vertical_columns",
     "vertical_margin",
@@ -102,3 +103,30 @@ def vertical_columns(
     labels = tuple(shorten(w, room, measure, size) for w in words)
     depth = max((measure(w, size, "bold") for w in labels), default=0.0)  # the focus is bold
     return VerticalColumns(pitch=pitch, font=size, labels=labels, depth=depth)
+
+
+def upright_depth(
+    columns: VerticalColumns,
+    tags: Sequence[str],
+    entities: Sequence[tuple[int, int, str]],
+    window: tuple[int, int],
+    small: float,
+    measure: Callable[[str, float, str], float],
+) -> float:
+    """How far below the line the word block reaches, in points: the words, then tags.
+
+    Each entity's label stands upright under its first word shown, clear of it;
+    ``small`` is the figure's small font (the gaps between them).
+    """
+    depth = columns.depth + small * 0.3
+    if tags:
+        depth += max(measure(t, columns.font, "normal") for t in tags) + small * 0.4
+    start, end = window
+    ends = [
+        measure(columns.labels[max(s, start) - start], columns.font, "bold")
+        + small * 0.6
+        + measure(label, columns.font, "bold")
+        for s, e, label in entities
+        if s < end and e > start
+    ]
+    return max(depth, depth - columns.depth + max(ends, default=0.0) + small * 0.3)
