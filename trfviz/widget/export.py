@@ -132,10 +132,14 @@ def draw_view(
     measure, :func:`trfviz.widget.measures.as_extraction`), its colour bar named
     after it; a per-word measure (attributions) is one heatmap row per model.
     The arcs show ``spec.window`` (the zoom on screen, widened to hold the
-    focus; all words without one), marked in the title, never narrowed: at a
-    ``preset`` the figure is the preset's width, the arcs squeeze their levels
-    and then leave out their weakest (said in the note), and a figure that
-    still passes the preset's ``max_height`` says so in a note.
+    focus; all words without one), marked in the title, never narrowed while
+    its words fit upright at 6 pt (past that, only the words around the focus
+    that do, marked and noted: :func:`~trfviz.figures.plot_attention_arcs`): at a
+    ``preset`` the figure is the preset's width, words too wide for one line
+    stand upright on one line, the arcs squeeze their levels, the heatmaps give
+    up height (down to what their colour bar needs), then the weakest arcs are
+    left out (said in the note), and a figure that still passes the preset's
+    ``max_height`` says so in a note.
     With ``spec.logit_lens`` the logit-lens table of each model shown that has
     one in ``lenses`` comes last (:mod:`trfviz.widget.export_lens`).
     :func:`figure_view` reads the spec back from the figure.
