@@ -221,6 +221,7 @@ def layout_scene(
     max_height: float | None = None,
     upright: bool | None = None,
     deepest: float | None = None,
+    shorten: bool = True,
 ) -> ArcLayout:
     """Positions of words and lines at ``font`` points, lines at most ``wrap`` inches wide.
 
@@ -231,7 +232,8 @@ def layout_scene(
     words reach at most ``deepest`` word fonts down their column (default
     :data:`~trfviz.figures.arcs.vertical.DEEPEST_WORD`); past ``max_height``,
     once the levels are squeezed, long words are shortened further (to
-    :data:`~trfviz.figures.arcs.vertical.SHALLOWEST_WORD`) until the figure fits.
+    :data:`~trfviz.figures.arcs.vertical.SHALLOWEST_WORD`) until the figure
+    fits, unless ``shorten`` is False.
 
     Arc levels are drawn at a natural spacing; past ``max_height`` points the
     spacing shrinks until the figure fits, but never below the floors that keep
@@ -377,7 +379,7 @@ def layout_scene(
             low, high = (middle, high) if stack(middle)[2] <= max_height else (low, middle)
         squeeze = low
         lines, line_width, height, dep_step, att_step = stack(squeeze)
-        if columns is not None and height > max_height and depth_cap > SHALLOWEST_WORD:
+        if shorten and columns is not None and height > max_height and depth_cap > SHALLOWEST_WORD:
             # Still too tall: long upright words are shortened, a word font at a time.
             shallower = max(depth_cap - 1.0, SHALLOWEST_WORD)
             return layout_scene(

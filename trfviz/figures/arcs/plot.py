@@ -139,8 +139,8 @@ def plot_attention_arcs(
             left out (both models cut at one weight) and the note under the
             figure says which; if even that does not fit, nothing is left out
             and a warning says to show a ``window``.
-        leave_out: whether the weakest arcs may be left out to fit ``max_height``
-            (False: only the levels are squeezed).
+        leave_out: whether the weakest arcs may be left out, and long upright
+            words shortened, to fit ``max_height`` (False: only the levels are squeezed).
         incoming: with a ``source``, draw the attention *to* it as well (every
             word's weight on the source, the same threshold and top_k), in
             ``incoming_color``; a note line says which colour is which.
@@ -262,12 +262,12 @@ def plot_attention_arcs(
         if max_height is None and preset is not None:
             max_height = get_preset(preset).max_height
         limit = max_height * 72 if max_height is not None else None
-        layout = layout_scene(scene, font, wrap, max_height=limit)
+        layout = layout_scene(scene, font, wrap, max_height=limit, shorten=leave_out)
         if title and max(measure_text(t, font) for t in title.split("\n")) > layout.width * 0.95:
             # Narrower than the page (a short window): the title wraps to the drawing.
             title, title_size = _title_lines(title.replace("\n", " "), font, layout.width * 0.95)
             scene = dataclasses.replace(scene, title_lines=title.count("\n") + 1)
-            layout = layout_scene(scene, font, wrap, max_height=limit)
+            layout = layout_scene(scene, font, wrap, max_height=limit, shorten=leave_out)
         cut = None
         if limit is not None and leave_out:  # still too tall: leave out the weakest, say so
             scene, layout, cut = fit_height(scene, font, wrap, limit, weights)
@@ -290,7 +290,7 @@ def plot_attention_arcs(
             for width in dict.fromkeys([wrap, bbox.width]):
                 # Levels squeeze to the axes' height before anything is scaled down; a
                 # scale within rounding of 1 (axes of the size measured) is no scaling.
-                trial = layout_scene(scene, font, width, max_height=room)
+                trial = layout_scene(scene, font, width, max_height=room, shorten=leave_out)
                 scale = min(1.0, bbox.width * 72 / trial.width, room / trial.height)
                 scale = 1.0 if scale > 1.0 - 1e-6 else scale
                 if scale > best_scale + 1e-9:
@@ -300,7 +300,9 @@ def plot_attention_arcs(
                         (
                             trial
                             if scale >= 1.0
-                            else layout_scene(scene, font * scale, wider, max_height=room)
+                            else layout_scene(
+                                scene, font * scale, wider, max_height=room, shorten=leave_out
+                            )
                         ),
                     )
             layout = best
