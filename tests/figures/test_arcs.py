@@ -17,7 +17,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from trfviz.figures import plot_attention_arcs, select_attention_arcs, stack_levels
-from trfviz.figures.arcs.layout import SMALLEST_TEXT_SHARE
 from trfviz.figures.style import MIN_TEXT_SIZE, PRESETS
 from trfviz.palette import ENTITY_COLORS
 from trfviz.parse import Arc, EntitySpan, SentenceParse, parse_sentence
@@ -153,26 +152,27 @@ def _points_along(patch, per_segment: int = 25) -> np.ndarray:
     return np.concatenate(points)
 
 
-def test_sixty_tokens_wrap_to_the_column_width() -> None:
+def test_sixty_tokens_stand_upright_on_one_line_at_the_column_width() -> None:
     parse = long_parse(60)
     att = np.random.default_rng(2).dirichlet(np.ones(60), size=60)
     fig, ax = plot_attention_arcs(parse, att, source=30, preset="two-column")
-    width = fig.get_size_inches()[0]
+    width, height = fig.get_size_inches()
     assert width <= PRESETS["two-column"].width + 1e-6
+    assert height <= PRESETS["two-column"].max_height + 1e-6
     fig.canvas.draw()
     words = _display_boxes(fig, ax, "word-")
-    assert len(words) == 60
+    assert len(words) == 60  # the whole sentence
     for a, b in itertools.combinations(words.values(), 2):
         assert not a.overlaps(b)
-    lines = {round(b.y0) for b in words.values()}
-    assert len(lines) > 1  # wrapped
+    assert len({round(b.y1) for b in words.values()}) == 1  # one line, hanging from it
+    texts = [t for t in ax.texts if t.get_gid().startswith("word-")]
+    assert {t.get_rotation() for t in texts} == {90.0}
     drawn = {g.split("-part")[0] for g in gids(ax, "dep-arc-")}
     assert drawn == {f"dep-arc-{a.head}-{a.dependent}" for a in parse.arcs}
-    font = {t.get_fontsize() for t in ax.texts if t.get_gid().startswith("word-")}
-    # The preset's font, raised so that the smallest text (weights) is still 6 pt.
-    (size,) = font
-    assert size >= PRESETS["two-column"].font_size
-    assert MIN_TEXT_SIZE <= size * SMALLEST_TEXT_SHARE < MIN_TEXT_SIZE + 0.05
+    assert all(t.get_fontsize() >= MIN_TEXT_SIZE for t in ax.texts)
+    # Arcs leave from the column centres: each word's x is its arc ends' x.
+    centres = {int(t.get_gid().split("-")[1]): t.get_position()[0] for t in texts}
+    assert np.allclose(np.diff([centres[i] for i in range(60)]), centres[1] - centres[0])
 
 
 def test_window_shows_only_its_tokens() -> None:
@@ -233,3 +233,26 @@ def test_stack_levels_never_puts_overlapping_arcs_on_one_level(raw) -> None:
             assert levels[i] != levels[j]
         if b[0] >= a[0] and b[1] <= a[1] and b != a:  # b nested in a
             assert levels[j] < levels[i]
+
+
+def test_incoming_arcs_are_the_focus_column_in_the_to_colour() -> None:
+    from matplotlib.colors import to_hex
+
+    from trfviz.palette import TO_COLOR
+
+    parse = long_parse(60)
+    att = np.random.default_rng(5).dirichlet(np.ones(20) * 0.3, size=20)
+    parse = SentenceParse(parse.words[:20], parse.tags[:20], parse.arcs[:19], ())
+    fig, ax = plot_attention_arcs(parse, att, source=7, incoming=True, threshold=0.1)
+    incoming = {p.get_gid(): p for p in ax.patches if p.get_gid().startswith("att-in-arc-")}
+    assert {int(g.split("-")[3]) for g in incoming} == {
+        q for q in range(20) if q != 7 and att[q, 7] >= 0.1
+    }
+    assert all(g.endswith("-7") for g in incoming)  # to the source
+    assert {to_hex(p.get_edgecolor()) for p in incoming.values()} == {to_hex(TO_COLOR)}
+    outgoing = gids(ax, "att-arc-")
+    assert outgoing and all(g.startswith("att-arc-7-") for g in outgoing)
+    assert "orange: to it" in next(t.get_text() for t in ax.texts if t.get_gid() == "note")
+    plt.close(fig)
+    _, plain = plot_attention_arcs(parse, att, source=7, threshold=0.1)
+    assert not gids(plain, "att-in-")

@@ -115,13 +115,15 @@ def test_size_grows_with_the_sentence_up_to_the_maximum(kind: str, preset: str) 
     sizes = [draw(kind, n, preset).get_size_inches() for n in (6, 12, 40, 64)]
     # Arcs wrap at the preset's width and grow downwards; heatmaps grow until the width
     # or the maximum height is reached, then keep that size.
-    grows = [h for _, h in sizes] if kind == "arcs" else [w * h for w, h in sizes]
-    assert all(b >= a * 0.98 for a, b in itertools.pairwise(grows)), grows
-    if kind == "arcs" or preset == "two-column" or kind == "heatmap":
-        assert grows[0] < grows[-1]
     limit = get_preset(preset).max_height
-    if kind != "arcs":  # arcs wrap onto more lines: tested with a window below
-        assert all(h <= limit + 0.01 for _, h in sizes)
+    assert all(h <= limit + 0.01 for _, h in sizes)
+    if kind == "arcs":  # the words stand upright on one line past the width: no growth
+        assert all(w <= get_preset(preset).width + 0.01 for w, _ in sizes)
+        return
+    grows = [w * h for w, h in sizes]
+    assert all(b >= a * 0.98 for a, b in itertools.pairwise(grows)), grows
+    if preset == "two-column" or kind == "heatmap":
+        assert grows[0] < grows[-1]
 
 
 def test_special_tokens_stay_labelled_when_labels_are_thinned() -> None:
@@ -146,9 +148,32 @@ def test_a_window_is_drawn_and_marked(kind: str) -> None:
     assert any("tokens 21–32 of 6" in t.text for t in drawn_texts(span))
 
 
-def test_a_too_tall_arc_figure_says_to_window_it() -> None:
+def test_a_sentence_too_long_for_a_column_is_windowed_marked_and_noted() -> None:
+    from trfviz.figures.arcs.vertical import vertical_capacity
+
+    page = get_preset("one-column")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # it fits: no warning
+        fig, ax = plot_attention_arcs(parse(64), attention(64), source=3, preset="one-column")
+    shown = sorted(
+        int(t.get_gid().split("-")[1]) for t in ax.texts if t.get_gid().startswith("word-")
+    )
+    # As many words as a column holds upright at 6 pt (the figure's font is 9.05 pt).
+    assert len(shown) == vertical_capacity(9.05, page.width, MIN_TEXT_SIZE) < 64
+    assert shown == list(range(shown[0], shown[-1] + 1))
+    assert shown[0] == 0  # around the source (3), from the start
+    texts = {t.get_gid(): t.get_text() for t in ax.texts}
+    assert f"tokens 1–{len(shown)} of 64" in texts["title"]
+    assert f"holds {len(shown)} words legibly" in texts["note"].replace("\n", " ")
+    assert fig.get_size_inches()[1] <= page.max_height + 1e-6
+    assert legibility_problems(fig) == []
+    two = plot_attention_arcs(parse(64), attention(64), source=3, preset="two-column")[1]
+    assert sum(t.get_gid().startswith("word-") for t in two.texts) == 64  # the whole sentence
+
+
+def test_an_arc_figure_too_tall_even_squeezed_says_to_window_it() -> None:
     with pytest.warns(UserWarning, match="window"):
-        plot_attention_arcs(parse(64), attention(64), source=3, preset="one-column")
+        plot_attention_arcs(parse(64), attention(64), source=3, preset="two-column", max_height=1.0)
 
 
 def test_bad_windows_are_refused() -> None:

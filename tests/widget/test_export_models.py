@@ -5,12 +5,15 @@ focus on a middle word: each view (the arcs on one word axis with the heatmaps
 below, one model or both, and the compact shaded words) is exported at both
 paper presets, checked from the renderer's extents (every text ≥ 6 pt, nothing
 overlapping or clipped, no wider than the preset and no taller than its
-``max_height``: the arcs squeeze their levels, then are windowed) and saved
-under tests/artifacts/ for a look.
+``max_height``: words that do not fit lying down stand upright on one line, the
+arcs squeeze their levels; only where even upright words would be under 6 pt
+(one column, 40 and 64 words) are the words around the focus shown, marked in
+the title and said in a note) and saved under tests/artifacts/ for a look.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -34,6 +37,20 @@ def _sentence(n: int):  # type: ignore[no-untyped-def]
 
     docs = ud_english_ewt("dev")
     return min(docs, key=lambda doc: (abs(len(doc) - n), len(doc)))
+
+
+def _check_window(figure, n: int, preset: str) -> None:  # type: ignore[no-untyped-def]
+    """Every word is drawn, or the words drawn are a run marked in the title and noted."""
+    texts = {t.get_gid(): t.get_text() for ax in figure.axes for t in ax.texts if t.get_gid()}
+    shown = sorted(int(g.split("-")[1]) for g in texts if re.fullmatch(r"word-\d+", g))
+    title = texts["title"].replace("\n", " ")
+    if shown == list(range(n)):
+        assert "tokens" not in title
+        return
+    assert preset == "one-column"  # two columns hold 64 upright words
+    assert shown == list(range(shown[0], shown[-1] + 1)) and shown[0] <= n // 2 <= shown[-1]
+    assert f"tokens {shown[0] + 1}–{shown[-1] + 1} of {n}" in title
+    assert f"holds {len(shown)} words legibly" in texts["note"].replace("\n", " ")
 
 
 @pytest.mark.model
@@ -64,6 +81,7 @@ def test_two_model_export_is_legible_at_both_presets(n: int) -> None:
             assert width <= page.width + 0.01
             assert legibility_problems(figure) == []
             assert min_text_size(figure) >= 6.0
+            _check_window(figure, len(doc), preset)
             models = "two" if compare else "one"
             figure.savefig(ARTIFACTS / f"export-{n}-{models}-{preset}.png", dpi=150)
             plt.close(figure)

@@ -25,6 +25,7 @@ from matplotlib.colors import to_hex
 
 from tests.figures.legibility import legibility_problems, min_text_size
 from tests.widget.test_export_aligned import _data, _spec
+from trfviz.figures.arcs.vertical import vertical_capacity
 from trfviz.figures.style import MIN_TEXT_SIZE, get_preset
 from trfviz.palette import head_color, scale_color
 from trfviz.widget.export import draw_view, save_view
@@ -75,8 +76,21 @@ def _title(figure) -> str:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("n", [12, 40, 64])
 def test_the_exported_window_is_the_users(n: int, preset: str) -> None:
     whole = _draw(n, preset, show_heatmap=True)
-    assert _words(whole) == list(range(n))  # the whole sentence, never a narrowed window
-    assert "tokens" not in _title(whole)
+    page = get_preset(preset)
+    fits = vertical_capacity(9.05, page.width, MIN_TEXT_SIZE)  # upright words at 6 pt
+    if n <= fits:
+        assert _words(whole) == list(range(n))  # the whole sentence, never a narrowed window
+        assert "tokens" not in _title(whole)
+    else:  # only where 6 pt words cannot all fit: those around the focus, marked and noted
+        shown = _words(whole)
+        assert len(shown) == fits and shown[0] <= n // 2 <= shown[-1]
+        assert f"tokens {shown[0] + 1}–{shown[-1] + 1} of {n}" in _title(whole).replace("\n", " ")
+        notes = " ".join(
+            t.get_text() for ax in whole.axes for t in ax.texts if t.get_gid() == "note"
+        )
+        assert f"holds {fits} words legibly" in notes.replace("\n", " ")
+    if preset == "two-column":
+        assert _words(whole) == list(range(n))
     if n >= 40:
         zoom = _draw(n, preset, window=(20, 34), focus=25)
         assert _words(zoom) == list(range(20, 34))

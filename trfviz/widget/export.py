@@ -62,6 +62,9 @@ __all__ = [
 ]
 
 
+#: The shortest the heatmaps are squeezed to, in inches, to leave the arcs their height.
+_SMALLEST_HEATMAP = 1.2
+
 #: Attribute of an exported figure holding the :class:`ViewSpec` it was drawn from.
 VIEW_ATTR = "_trfviz_view"
 
@@ -129,10 +132,14 @@ def draw_view(
     measure, :func:`trfviz.widget.measures.as_extraction`), its colour bar named
     after it; a per-word measure (attributions) is one heatmap row per model.
     The arcs show ``spec.window`` (the zoom on screen, widened to hold the
-    focus; all words without one), marked in the title, never narrowed: at a
-    ``preset`` the figure is the preset's width, the arcs squeeze their levels
-    and then leave out their weakest (said in the note), and a figure that
-    still passes the preset's ``max_height`` says so in a note.
+    focus; all words without one), marked in the title, never narrowed while
+    its words fit upright at 6 pt (past that, only the words around the focus
+    that do, marked and noted: :func:`~trfviz.figures.plot_attention_arcs`): at a
+    ``preset`` the figure is the preset's width, words too wide for one line
+    stand upright on one line, the arcs squeeze their levels, the heatmaps give
+    up height (down to what their colour bar needs), then the weakest arcs are
+    left out (said in the note), and a figure that still passes the preset's
+    ``max_height`` says so in a note.
     With ``spec.logit_lens`` the logit-lens table of each model shown that has
     one in ``lenses`` comes last (:mod:`trfviz.widget.export_lens`).
     :func:`figure_view` reads the spec back from the figure.
@@ -140,7 +147,7 @@ def draw_view(
     import matplotlib.pyplot as plt
 
     from trfviz.figures.heatmap import heatmap_size
-    from trfviz.figures.layout import mark_preset
+    from trfviz.figures.layout import mark_preset, measure_text
     from trfviz.figures.style import get_preset, paper_style
     from trfviz.palette import colormap
     from trfviz.widget.export_grid import draw_grids, grid_height, grid_scores
@@ -210,7 +217,26 @@ def draw_view(
             heights.append(grid_h)
         heights += [h for _, h, _ in lens]
         over = sum(heights) - page.max_height if page is not None else 0.0
-        if room is not None and over > 0.01 and room - over >= 1.0:
+        if heat_size is not None and over > 0.01:
+            # The arcs are the view: the heatmaps give up height first, down to a floor
+            # that still holds their colour bar's label.
+            label = spec.measure_label
+            label = f"difference in {label}" if spec.mode == "difference" else label
+            floor = max(_SMALLEST_HEATMAP, measure_text(label, max(heat_size[0], 6.0)) / 72 + 0.6)
+            if heat_size[3] - floor > 0.01:
+                heat_size = heatmap_size(
+                    [panels[0][0]] if words else rows,
+                    rows,
+                    8.0,
+                    dataclasses.replace(heat_page, max_height=max(heat_size[3] - over, floor)),
+                    True,
+                    None,
+                    panels=len(panels),
+                )
+                heights[len(bands)] = heat_size[3]
+                over = sum(heights) - page.max_height if page is not None else 0.0
+        target = heights[0] - over  # the arcs give up what is still over
+        if room is not None and over > 0.01 and target >= 1.0:
             # The notes and legends under the arcs take room too: lay the arcs out once more.
             arcs = sentence_bands(
                 spec,
@@ -221,7 +247,7 @@ def draw_view(
                 view.threshold,
                 window,
                 preset,
-                room - over,
+                target,
                 True,
             )
             bands = arcs + bands[len(arcs) :] if len(arcs) <= len(bands) else bands

@@ -123,7 +123,7 @@ def _arc_bands(
     def share_note(top: float) -> str:
         return f"{spec.measure_label} ÷ {top:.3g}"
 
-    common = {
+    common: dict[str, Any] = {
         "source": focus,
         "threshold": threshold,
         "show_parse": spec.show_parse,
@@ -134,6 +134,9 @@ def _arc_bands(
     }
     if spec.mode == "difference":
         return [_difference_band(spec, parse, panels[0][1], threshold, common)]
+    # As on screen, from a focus its attention out (blue) and in (orange); an overlay
+    # draws only the focus's row, each arc in its head's colour.
+    common["incoming"] = focus is not None
     tops: tuple[float, float] = (1.0, 1.0)
     matrices = [matrix_of(i) for i in range(len(spec.models))]
     if scaled:  # one scale for both, up to the larger of the two models' values

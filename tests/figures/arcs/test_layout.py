@@ -17,6 +17,14 @@ from trfviz.figures.arcs.layout import (
     line_levels,
 )
 from trfviz.figures.arcs.selection import fit_height, fit_note, format_weight
+from trfviz.figures.arcs.vertical import (
+    DEEPEST_WORD,
+    VERTICAL_PITCH,
+    shorten,
+    vertical_capacity,
+    vertical_columns,
+    vertical_margin,
+)
 from trfviz.figures.layout import measure_text
 
 
@@ -58,8 +66,8 @@ def test_words_never_overlap_and_labels_fit_on_short_arcs() -> None:
 def test_wrapped_lines_cover_the_window_in_order_and_fit() -> None:
     words = [f"word{i}" for i in range(30)]
     arcs = [dep(i, i + 1) for i in range(29)]
-    layout = layout_scene(scene(words, arcs), font=10.0, wrap=3.0, measure=measure)
-    assert len(layout.lines) > 1
+    layout = layout_scene(scene(words, arcs), font=10.0, wrap=3.0, measure=measure, upright=False)
+    assert len(layout.lines) > 1 and layout.columns is None
     assert layout.lines[0].start == 0
     for before, after in zip(layout.lines, layout.lines[1:], strict=False):
         assert before.end == after.start and after.y < before.y
@@ -191,3 +199,44 @@ def test_an_open_arcs_label_may_run_over_the_lines_own_words() -> None:
     near, far = first_x(dep(0, 2, label)), first_x(dep(0, 6, label))
     assert near >= room  # ending at the line's first word: the whole label before it
     assert far < near  # ending further in: half its run over the words counts
+
+
+def test_words_too_wide_for_one_line_stand_upright_in_equal_columns() -> None:
+    words = [f"word{i}" for i in range(30)]
+    arcs = [dep(i, i + 1) for i in range(29)]
+    flat = layout_scene(scene(words[:4], arcs[:3]), font=10.0, wrap=3.0, measure=measure)
+    assert flat.columns is None  # four words fit lying down
+    layout = layout_scene(scene(words, arcs), font=10.0, wrap=3.0, measure=measure)
+    (line,) = layout.lines  # one line, one word axis
+    assert layout.columns is not None and layout.width <= 3.0 * 72 + 1e-6
+    pitch = np.diff(line.x)
+    assert np.allclose(pitch, pitch[0])  # equal columns, a word each
+    assert pitch[0] >= layout.word_font * VERTICAL_PITCH - 1e-9
+    # The word block is as deep as the longest word (bold, for the focus) written upright.
+    assert -layout.block_bottom >= measure("word29", layout.word_font, "bold")
+
+
+def test_upright_words_are_shortened_only_to_fit_a_height() -> None:
+    words = ["internationalisation", *(f"w{i}" for i in range(40))]
+    arcs: list[DrawnArc] = []  # no levels to squeeze: only the words can give height
+    roomy = layout_scene(scene(words, arcs), font=10.0, wrap=6.9, measure=measure)
+    assert roomy.columns is not None
+    deepest = roomy.columns.font * DEEPEST_WORD
+    assert roomy.columns.labels[0] == shorten(words[0], deepest, measure, roomy.columns.font)
+    assert roomy.columns.labels[1:] == tuple(words[1:])  # short words are never cut
+    tight = layout_scene(
+        scene(words, arcs), font=10.0, wrap=6.9, measure=measure, max_height=roomy.height - 5
+    )
+    assert tight.columns is not None and tight.columns.labels[0].endswith("…")
+    assert len(tight.columns.labels[0]) < len(roomy.columns.labels[0])
+    assert tight.height < roomy.height
+
+
+def test_vertical_capacity_is_the_most_words_at_the_smallest_size() -> None:
+    for width in (3.3, 6.9):
+        fits = vertical_capacity(9.0, width, 6.0)
+        usable = width * 72 - 2 * vertical_margin(9.0)
+        assert fits * 6.0 * VERTICAL_PITCH <= usable < (fits + 1) * 6.0 * VERTICAL_PITCH
+        columns = vertical_columns(["w"] * fits, 9.0, width * 72, measure)
+        assert columns.font >= 6.0 - 1e-9
+        assert vertical_columns(["w"] * (fits + 1), 9.0, width * 72, measure).font < 6.0

@@ -59,33 +59,38 @@ def _draw_line(
     suffix = f"-part{index}" if len(layout.lines) > 1 else ""
     x_of = line.x_of
 
+    columns = layout.columns
     for s, e, label in scene.entities:
         lo, hi = max(s, line.start), min(e, line.end)
         if lo >= hi:
             continue
-        x0 = x_of(lo) - layout.widths[lo] / 2 - font * 0.3
-        x1 = x_of(hi - 1) + layout.widths[hi - 1] / 2 + font * 0.3
+        pad = font * 0.3 if columns is None else -columns.pitch * 0.04
+        x0 = x_of(lo) - layout.widths[lo] / 2 - pad
+        x1 = x_of(hi - 1) + layout.widths[hi - 1] / 2 + pad
         box_bottom = y + layout.block_bottom + small * 0.15
+        top = y + font * 0.75 if columns is None else y + small * 0.15
         fill = entity_color(label, entity_colors)
         ax.add_patch(
             FancyBboxPatch(
                 (x0, box_bottom),
                 x1 - x0,
-                y + font * 0.75 - box_bottom,
-                boxstyle=f"round,pad=0,rounding_size={font * 0.3}",
+                top - box_bottom,
+                boxstyle=f"round,pad=0,rounding_size={min(font * 0.3, (x1 - x0) / 2)}",
                 facecolor=fill,
                 edgecolor="none",
                 zorder=0,
                 gid=f"entity-{s}-{e}{suffix}",
             )
         )
+        upright = columns is not None  # the label upright under the first word, in its column
         ax.text(
-            x0 + small * 0.35,
+            x_of(lo) if upright else x0 + small * 0.35,
             box_bottom + small * 0.25,
             label,
-            fontsize=small * 0.85,
+            fontsize=columns.font if columns is not None else small * 0.85,
             fontweight="bold",
-            ha="left",
+            rotation=90 if upright else 0,
+            ha="center" if upright else "left",
             va="bottom",
             color="#222222",
             zorder=3,
@@ -95,10 +100,41 @@ def _draw_line(
 
     for token in range(line.start, line.end):
         is_source = token == scene.source
+        word = scene.words[token]
+        if columns is not None:  # upright, hanging from the line, a column each
+            ax.text(
+                x_of(token),
+                y,
+                columns.labels[token - scene.window[0]],
+                fontsize=columns.font,
+                rotation=90,
+                ha="center",
+                va="top",
+                zorder=3,
+                parse_math=False,
+                fontweight="bold" if is_source else "normal",
+                color=color if is_source else "#111111",
+                gid=f"word-{token}",
+            )
+            if scene.tags:
+                ax.text(
+                    x_of(token),
+                    y - columns.depth - small * 0.4,
+                    scene.tags[token],
+                    fontsize=columns.font,
+                    rotation=90,
+                    ha="center",
+                    va="top",
+                    color="#666666",
+                    zorder=3,
+                    parse_math=False,
+                    gid=f"tag-{token}",
+                )
+            continue
         ax.text(
             x_of(token),
             y,
-            scene.words[token],
+            word,
             fontsize=font,
             ha="center",
             va="center_baseline",
@@ -156,6 +192,7 @@ def _draw_line(
             small * 0.85 if scene.show_weights else 0.0,
             suffix,
             label_color=above_color,
+            fit_labels=columns is not None,
         )
     for arc in scene.above_arcs:
         if arc.a == arc.b and line.start <= arc.a < line.end:
@@ -184,6 +221,7 @@ def _draw_line(
             1.0,
             small,
             suffix,
+            fit_labels=columns is not None,
         )
     for arc in att_shown:
         level = line.att_levels[arc.gid]
@@ -200,6 +238,7 @@ def _draw_line(
             0.3 + 0.7 * min(arc.weight, 1.0),
             small * 0.85 if scene.show_weights else 0.0,
             suffix,
+            fit_labels=columns is not None,
         )
     for arc in scene.att_arcs:
         if arc.a == arc.b and line.start <= arc.a < line.end:
@@ -229,10 +268,14 @@ def _draw_arc(
     label_size: float,
     suffix: str,
     label_color: str | None = None,
+    fit_labels: bool = False,
 ) -> None:
+    """One arc; with ``fit_labels`` its label only where it fits on the arc's flat top."""
     from matplotlib.patches import PathPatch, Polygon
     from matplotlib.path import Path
 
+    if arc.color is not None:  # an arc of its own colour (attention to the focus)
+        color = label_color = arc.color
     xa, xb = ends
     x1, x2 = min(xa, xb), max(xa, xb)
     top = base + direction * height
@@ -288,9 +331,9 @@ def _draw_arc(
                 gid=f"{arc.gid.replace('arc', 'arrow')}{suffix}",
             )
         )
-    if label_size:
-        left = x1 + (radius if inside_1 else 0.0)
-        right = x2 - (radius if inside_2 else 0.0)
+    left = x1 + (radius if inside_1 else 0.0)
+    right = x2 - (radius if inside_2 else 0.0)
+    if label_size and (not fit_labels or _fits(arc.label, label_size, right - left)):
         ax.text(
             (left + right) / 2,
             top,
@@ -304,3 +347,10 @@ def _draw_arc(
             gid=f"{arc.gid.replace('arc', 'label')}{suffix}",
             bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none"},
         )
+
+
+def _fits(label: str, size: float, room: float) -> bool:
+    """Whether ``label`` at ``size`` points fits a flat top ``room`` points long."""
+    from trfviz.figures.layout import measure_text
+
+    return measure_text(label, size) + size * 0.4 <= room

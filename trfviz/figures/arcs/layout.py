@@ -18,6 +18,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from trfviz.figures.arcs.vertical import (
+    DEEPEST_WORD,
+    SHALLOWEST_WORD,
+    VerticalColumns,
+    upright_depth,
+    vertical_columns,
+    vertical_margin,
+)
 from trfviz.figures.layout import measure_text
 
 __all__ = [
@@ -40,13 +48,17 @@ Measure = Callable[[str, float, str], float]
 
 @dataclass(frozen=True)
 class DrawnArc:
-    """One arc to draw: token positions ``a`` (start) and ``b`` (arrow end), in a line."""
+    """One arc to draw: token positions ``a`` (start) and ``b`` (arrow end), in a line.
+
+    ``color``: its own colour (attention *to* the focus), else the figure's.
+    """
 
     a: int
     b: int
     label: str
     gid: str
     weight: float = 1.0
+    color: str | None = None
 
     @property
     def span(self) -> tuple[int, int]:
@@ -128,6 +140,12 @@ class ArcLayout:
     block_bottom: float  # depth below a word's centre where the token block ends
     att_base: float  # depth below a word's centre where attention arcs start
     squeeze: float = 1.0  # the level spacing as a share of the natural one (max_height)
+    columns: VerticalColumns | None = None  # words upright on one line (too wide to lie flat)
+
+    @property
+    def word_font(self) -> float:
+        """The size the words are written at (smaller than ``font`` when upright)."""
+        return self.columns.font if self.columns is not None else self.font
 
 
 def stack_levels(spans: Sequence[tuple[int, int]]) -> list[int]:
@@ -201,8 +219,21 @@ def layout_scene(
     measure: Measure = measure_text,
     *,
     max_height: float | None = None,
+    upright: bool | None = None,
+    deepest: float | None = None,
+    shorten: bool = True,
 ) -> ArcLayout:
     """Positions of words and lines at ``font`` points, lines at most ``wrap`` inches wide.
+
+    Words that do not fit on one line ``wrap`` inches wide are written upright
+    (rotated 90°) on one line instead, a column each
+    (:func:`~trfviz.figures.arcs.vertical.vertical_columns`; ``upright``
+    True or False forces the choice), rather than broken into lines. Upright
+    words reach at most ``deepest`` word fonts down their column (default
+    :data:`~trfviz.figures.arcs.vertical.DEEPEST_WORD`); past ``max_height``,
+    once the levels are squeezed, long words are shortened further (to
+    :data:`~trfviz.figures.arcs.vertical.SHALLOWEST_WORD`) until the figure
+    fits, unless ``shorten`` is False.
 
     Arc levels are drawn at a natural spacing; past ``max_height`` points the
     spacing shrinks until the figure fits, but never below the floors that keep
@@ -225,6 +256,8 @@ def layout_scene(
     x_all = np.concatenate([[0.0], np.cumsum(_gaps(scene, widths, font, room, arcs, measure))])
     margin = font * 1.2
 
+    columns: VerticalColumns | None = None
+
     def pads(lo: int, hi: int) -> tuple[float, float]:
         """Room for the labels of arcs leaving tokens ``lo:hi`` to the left and right.
 
@@ -232,6 +265,8 @@ def layout_scene(
         over the line's own words counts (the rest leaves room for the bend).
         """
         left = right = 0.0
+        if columns is not None:  # upright words: labels that do not fit are left off
+            return left, right
         for arc in arcs:
             first, last = arc.span
             if first < lo <= last < hi:
@@ -242,6 +277,17 @@ def layout_scene(
 
     def content(lo: int, hi: int) -> float:
         return float(x_all[hi - 1] - x_all[lo] + (widths[lo] + widths[hi - 1]) / 2)
+
+    if wrap and upright is not False:
+        one_line = content(start, end) + sum(pads(start, end)) + 2 * margin
+        if upright or one_line > wrap * 72:
+            depth_cap = DEEPEST_WORD if deepest is None else deepest
+            columns = vertical_columns(
+                scene.words[start:end], font, wrap * 72, measure, deepest=depth_cap
+            )
+            margin = vertical_margin(font)
+            widths = np.full(len(scene.words), columns.pitch)
+            x_all = np.arange(len(scene.words)) * columns.pitch
 
     # Break into lines at word boundaries, leaving room for open arcs' labels,
     # not inside an entity where avoidable, and with lines of balanced width.
@@ -261,7 +307,7 @@ def layout_scene(
         return breaks
 
     breaks = [start]
-    if wrap:
+    if wrap and columns is None:
         breaks = wrap_at(wrap * 72)
         low, high = wrap * 72 / 2, wrap * 72
         for _ in range(12):  # narrowest width that needs no more lines
@@ -279,6 +325,11 @@ def layout_scene(
     block_bottom = -font * 0.45 - (small * 1.25 if scene.tags else 0.0)
     if scene.entities:
         block_bottom -= small * 1.7  # the entity label sits under the word, clear of its descent
+    if columns is not None:  # the words hang from the line, the tag and entity under them
+        dep_base = small * 0.45
+        block_bottom = -upright_depth(
+            columns, scene.tags, scene.entities, scene.window, small, measure
+        )
     att_base = block_bottom - font * 0.35
     spans = list(zip(breaks, [*breaks[1:], end], strict=True))
     levels = [
@@ -316,7 +367,7 @@ def layout_scene(
             lines.append(ArcLine(lo, hi, y, x, *edges, dep_levels, att_levels, above_levels, lift))
             y -= below
         notes = scene.note_lines if scene.note_lines is not None else int(scene.source is not None)
-        height = -y + font * (0.6 + 1.6 * notes)
+        height = -y + font * 0.6 + (small * 1.35 * notes + small * 0.6 if notes else 0.0)
         return lines, line_width, height, dep_step, att_step
 
     squeeze = 1.0
@@ -328,6 +379,12 @@ def layout_scene(
             low, high = (middle, high) if stack(middle)[2] <= max_height else (low, middle)
         squeeze = low
         lines, line_width, height, dep_step, att_step = stack(squeeze)
+        if shorten and columns is not None and height > max_height and depth_cap > SHALLOWEST_WORD:
+            # Still too tall: long upright words are shortened, a word font at a time.
+            shallower = max(depth_cap - 1.0, SHALLOWEST_WORD)
+            return layout_scene(
+                scene, font, wrap, measure, max_height=max_height, upright=True, deepest=shallower
+            )
     return ArcLayout(
         font=font,
         small=small,
@@ -342,6 +399,7 @@ def layout_scene(
         block_bottom=block_bottom,
         att_base=att_base,
         squeeze=min(dep_step / natural[0], att_step / natural[1]),
+        columns=columns,
     )
 
 
@@ -362,7 +420,11 @@ def arc_ends(
                 sides.setdefault((end, side), []).append((levels[arc.gid], arc.gid))
     offsets: dict[tuple[str, int], float] = {}
     for (token, side), items in sides.items():
-        half = max(layout.widths[token] / 2, layout.font * 0.5) * 0.85
+        # Within the word's column (upright words: never into the next word's).
+        if layout.columns is None:
+            half = max(layout.widths[token] / 2, layout.font * 0.5) * 0.85
+        else:
+            half = min(layout.widths[token] / 2, layout.columns.font * 0.5) * 0.85
         items.sort()  # low arcs outermost
         count = len(items)
         for rank, (_, gid) in enumerate(items):

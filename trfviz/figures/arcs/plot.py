@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -47,12 +48,14 @@ from trfviz.figures.arcs.selection import (
     fit_note,
     format_weight,
     select_attention_arcs,
+    select_incoming_arcs,
 )
+from trfviz.figures.arcs.vertical import vertical_capacity, vertical_margin
 from trfviz.figures.export import RIGID_ATTR
 from trfviz.figures.heatmap import check_window, window_note
 from trfviz.figures.layout import caption, displayable, measure_text, new_figure, wrap_text
 from trfviz.figures.style import MIN_TEXT_SIZE, Preset, get_preset, paper_style
-from trfviz.palette import ATTENTION_COLOR
+from trfviz.palette import ATTENTION_COLOR, TO_COLOR
 from trfviz.parse import SentenceParse
 from trfviz.validation import check_index, check_int
 
@@ -89,6 +92,8 @@ def plot_attention_arcs(
     preset: str | Preset | None = None,
     max_height: float | None = None,
     leave_out: bool = True,
+    incoming: bool = False,
+    incoming_color: str = TO_COLOR,
 ) -> tuple[Figure, Axes]:
     """``(figure, axes)``: the sentence with its parse above and attention arcs below.
 
@@ -134,8 +139,19 @@ def plot_attention_arcs(
             left out (both models cut at one weight) and the note under the
             figure says which; if even that does not fit, nothing is left out
             and a warning says to show a ``window``.
-        leave_out: whether the weakest arcs may be left out to fit ``max_height``
-            (False: only the levels are squeezed).
+        leave_out: whether the weakest arcs may be left out, and long upright
+            words shortened, to fit ``max_height`` (False: only the levels are squeezed).
+        incoming: with a ``source``, draw the attention *to* it as well (every
+            word's weight on the source, the same threshold and top_k), in
+            ``incoming_color``; a note line says which colour is which.
+            Their gids are ``"att-in-arc-5-2"`` (word 5 to the source 2).
+        incoming_color: colour of the arcs to the source.
+
+    Words that do not fit on one line ``wrap`` inches wide are written upright,
+    a column each, on one line (one word axis; labels that do not fit their arc
+    are left off). If even upright words would be under 6 pt, only as many words
+    as fit legibly are drawn, around the source (the window marked in the title,
+    and a note says so and how to see the rest).
 
     Arrows point at the dependent (parse) and at the key (attention).
     Self-attention of a token is drawn as a dot under it, sized by weight.
@@ -156,9 +172,6 @@ def plot_attention_arcs(
         raise ValueError(f"threshold {threshold}: an attention weight is between 0 and 1")
     check_int("top_k", top_k, minimum=1, allow_none=True)
     start, end = check_window(window, n) if window is not None else (0, n)
-    if window is not None:  # the window is marked in the title: "…tokens 21–40 of 64…"
-        mark = f"{'…' if start > 0 else ''}{window_note(start, end, n)}{'…' if end < n else ''}"
-        title = f"{title} ({mark})" if title else mark
     if source is not None and not start <= source < end:
         raise ValueError(f"source {source} is outside the window {window}")
     tops = weight_top if isinstance(weight_top, tuple) else (weight_top, weight_top)
@@ -167,6 +180,12 @@ def plot_attention_arcs(
     selected = select_attention_arcs(
         matrix[:n, :n], source=source, threshold=threshold, top_k=top_k
     )
+    into: list[DrawnArc] = []
+    if incoming and source is not None:
+        into = select_incoming_arcs(
+            matrix[:n, :n], source, threshold=threshold, top_k=top_k, color=incoming_color
+        )
+    selected = [*selected, *into]
     weights = {arc.gid: arc.weight for arc in selected}  # as labelled, before scaling
     att_arcs = _scaled(selected, tops[1], "")
     above_matrix = None if attention_above is None else np.asarray(attention_above, dtype=float)
@@ -179,6 +198,11 @@ def plot_attention_arcs(
         chosen = select_attention_arcs(
             above_matrix[:n, :n], source=source, threshold=threshold, top_k=top_k
         )
+        if incoming and source is not None:
+            into_above = select_incoming_arcs(
+                above_matrix[:n, :n], source, threshold=threshold, top_k=top_k, color=incoming_color
+            )
+            chosen, into = [*chosen, *into_above], [*into, *into_above]
         weights.update({"above-" + arc.gid: arc.weight for arc in chosen})
         above_arcs = _scaled(chosen, tops[0], "above-")
     dep_arcs = [
@@ -199,8 +223,28 @@ def plot_attention_arcs(
             font = max(font, math.ceil(MIN_TEXT_SIZE / SMALLEST_TEXT_SHARE * 20) / 20)
         if wrap is None and preset is not None:
             wrap = get_preset(preset).width
+        extra: list[str] = []  # note lines known before the layout
+        if wrap is not None and end - start > vertical_capacity(font, wrap, MIN_TEXT_SIZE):
+            # Too many words to write legibly even upright: as many as fit, around the source.
+            fits = vertical_capacity(font, wrap, MIN_TEXT_SIZE)
+            middle = source if source is not None else start + fits // 2
+            first = min(max(middle - fits // 2, start), end - fits)
+            text = (
+                f"{wrap:g} in holds {fits} words legibly: words {first + 1}–{first + fits} "
+                f"of {end - start} shown; use a wider preset, or zoom in, to choose which."
+            )
+            room = wrap * 72 - 2 * vertical_margin(font)
+            extra += wrap_text(text, font * 0.78, room).split("\n")
+            start, end = first, first + fits
+            window = (start, end)
+        if window is not None:  # the window is marked in the title: "…tokens 21–40 of 64…"
+            mark = f"{'…' if start > 0 else ''}{window_note(start, end, n)}{'…' if end < n else ''}"
+            title = f"{title} ({mark})" if title else mark
+        if into and color == ATTENTION_COLOR:
+            extra.append(f"blue: attention from “{words[source]}”; orange: to it")  # type: ignore[index]
+        title_size = font
         if title and wrap is not None and measure_text(title, font) > wrap * 72 * 0.95:
-            title = _title_lines(title, font, wrap * 72 * 0.95)
+            title, title_size = _title_lines(title, font, wrap * 72 * 0.95)
         scene = ArcScene(
             words=words,
             tags=tags,
@@ -213,16 +257,17 @@ def plot_attention_arcs(
             has_title=bool(title),
             title_lines=title.count("\n") + 1 if title else 1,
             above_arcs=above_arcs,
+            note_lines=int(source is not None) + len(extra),
         )
         if max_height is None and preset is not None:
             max_height = get_preset(preset).max_height
         limit = max_height * 72 if max_height is not None else None
-        layout = layout_scene(scene, font, wrap, max_height=limit)
+        layout = layout_scene(scene, font, wrap, max_height=limit, shorten=leave_out)
         if title and max(measure_text(t, font) for t in title.split("\n")) > layout.width * 0.95:
             # Narrower than the page (a short window): the title wraps to the drawing.
-            title = _title_lines(title.replace("\n", " "), font, layout.width * 0.95)
+            title, title_size = _title_lines(title.replace("\n", " "), font, layout.width * 0.95)
             scene = dataclasses.replace(scene, title_lines=title.count("\n") + 1)
-            layout = layout_scene(scene, font, wrap, max_height=limit)
+            layout = layout_scene(scene, font, wrap, max_height=limit, shorten=leave_out)
         cut = None
         if limit is not None and leave_out:  # still too tall: leave out the weakest, say so
             scene, layout, cut = fit_height(scene, font, wrap, limit, weights)
@@ -245,7 +290,7 @@ def plot_attention_arcs(
             for width in dict.fromkeys([wrap, bbox.width]):
                 # Levels squeeze to the axes' height before anything is scaled down; a
                 # scale within rounding of 1 (axes of the size measured) is no scaling.
-                trial = layout_scene(scene, font, width, max_height=room)
+                trial = layout_scene(scene, font, width, max_height=room, shorten=leave_out)
                 scale = min(1.0, bbox.width * 72 / trial.width, room / trial.height)
                 scale = 1.0 if scale > 1.0 - 1e-6 else scale
                 if scale > best_scale + 1e-9:
@@ -255,7 +300,9 @@ def plot_attention_arcs(
                         (
                             trial
                             if scale >= 1.0
-                            else layout_scene(scene, font * scale, wider, max_height=room)
+                            else layout_scene(
+                                scene, font * scale, wider, max_height=room, shorten=leave_out
+                            )
                         ),
                     )
             layout = best
@@ -288,6 +335,7 @@ def plot_attention_arcs(
             notes += parts
         room = layout.width - 2 * layout.margin
         lines = [fit_note(cut, room, layout.small)] if cut is not None else []
+        lines += extra
         if notes:
             lines.append(_fitted_note(words[source], notes, room, layout.small))  # type: ignore[index]
         if lines:
@@ -303,17 +351,48 @@ def plot_attention_arcs(
             )
         if title:
             top = (layout.width / 2, -layout.small * 0.3)
-            caption(ax, top, title, size=layout.font, gid="title", ha="center", va="top")
+            size = layout.font * title_size / font  # the layout may be scaled to the axes
+            caption(ax, top, title, size=size, gid="title", ha="center", va="top")
     return fig, ax
 
 
-def _title_lines(title: str, size: float, width: float) -> str:
-    """``title`` wrapped to ``width`` points, its window mark ``(…tokens 21–40 of 64…)`` whole."""
-    head, _, mark = title.rpartition(" (")
+def _title_lines(title: str, size: float, width: float) -> tuple[str, float]:
+    """``(text, size)``: ``title`` in at most two lines ``width`` points wide where it can be.
+
+    Never broken inside a model's label (``"MiniLM L0 H3"``), before its ``"(above)"``
+    or inside the window mark ``(…tokens 21–40 of 64…)``; two models' titles
+    break after ``" vs "`` first. A title still over two lines is set smaller,
+    down to :data:`~trfviz.figures.style.MIN_TEXT_SIZE` plus one point.
+    """
+    nbsp = "\u00a0"
+    text = re.sub(r"\b(L\w+) (H\w+|all heads)", rf"\1{nbsp}\2", title.replace("\n", " "))
+    text = re.sub(r" \((above|below)", rf"{nbsp}(\1", text)
+    text = re.sub(rf"(\S+) (L\w+{nbsp})", rf"\1{nbsp}\2", text)  # the model's name with it
+    head, _, mark = text.rpartition(" (")
     if head and mark.lstrip("…").startswith("tokens "):
-        whole = "(" + mark.replace(" ", "\u00a0")  # wrap_text breaks at plain spaces only
-        return wrap_text(f"{head} {whole}", size, width).replace("\u00a0", " ")
-    return wrap_text(title, size, width)
+        text = f"{head} (" + mark.replace(" ", nbsp)
+    trial = size
+    while True:
+        tries = [text.replace(" vs ", " vs\n", 1)] if " vs " in text else []
+        tries = [_wrapped(t, trial, width) for t in [*tries, text]]
+        lines = min(tries, key=lambda t: t.count("\n"))  # the first of the fewest lines
+        if lines.count("\n") < 2 or trial <= MIN_TEXT_SIZE + 1:
+            return lines, trial
+        trial = max(trial - 0.5, MIN_TEXT_SIZE + 1)
+
+
+def _wrapped(text: str, size: float, width: float) -> str:
+    """``text`` broken at plain spaces only (measured with its no-break spaces as spaces)."""
+    lines: list[str] = []
+    for line in text.split("\n"):
+        start = len(lines)
+        for word in line.split(" "):
+            word = word.replace("\u00a0", " ")
+            if len(lines) > start and measure_text(f"{lines[-1]} {word}", size) <= width:
+                lines[-1] = f"{lines[-1]} {word}"
+            else:
+                lines.append(word)
+    return "\n".join(lines)
 
 
 def _scaled(arcs: Sequence[DrawnArc], top: float, prefix: str) -> list[DrawnArc]:

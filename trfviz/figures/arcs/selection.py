@@ -29,6 +29,7 @@ __all__ = [
     "fit_note",
     "format_weight",
     "select_attention_arcs",
+    "select_incoming_arcs",
 ]
 
 #: Default thresholds: weights shown from one source token, and between all tokens.
@@ -66,6 +67,30 @@ def select_attention_arcs(
     if top_k is not None:
         pairs = pairs[:top_k]
     return [DrawnArc(q, k, format_weight(w), f"att-arc-{q}-{k}", w) for q, k, w in pairs]
+
+
+def select_incoming_arcs(
+    attention: np.ndarray,
+    source: int,
+    *,
+    threshold: float | None = None,
+    top_k: int | None = None,
+    color: str | None = None,
+) -> list[DrawnArc]:
+    """The attention *to* ``source`` from every other word above the threshold, largest first.
+
+    Arcs run from the attending word to the source (gid ``"att-in-arc-5-2"``), in ``color``.
+    """
+    cut = threshold if threshold is not None else SOURCE_THRESHOLD
+    pairs = [(q, float(attention[q, source])) for q in range(attention.shape[0]) if q != source]
+    pairs = [p for p in pairs if np.isfinite(p[1]) and p[1] >= cut]
+    pairs.sort(key=lambda p: (-p[1], p[0]))
+    if top_k is not None:
+        pairs = pairs[:top_k]
+    return [
+        DrawnArc(q, source, format_weight(w), f"att-in-arc-{q}-{source}", w, color)
+        for q, w in pairs
+    ]
 
 
 def fit_height(
