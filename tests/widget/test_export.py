@@ -57,8 +57,10 @@ def test_compose_view_from_a_spec() -> None:
     expected = renormalise_rows(bert[1].mean(0)[:n, :n], keep) - renormalise_rows(
         attention.mean(0)[1][:n, :n], keep
     )
+    expected[:, ~keep] = np.nan  # the first word's column: no data, as on screen
+    expected[0] = np.nan  # tiny-gpt (causal) has nothing left in its first row: no comparison
     np.testing.assert_allclose(panel.attention, expected, atol=1e-6)
-    assert np.all(panel.attention[:, 0] == 0)
+    assert np.isnan(panel.attention[:, 0]).all()
 
 
 def test_title_and_file_name_say_what_is_shown() -> None:

@@ -110,6 +110,8 @@ def test_an_unfocused_export_draws_each_words_strongest_arc(n: int) -> None:
     strongest[:, 0] = -1  # the first word, the attention sink, is left out (exclude_sink)
     for _, q, k in [a for a in arcs if not a[0]]:
         assert k == int(strongest[q].argmax())
+    note = " ".join(t.get_text() for ax in figure.axes for t in ax.texts)
+    assert "the attention sink) left out" in " ".join(note.split())
 
 
 def test_a_difference_draws_both_signs_in_the_diverging_colours_with_its_divergence() -> None:

@@ -28,7 +28,6 @@ __all__ = [
     "ViewPanel",
     "attention_of",
     "compact_rows",
-    "compared_rows",
     "comparison_of",
     "compose_view",
     "difference_note",
@@ -160,14 +159,6 @@ def comparison_of(
     )
 
 
-def compared_rows(
-    spec: ViewSpec, parse: SentenceParse, sentences: Mapping[str, SentenceExtraction]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Both models' ``[word, word]`` rows over the same words, renormalised (as on screen)."""
-    compared = comparison_of(spec, parse, sentences)
-    return compared.a.astype(np.float32), compared.b.astype(np.float32)
-
-
 def difference_note(compared: RowComparison, parse: SentenceParse, focus: int | None) -> str:
     """What a difference compares: the Jensen–Shannon divergence, and the words left out.
 
@@ -212,11 +203,12 @@ def compose_view(
     choices = [(layer_choice(la), head_choice(h)) for _, la, h in spec.per_model]
     panels: list[ViewPanel] = []
     if spec.mode == "difference":
-        a, b = compared_rows(spec, parse, sentences)
+        # NaN where nothing compares (the sink's column, a row with no mass left): no data.
+        difference = comparison_of(spec, parse, sentences).difference.astype(np.float32)
         a_key, b_key = spec.models
         layer, head = choices[0]
         panels.append(
-            ViewPanel(f"{a_key} - {b_key}", "difference", layer, head, parse.words, a - b)
+            ViewPanel(f"{a_key} - {b_key}", "difference", layer, head, parse.words, difference)
         )
         mode: Literal["side", "difference"] = "difference"
     else:
@@ -300,8 +292,8 @@ def compact_rows(
     """
     n = len(parse.words)
     if spec.mode == "difference":
-        a, b = compared_rows(spec, parse, sentences)
-        matrices, tokens = [(a - b).astype(float)], tuple(parse.words)
+        difference = comparison_of(spec, parse, sentences).difference
+        matrices, tokens = [difference], tuple(parse.words)
     else:
         shown = [shown_matrix(spec, sentences, i, n) for i in range(len(spec.models))]
         matrices, tokens = [m for m, _ in shown], shown[0][1]

@@ -22,7 +22,7 @@ import numpy as np
 from trfviz.extraction import SentenceExtraction
 from trfviz.naming import short_model_name
 from trfviz.parse import SentenceParse
-from trfviz.view import WORD_MEASURES, ViewSpec
+from trfviz.view import DISTRIBUTIONS, WORD_MEASURES, ViewSpec
 from trfviz.widget.compose import (
     ExplorerView,
     ViewPanel,
@@ -167,6 +167,11 @@ def draw_view(
         notes.append(difference_note(compared, parse, spec.focus))
     else:
         panels = [(name, m, labels) for name, (m, labels) in zip(names, shown, strict=True)]
+        if spec.focus is None and spec.exclude_sink and spec.measure in DISTRIBUTIONS and n:
+            notes.append(  # as the widget's caption says it (js/aligned.js)
+                f"Overview: each word's strongest arc; arcs to “{parse.words[0]}” (the first "
+                "word, the attention sink) left out."
+            )
     words = spec.measure in WORD_MEASURES  # one value per word: every row is that vector
     if words:
         panels = [(name, m[:1], labels) for name, m, labels in panels]
